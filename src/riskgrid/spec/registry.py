@@ -1,0 +1,33 @@
+"""Every documented resource and output format, by the name ``riskgrid schema NAME`` takes.
+
+Entries are import paths so that asking for one schema does not import every area.
+Each area adds its own line when its model lands.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from pydantic import BaseModel
+
+from riskgrid.spec.errors import RiskgridError
+
+MODELS: dict[str, str] = {
+    "RiskJob": "riskgrid.spec.job:RiskJob",
+    "Result": "riskgrid.spec.result:Result",
+}
+
+
+def model_for(name: str) -> type[BaseModel]:
+    try:
+        target = MODELS[name]
+    except KeyError:
+        known = ", ".join(sorted(MODELS))
+        raise RiskgridError(f"unknown schema {name!r}; known: {known}") from None
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def json_schema(name: str) -> dict:
+    """JSON Schema of a model, in validation mode (what a file must look like)."""
+    return model_for(name).model_json_schema(by_alias=True)

@@ -14,7 +14,11 @@ from riskgrid.spec.errors import RiskgridError
 
 MODELS: dict[str, str] = {
     "RiskJob": "riskgrid.spec.job:RiskJob",
+    "MarketData": "riskgrid.spec.market_files:MarketFile",
     "Result": "riskgrid.spec.result:Result",
+    "PolicyException": "riskgrid.spec.exceptions:PolicyException",
+    "PolicyConfig": "riskgrid.policy.config:PolicyConfig",
+    "Tenant": "riskgrid.spec.tenant:Tenant",
 }
 
 

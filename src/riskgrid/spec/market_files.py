@@ -1,0 +1,244 @@
+"""Market-data files: the as-of snapshot (YAML) and the risk-factor history (CSV).
+
+Snapshot (YAML, one document; schema: ``riskgrid schema MarketData``)::
+
+    asOf: 2026-11-20          # the valuation date the data is for
+    baseCurrency: USD         # reporting currency; needs a curve and FX to every currency
+    curves:                   # continuously compounded zero rates, ACT/365F, by tenor pillar
+      USD: {3M: 0.043, 1Y: 0.041, 5Y: 0.038}
+    fx:                       # CCY1CCY2: units of CCY2 for one CCY1
+      EURUSD: 1.0812
+    equities:
+      ACME: {spot: 101.5, currency: USD, dividendYield: 0.012}
+    vols:                     # Black vols by tenor pillar, per equity or FX pair
+      ACME: {3M: 0.24, 1Y: 0.26}
+
+History (CSV): a header ``date,<factor>,<factor>,...`` then one row per business day, dates
+(ISO) strictly increasing; factor names as in :mod:`riskgrid.risk.market` (``spot:ACME``,
+``vol:EURUSD``, ``rate:USD:5Y``). Spots and vols must be positive; rates are decimals.
+
+Every error names the file, and for CSV the row (the line number in the file) and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import re
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import numpy as np
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
+
+from riskgrid.risk import curves
+from riskgrid.risk import market as market_mod
+from riskgrid.risk.market import MarketData
+from riskgrid.risk.scenarios import FactorHistory
+from riskgrid.spec.base import Finite, Strict
+from riskgrid.spec.errors import Problem, SpecError
+from riskgrid.spec.loading import parse_yaml_documents, problems_from_validation, read_text
+
+M = TypeVar("M", bound=BaseModel)
+
+_CCY = re.compile(r"^[A-Z]{3}$")
+_PAIR = re.compile(r"^[A-Z]{6}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_FACTOR = re.compile(r"^(spot|vol):[A-Za-z0-9._-]+$|^rate:[A-Za-z0-9._:-]+:\d+[DWMY]$")
+
+
+def _tenor(v: str) -> str:
+    curves.tenor_years(v)  # raises ValueError with the reason
+    return v.strip().upper()
+
+
+Tenor = Annotated[str, AfterValidator(_tenor)]
+PositiveFinite = Annotated[Finite, Field(gt=0)]
+
+
+class Equity(Strict):
+    spot: PositiveFinite = Field(description="Price of one share, in `currency`.")
+    currency: str = Field(
+        pattern=_CCY.pattern, description="ISO code of the currency the equity trades in."
+    )
+    dividend_yield: Finite = Field(
+        0.0,
+        alias="dividendYield",
+        ge=-0.5,
+        le=0.5,
+        description="Continuous dividend yield (decimal, 0.012 = 1.2%), flat in maturity.",
+    )
+
+
+class MarketFile(Strict):
+    """The as-of market snapshot file."""
+
+    as_of: dt.date = Field(alias="asOf", description="Date the data is as of (ISO).")
+    base_currency: str = Field(
+        alias="baseCurrency",
+        pattern=_CCY.pattern,
+        description="Reporting currency of PVs, P&L, VaR and ES.",
+    )
+    curves: dict[str, dict[Tenor, Annotated[Finite, Field(ge=-0.5, le=1.0)]]] = Field(
+        description="Zero curve per currency (ISO code): tenor (e.g. `3M`, `1Y`) → "
+        "continuously compounded zero rate (decimal). Linear in zero rate between pillars, "
+        "flat outside; times ACT/365F (`3M` = 0.25 years)."
+    )
+    fx: dict[str, PositiveFinite] = Field(
+        default_factory=dict,
+        description="FX spot per pair `CCY1CCY2` (units of CCY2 per one CCY1).",
+    )
+    equities: dict[str, Equity] = Field(
+        default_factory=dict, description="Equity underlyings by name."
+    )
+    vols: dict[str, dict[Tenor, Annotated[Finite, Field(gt=0, le=5.0)]]] = Field(
+        default_factory=dict,
+        description="Black volatility per underlying (equity name or FX pair): tenor → vol "
+        "(decimal, 0.25 = 25%). Linear in total variance between pillars, flat outside.",
+    )
+
+
+def validate_plain(doc: object, model: type[M], source: str) -> M:
+    """Validate a document that is not a Resource (no apiVersion/kind envelope)."""
+    if not isinstance(doc, dict):
+        raise SpecError.one(
+            source, f"expected a mapping at the top level, got {type(doc).__name__}"
+        )
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        raise SpecError(problems_from_validation(exc, source)) from None
+
+
+def _cross_check(m: MarketFile, source: str) -> list[Problem]:
+    probs: list[Problem] = []
+    for ccy, pillars in m.curves.items():
+        if not _CCY.match(ccy):
+            probs.append(Problem(source, ("curves", ccy), "must be a 3-letter ISO currency code"))
+        if not pillars:
+            probs.append(Problem(source, ("curves", ccy), "needs at least one pillar"))
+        years = [curves.tenor_years(t) for t in pillars]
+        if len(set(years)) != len(years):
+            probs.append(Problem(source, ("curves", ccy), "has two pillars at the same time"))
+    if m.base_currency not in m.curves:
+        probs.append(Problem(source, ("baseCurrency",), f"no curve for {m.base_currency}"))
+    for pair in m.fx:
+        if not _PAIR.match(pair):
+            probs.append(Problem(source, ("fx", pair), "must be 6 letters CCY1CCY2, e.g. EURUSD"))
+            continue
+        for ccy in (pair[:3], pair[3:]):
+            if ccy not in m.curves:
+                probs.append(Problem(source, ("fx", pair), f"no curve for currency {ccy}"))
+    for name, eq in m.equities.items():
+        if not _NAME.match(name) or (_PAIR.match(name) and name in m.fx):
+            probs.append(Problem(source, ("equities", name), "invalid or duplicate name"))
+        if eq.currency not in m.curves:
+            probs.append(
+                Problem(source, ("equities", name, "currency"), f"no curve for {eq.currency}")
+            )
+    for name, pillars in m.vols.items():
+        if name not in m.equities and name not in m.fx:
+            probs.append(Problem(source, ("vols", name), "not an equity or FX pair of this file"))
+        if not pillars:
+            probs.append(Problem(source, ("vols", name), "needs at least one pillar"))
+    return probs
+
+
+def _sorted(pillars: dict[str, float]) -> list[tuple[str, float]]:
+    return sorted(pillars.items(), key=lambda kv: curves.tenor_years(kv[0]))
+
+
+def load_market(path: str | Path) -> MarketData:
+    """Read and check a snapshot file; raises :class:`SpecError` naming file and field."""
+    path = Path(path)
+    source = str(path)
+    docs = parse_yaml_documents(read_text(path, what="market data file"), source)
+    if len(docs) != 1:
+        raise SpecError.one(source, f"expected exactly one YAML document, found {len(docs)}")
+    m = validate_plain(docs[0], MarketFile, source)
+    probs = _cross_check(m, source)
+    if probs:
+        raise SpecError(probs)
+    try:
+        return market_mod.build(
+            as_of=m.as_of,
+            base_currency=m.base_currency,
+            curve_pillars={c: _sorted(p) for c, p in m.curves.items()},
+            fx=dict(m.fx),
+            equities={n: (e.spot, e.currency, e.dividend_yield) for n, e in m.equities.items()},
+            vols={u: _sorted(p) for u, p in m.vols.items()},
+        )
+    except ValueError as exc:
+        raise SpecError.one(source, str(exc), ("fx",)) from None
+
+
+def _csv_problem(source: str, row: int, column: str, message: str) -> Problem:
+    return Problem(source, (), f"row {row}, column {column}: {message}")
+
+
+def load_history(path: str | Path) -> FactorHistory:
+    """Read a risk-factor history CSV; errors name the file, row and column."""
+    path = Path(path)
+    source = str(path)
+    text = read_text(path, what="history file")
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header or header[0].strip() != "date":
+        raise SpecError.one(source, "row 1: the header must start with a 'date' column")
+    names = [h.strip() for h in header[1:]]
+    probs: list[Problem] = []
+    for name in names:
+        if not _FACTOR.match(name):
+            probs.append(
+                _csv_problem(
+                    source, 1, name, "not a factor name (spot:NAME, vol:NAME, rate:CURVE:TENOR)"
+                )
+            )
+    if len(set(names)) != len(names):
+        probs.append(Problem(source, (), "row 1: duplicate column names"))
+    if probs:
+        raise SpecError(probs)
+    positive = np.array([not n.startswith("rate:") for n in names])
+    dates: list[dt.date] = []
+    rows: list[list[float]] = []
+    for line, rec in enumerate(reader, start=2):
+        if not rec or all(not c.strip() for c in rec):
+            continue
+        if len(rec) != len(header):
+            probs.append(
+                Problem(source, (), f"row {line}: {len(rec)} cells, header has {len(header)}")
+            )
+            continue
+        try:
+            d = dt.date.fromisoformat(rec[0].strip())
+        except ValueError:
+            probs.append(_csv_problem(source, line, "date", f"not an ISO date: {rec[0]!r}"))
+            continue
+        if dates and d <= dates[-1]:
+            probs.append(_csv_problem(source, line, "date", "dates must strictly increase"))
+        values: list[float] = []
+        for name, cell, pos in zip(names, rec[1:], positive, strict=True):
+            try:
+                v = float(cell)
+            except ValueError:
+                probs.append(_csv_problem(source, line, name, f"not a number: {cell!r}"))
+                v = math.nan
+            else:
+                if not math.isfinite(v):
+                    probs.append(_csv_problem(source, line, name, "must be a finite number"))
+                elif pos and v <= 0:
+                    probs.append(_csv_problem(source, line, name, "must be > 0"))
+            values.append(v)
+        dates.append(d)
+        rows.append(values)
+        if len(probs) >= 50:
+            break
+    if probs:
+        raise SpecError(probs)
+    if not rows:
+        raise SpecError.one(source, "no data rows")
+    return FactorHistory(
+        dates=tuple(dates), names=tuple(names), values=np.array(rows, dtype=np.float64)
+    )

@@ -1,9 +1,132 @@
-"""`riskgrid` commands for this area; see riskgrid.cli.main."""
+"""``riskgrid tenant render|verify|diff|apply``: thin shells over :mod:`riskgrid.tenancy`."""
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from pathlib import Path
+
 import typer
+
+from riskgrid.spec.errors import SpecError
+from riskgrid.spec.loading import parse_yaml_documents, read_text
+
+
+class Layout(StrEnum):
+    object = "object"
+    kind = "kind"
+
+
+class DryRun(StrEnum):
+    none = "none"
+    server = "server"
+
+
+def _extra_objects(paths: list[Path]) -> list[dict]:
+    objects: list[dict] = []
+    for p in paths:
+        for i, doc in enumerate(parse_yaml_documents(read_text(p), str(p))):
+            if not isinstance(doc, dict) or "kind" not in doc or "apiVersion" not in doc:
+                raise SpecError.one(str(p), "expected a Kubernetes object", (i,))
+            objects.append(doc)
+    return objects
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the root app."""
+    """Add ``tenant`` to the root app."""
+    tenant_app = typer.Typer(
+        help="Render, prove and apply tenant (risk desk) bundles.", no_args_is_help=True
+    )
+    app.add_typer(tenant_app, name="tenant")
+
+    @tenant_app.command("render")
+    def render(
+        tenants: list[Path] = typer.Argument(..., help="Tenant YAML files."),
+        out: Path = typer.Option(..., "-o", "--out", help="Output directory (replaced)."),
+        layout: Layout = typer.Option(Layout.object, help="One file per object or per kind."),
+    ) -> None:
+        """Render the tenants' hardened bundles into DIR (all or nothing)."""
+        from riskgrid.spec.tenant import load_tenants
+        from riskgrid.tenancy.output import write_bundle
+        from riskgrid.tenancy.render import render_tenants
+
+        objects = render_tenants(load_tenants(tenants))
+        files = write_bundle(objects, out, layout.value)
+        typer.echo(f"wrote {len(objects)} objects in {len(files)} files to {out}")
+
+    @tenant_app.command("verify")
+    def verify(
+        tenants: list[Path] = typer.Argument(..., help="Tenant YAML files (verified together)."),
+        extra: list[Path] = typer.Option(
+            [], "--with", help="Extra Kubernetes objects to include (e.g. a policy to test)."
+        ),
+        no_tier: bool = typer.Option(
+            False, "--without-tier", help="Drop the Calico isolation tier (to see what it buys)."
+        ),
+        gatekeeper: bool = typer.Option(True, help="Include the Gatekeeper export."),
+        as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    ) -> None:
+        """Prove schema, policy and network guarantees for the tenants plus the platform."""
+        from riskgrid.spec.tenant import load_tenants
+        from riskgrid.tenancy.platform import render_platform
+        from riskgrid.tenancy.render import render_tenants
+        from riskgrid.tenancy.verify import verify as run_verify
+        from riskgrid.tenancy.verify import without_tier
+
+        loaded = load_tenants(tenants)
+        objects = [
+            *render_platform(loaded, gatekeeper=gatekeeper),
+            *render_tenants(loaded),
+            *_extra_objects(extra),
+        ]
+        if no_tier:
+            objects = without_tier(objects)
+        report = run_verify(loaded, objects)
+        if as_json:
+            typer.echo(json.dumps(report.to_dict(), indent=2))
+        else:
+            for p in report.problems:
+                typer.echo(str(p))
+            verdict = "OK" if report.ok else f"FAILED ({len(report.problems)} problems)"
+            typer.echo(
+                f"{verdict}: {report.objects} objects; tenant pairs isolated "
+                f"{report.tenant_pairs_passed}/{report.tenant_pairs_checked}"
+            )
+        if not report.ok:
+            raise typer.Exit(1)
+
+    @tenant_app.command("diff")
+    def diff(
+        tenants: list[Path] = typer.Argument(..., help="Tenant YAML files."),
+        kubeconfig: str = typer.Option(None, "--kubeconfig", help="kubeconfig file."),
+        context: str = typer.Option(None, "--context", help="kubeconfig context."),
+    ) -> None:
+        """Show what applying would change (GET + server-side-apply dry run per object)."""
+        from riskgrid.spec.tenant import load_tenants
+        from riskgrid.tenancy.apply import diff_objects
+        from riskgrid.tenancy.render import render_tenants
+
+        objects = render_tenants(load_tenants(tenants))
+        typer.echo(diff_objects(objects, kubeconfig=kubeconfig, context=context), nl=False)
+
+    @tenant_app.command("apply")
+    def apply(
+        tenants: list[Path] = typer.Argument(..., help="Tenant YAML files."),
+        kubeconfig: str = typer.Option(None, "--kubeconfig", help="kubeconfig file."),
+        context: str = typer.Option(None, "--context", help="kubeconfig context."),
+        dry_run: DryRun = typer.Option(DryRun.none, "--dry-run", help="'server': dryRun=All."),
+    ) -> None:
+        """Server-side apply the tenants' bundles (field manager 'riskgrid'), in order."""
+        from riskgrid.spec.tenant import load_tenants
+        from riskgrid.tenancy.apply import apply_objects
+        from riskgrid.tenancy.render import render_tenants
+
+        objects = render_tenants(load_tenants(tenants))
+        suffix = " (server dry run)" if dry_run is DryRun.server else ""
+        apply_objects(
+            objects,
+            kubeconfig=kubeconfig,
+            context=context,
+            dry_run=dry_run is DryRun.server,
+            progress=lambda a: typer.echo(f"applied {a.object} [{a.status}]{suffix}"),
+        )

@@ -56,8 +56,8 @@ def demo(extra: list[str]) -> int:
 def test(extra: list[str]) -> int:
     uv = setup()
     for step in (
-        ["ruff", "check", "src", "tests", "benchmarks", "tasks.py"],
-        ["ruff", "format", "--check", "src", "tests", "benchmarks", "tasks.py"],
+        ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
     ):
         if (rc := _run(uv, "run", "--locked", *step)) != 0:
             return rc

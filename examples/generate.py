@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from riskgrid.spec.job import CSV_COLUMNS
+
 SEED = 20261126
 AS_OF = dt.date(2026, 11, 20)
 N_DAYS = 756
@@ -326,18 +328,7 @@ def main() -> None:
 
     ports = HERE / "portfolios"
     ports.mkdir(exist_ok=True)
-    cols = [
-        "id",
-        "type",
-        "underlying",
-        "currency",
-        "strike",
-        "expiry",
-        "optionType",
-        "quantity",
-        "desk",
-        "book",
-    ]
+    cols = list(CSV_COLUMNS)
     with (ports / "multi-desk.csv").open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")
         w.writeheader()

@@ -17,14 +17,17 @@ def render_namespace(tenant: Tenant) -> dict[str, Any]:
         c.ISOLATION_LABEL: c.ISOLATION_TENANT,
         c.NAMESPACE_NAME_LABEL: tenant.namespace,
     }
+    return restricted_namespace(tenant.namespace, labels)
+
+
+def restricted_namespace(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    """A Namespace whose Pod Security Admission enforces, audits and warns at `restricted`,
+    pinned to :data:`constants.PSA_VERSION` so a cluster upgrade cannot loosen it silently."""
+    labels = dict(labels)
     for mode in ("enforce", "audit", "warn"):
         labels[f"pod-security.kubernetes.io/{mode}"] = "restricted"
         labels[f"pod-security.kubernetes.io/{mode}-version"] = c.PSA_VERSION
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": tenant.namespace, "labels": labels},
-    }
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
 
 
 def render_resource_quota(tenant: Tenant) -> dict[str, Any]:

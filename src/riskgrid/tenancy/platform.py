@@ -17,19 +17,13 @@ from riskgrid.tenancy import constants as c
 from riskgrid.tenancy.calico import render_metadata_guard, render_tier
 from riskgrid.tenancy.kueue import render_resource_flavors
 from riskgrid.tenancy.labels import platform_labels, tenant_labels
+from riskgrid.tenancy.namespace import restricted_namespace
 from riskgrid.tenancy.ordering import ordered
 
 
 def render_platform_namespace() -> dict[str, Any]:
     labels = {**platform_labels(), c.NAMESPACE_NAME_LABEL: c.PLATFORM_NAMESPACE}
-    for mode in ("enforce", "audit", "warn"):
-        labels[f"pod-security.kubernetes.io/{mode}"] = "restricted"
-        labels[f"pod-security.kubernetes.io/{mode}-version"] = c.PSA_VERSION
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": c.PLATFORM_NAMESPACE, "labels": labels},
-    }
+    return restricted_namespace(c.PLATFORM_NAMESPACE, labels)
 
 
 IMAGE_POLICY = "RG-IMG-001"

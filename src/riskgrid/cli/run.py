@@ -1,9 +1,155 @@
-"""`riskgrid` commands for this area; see riskgrid.cli.main."""
+"""``riskgrid run JOB.yaml``: run a RiskJob on the grid and report PV, VaR and ES.
+
+A thin shell over :func:`riskgrid.grid.runner.execute`: load the job, run it, print a summary
+(or ``result.json`` with ``--json``), write the results directory. Exit codes: 0 completed,
+1 failed, 2 bad input, 130 interrupted (Ctrl-C; workers are stopped, nothing is written).
+"""
 
 from __future__ import annotations
 
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from riskgrid.spec.result import Measures, Result
+
+
+class EngineName(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
+def _money(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def summary_tables(result: Result) -> list[Table]:
+    """PV/VaR/ES per desk (or the first grouping) and total, then the top VaR contributors."""
+    assert result.portfolio is not None
+    port = result.portfolio
+    var_keys, es_keys = list(port.var), list(port.es)
+    key = "desk" if "desk" in result.groups else next(iter(result.groups), None)
+    ccy = f" ({result.base_currency})" if result.base_currency else ""
+    t = Table(title=f"{result.job} — {result.valuation_date}{ccy}", title_justify="left")
+    t.add_column(key or "portfolio", no_wrap=True)
+    t.add_column("positions", justify="right")
+    t.add_column("PV", justify="right")
+    for c in var_keys:
+        t.add_column(f"VaR {float(c):.1%}", justify="right")
+    for c in es_keys:
+        t.add_column(f"ES {float(c):.1%}", justify="right")
+
+    def row(name: str, m: Measures, style: str | None = None) -> None:
+        cells = [name, str(m.positions), _money(m.pv)]
+        cells += [_money(m.var[c]) for c in var_keys] + [_money(m.es[c]) for c in es_keys]
+        t.add_row(*cells, style=style)
+
+    for label, m in (result.groups.get(key, {}) if key else {}).items():
+        row(label, m)
+    row("total", port, style="bold")
+    tables = [t]
+    top = result.top_contributors
+    if top and top.positions:
+        tc = Table(
+            title=f"Top VaR contributors (VaR {float(top.confidence):.1%})", title_justify="left"
+        )
+        for col in ("position", "desk", "underlying", "component VaR", "share"):
+            tc.add_column(col, justify="right" if col in ("component VaR", "share") else "left")
+        for p in top.positions:
+            tc.add_row(
+                p.id,
+                p.groups.get("desk", ""),
+                p.groups.get("underlying", ""),
+                _money(p.component_var),
+                f"{p.share:.1%}",
+            )
+        tables.append(tc)
+    return tables
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the root app."""
+    """Add ``run`` to the root app."""
+
+    @app.command("run")
+    def run(
+        job_file: Path = typer.Argument(..., help="RiskJob YAML file."),
+        out: Path | None = typer.Option(
+            None, "-o", "--out", help="Results directory (default: results/<job name>/)."
+        ),
+        engine: EngineName | None = typer.Option(
+            None, "--engine", help="local (process pool, default) or ray."
+        ),
+        ray_address: str | None = typer.Option(
+            None, "--ray-address", help="Connect to this Ray cluster (implies --engine ray)."
+        ),
+        workers: int | None = typer.Option(
+            None, "--workers", min=1, help="Worker processes / Ray CPUs (default: all cores)."
+        ),
+        as_json: bool = typer.Option(
+            False, "--json", help="Print result.json on stdout (and nothing else)."
+        ),
+        max_retries: int = typer.Option(2, "--max-retries", min=0, help="Retries per task."),
+        target_task_seconds: float | None = typer.Option(
+            None,
+            "--target-task-seconds",
+            help="Planner's target seconds per task, 0.05–5 (default: job's spec.grid).",
+        ),
+        checkpoint: Path | None = typer.Option(
+            None, "--checkpoint", help="Save finished tasks here; a rerun resumes from them."
+        ),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    ) -> None:
+        """Run a RiskJob: PV, VaR, ES (per group) and Greeks, on a local pool or Ray."""
+        from riskgrid.grid.progress import reporter_for
+        from riskgrid.grid.runner import execute
+        from riskgrid.spec.errors import RiskgridError
+        from riskgrid.spec.job import load_job
+
+        if engine is EngineName.local and ray_address:
+            raise RiskgridError("--ray-address needs --engine ray")
+        engine_name = (engine or (EngineName.ray if ray_address else EngineName.local)).value
+        t0 = time.perf_counter()
+        inputs = load_job(job_file)
+        load_seconds = time.perf_counter() - t0
+        out_dir = out or Path("results") / inputs.job.metadata.name
+        reporter = None if quiet else reporter_for(sys.stderr, label=inputs.job.metadata.name)
+        try:
+            ex = execute(
+                inputs,
+                engine=engine_name,
+                workers=workers,
+                ray_address=ray_address,
+                progress=reporter,
+                out_dir=out_dir,
+                checkpoint=checkpoint,
+                max_retries=max_retries,
+                target_task_seconds=target_task_seconds,
+                load_seconds=load_seconds,
+            )
+        finally:
+            if reporter is not None:
+                reporter.close()
+        result = ex.result
+        if as_json:
+            typer.echo(result.model_dump_json(by_alias=True, indent=2))
+        if result.status != "completed":
+            print(f"error: {result.message}", file=sys.stderr)
+            if ex.result.tasks.retried:
+                print(f"  ({result.tasks.retried} task(s) were retried)", file=sys.stderr)
+            print("  no results were written", file=sys.stderr)
+            raise typer.Exit(1)
+        if not as_json:
+            console = Console()
+            for table in summary_tables(result):
+                console.print(table)
+            tk = result.tasks
+            console.print(
+                f"engine {result.engine} × {result.workers} workers · {tk.total} tasks "
+                f"({tk.retried} retried, {tk.from_checkpoint} from checkpoint) · "
+                f"{result.timings.total_seconds:.2f} s · results: {ex.out_dir}"
+            )

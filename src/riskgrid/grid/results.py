@@ -1,0 +1,111 @@
+"""The results directory of a completed run, written atomically.
+
+Layout::
+
+    result.json                Result (see ``riskgrid schema Result``)
+    pnl_portfolio.parquet      scenario, pnl — the portfolio P&L vector
+    pnl_<grouping>.parquet     scenario + one column per group (desk, book, underlying…)
+    pnl_positions.parquet      id + one column per scenario (only when positions × scenarios
+                               is at most ``positions_limit`` elements)
+
+Everything is written into a hidden sibling temp directory first and renamed into place at the
+end, replacing an older results directory only then. A run that fails or is cancelled writes
+nothing, so a directory with a ``result.json`` always holds a complete answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from riskgrid.grid.aggregate import Aggregates
+from riskgrid.risk.portfolio import Portfolio
+from riskgrid.spec.result import Result
+
+RESULT_FILE = "result.json"
+POSITIONS_LIMIT = 2_000_000
+
+
+def _write_table(path: Path, columns: dict[str, np.ndarray | Sequence[str]]) -> None:
+    pq.write_table(pa.table(columns), path, compression="zstd")
+
+
+def _column_names(labels: Sequence[str]) -> list[str]:
+    """Scenario labels as column names, made unique (``label#2``) if they repeat."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        n = seen.get(label, 0) + 1
+        seen[label] = n
+        out.append(label if n == 1 else f"{label}#{n}")
+    return out
+
+
+def output_names(
+    group_keys: Sequence[str], n_positions: int, n_scenarios: int, positions_limit: int
+) -> dict[str, str]:
+    names = {"result": RESULT_FILE, "portfolioPnl": "pnl_portfolio.parquet"}
+    for key in group_keys:
+        names[f"{key}Pnl"] = f"pnl_{key}.parquet"
+    if n_positions * n_scenarios <= positions_limit:
+        names["positionsPnl"] = "pnl_positions.parquet"
+    return names
+
+
+def write_results(
+    out_dir: str | Path,
+    result: Result,
+    agg: Aggregates,
+    pnl: np.ndarray,
+    portfolio: Portfolio,
+    scenario_labels: Sequence[str],
+) -> Path:
+    """Write the directory (see module docstring); return its path."""
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        labels = list(scenario_labels)
+        _write_table(tmp / "pnl_portfolio.parquet", {"scenario": labels, "pnl": agg.portfolio_pnl})
+        for key, vectors in agg.group_pnl.items():
+            cols: dict[str, np.ndarray | Sequence[str]] = {"scenario": labels}
+            cols.update(vectors)
+            _write_table(tmp / f"pnl_{key}.parquet", cols)
+        if "positionsPnl" in result.outputs:
+            cols = {"id": [str(i) for i in portfolio.ids]}
+            cols.update(zip(_column_names(labels), pnl.T, strict=True))
+            _write_table(tmp / result.outputs["positionsPnl"], cols)
+        body = result.model_dump_json(by_alias=True, indent=2, exclude_none=False)
+        (tmp / RESULT_FILE).write_text(body + "\n", encoding="utf-8")
+        _swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    os.replace(out, old)
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_result(out_dir: str | Path) -> Result:
+    text = (Path(out_dir) / RESULT_FILE).read_text(encoding="utf-8")
+    return Result.model_validate(json.loads(text))

@@ -1,0 +1,141 @@
+"""``Result``: what one risk run produced (``result.json``; ``riskgrid schema Result``).
+
+Sign conventions follow :mod:`riskgrid.risk.measures`: P&L positive = gain; VaR and ES are
+positive numbers when they are losses. Confidence levels are keys written as Python writes the
+float (``"0.99"``, ``"0.975"``). All amounts are in the market data's base currency.
+
+Only a ``completed`` result carries measures: a ``failed`` or ``cancelled`` run reports why and
+its task counts, never a partial answer.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from riskgrid.spec.base import API_VERSION, Finite, Strict
+
+Status = Literal["completed", "failed", "cancelled"]
+
+
+class Measures(Strict):
+    """PV, VaR and ES of the portfolio or of one group."""
+
+    pv: Finite = Field(description="Present value (base currency).")
+    var: dict[str, Finite] = Field(
+        description='Historical VaR by confidence level, e.g. {"0.99": 1234.5}; positive = loss.'
+    )
+    es: dict[str, Finite] = Field(
+        description='Expected Shortfall by confidence level, e.g. {"0.975": 1500.0}.'
+    )
+    positions: int = Field(ge=0, description="Number of positions in this portfolio or group.")
+
+
+class Contributor(Strict):
+    """One position's share of the portfolio VaR (Euler allocation)."""
+
+    id: str = Field(description="Position id.")
+    component_var: Finite = Field(
+        alias="componentVar",
+        description="The position's loss in the portfolio's VaR scenario (sums to the VaR).",
+    )
+    share: Finite = Field(description="componentVar / portfolio VaR (0 when the VaR is 0).")
+    component_es: Finite | None = Field(
+        None,
+        alias="componentEs",
+        description="Tail-weighted average loss of the position (sums to the ES), at the "
+        "first ES confidence level.",
+    )
+    groups: dict[str, str] = Field(
+        default_factory=dict, description="The position's labels (desk, book, underlying…)."
+    )
+
+
+class TopContributors(Strict):
+    confidence: str = Field(description="VaR confidence level the allocation uses.")
+    positions: list[Contributor] = Field(description="Largest contributors first.")
+
+
+class TaskCounts(Strict):
+    total: int = Field(ge=0, description="Tasks in the plan.")
+    completed: int = Field(ge=0, description="Tasks finished (including checkpointed ones).")
+    retried: int = Field(ge=0, description="Distinct tasks that needed more than one attempt.")
+    failed: int = Field(ge=0, description="Tasks that ran out of retries (0 when completed).")
+    attempts: int = Field(ge=0, description="Task executions started, retries included.")
+    from_checkpoint: int = Field(
+        0, alias="fromCheckpoint", ge=0, description="Tasks loaded from a checkpoint."
+    )
+    worker_deaths: int = Field(
+        0, alias="workerDeaths", ge=0, description="Worker processes lost during the run."
+    )
+
+
+class PlanInfo(Strict):
+    block_rows: int = Field(alias="blockRows", ge=1, description="Positions per P&L task.")
+    block_cols: int = Field(alias="blockCols", ge=1, description="Scenarios per P&L task.")
+    pos_block_rows: int = Field(
+        alias="posBlockRows", ge=1, description="Positions per PV/Greeks task."
+    )
+    target_task_seconds: Finite = Field(alias="targetTaskSeconds", gt=0)
+    cost_per_element_seconds: Finite = Field(
+        alias="costPerElementSeconds", ge=0, description="Cost model used for sizing."
+    )
+    calibrated: bool = Field(description="Whether the cost model was measured on this run.")
+
+
+class Timings(Strict):
+    load_seconds: Finite = Field(0.0, alias="loadSeconds", ge=0)
+    plan_seconds: Finite = Field(0.0, alias="planSeconds", ge=0, description="Incl. calibration.")
+    run_seconds: Finite = Field(0.0, alias="runSeconds", ge=0, description="Engine, wall clock.")
+    aggregate_seconds: Finite = Field(0.0, alias="aggregateSeconds", ge=0)
+    total_seconds: Finite = Field(0.0, alias="totalSeconds", ge=0)
+
+
+class Result(Strict):
+    """The outcome of one RiskJob run."""
+
+    api_version: Literal["riskgrid.dev/v1alpha1"] = Field(API_VERSION, alias="apiVersion")
+    kind: Literal["Result"] = "Result"
+    job: str = Field(description="metadata.name of the RiskJob.")
+    valuation_date: str = Field(alias="valuationDate", description="ISO date.")
+    base_currency: str | None = Field(None, alias="baseCurrency")
+    status: Status
+    message: str | None = Field(None, description="Why a run failed or was cancelled.")
+    engine: str = Field(description="`local` or `ray`.")
+    workers: int = Field(ge=1, description="Worker processes (local) or CPUs (Ray) used.")
+    ray_address: str | None = Field(None, alias="rayAddress")
+    positions: int = Field(ge=0)
+    scenarios: int = Field(ge=0)
+    portfolio: Measures | None = Field(None, description="Whole-portfolio measures.")
+    groups: dict[str, dict[str, Measures]] = Field(
+        default_factory=dict,
+        description="Grouping key (desk, book, underlying…) → group label → measures.",
+    )
+    top_contributors: TopContributors | None = Field(None, alias="topContributors")
+    greeks: dict[str, dict[str, dict[str, Finite]]] = Field(
+        default_factory=dict,
+        description="Aggregated Greeks: `total` → {`total` → greeks}, and each grouping key → "
+        "group label → greeks. Additive Greeks (delta_cash, gamma_cash, vega, rho; base "
+        "currency) everywhere; delta and gamma (underlying units) only by underlying.",
+    )
+    tasks: TaskCounts
+    plan: PlanInfo | None = None
+    timings: Timings = Field(default_factory=Timings)
+    inputs: dict[str, str] = Field(
+        default_factory=dict,
+        description="sha256 of each input (job spec, portfolio, market, scenarios) and of "
+        "their combination (`fingerprint`), for reproducibility.",
+    )
+    outputs: dict[str, str] = Field(
+        default_factory=dict, description="Files of the results directory, by role."
+    )
+    riskgrid_version: str = Field(alias="riskgridVersion")
+
+    @model_validator(mode="after")
+    def _complete_means_answer(self) -> Result:
+        if self.status == "completed" and self.portfolio is None:
+            raise ValueError("a completed result must carry portfolio measures")
+        if self.status != "completed" and self.portfolio is not None:
+            raise ValueError("only a completed result may carry measures")
+        return self

@@ -1,0 +1,111 @@
+"""The Ray engine on a local Ray: same answer as the local engine, retries, failures.
+
+One Ray runtime for the whole module (starting Ray costs seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from grid_helpers import answer, read_dir
+
+from riskgrid.grid.engine import JobFailed
+from riskgrid.grid.faults import FaultInjector
+from riskgrid.grid.planner import plan_blocks
+from riskgrid.grid.ray_engine import RayEngine
+from riskgrid.grid.runner import execute
+from riskgrid.grid.synthetic import SyntheticContext, keyed_block
+from riskgrid.grid.tasks import Task
+
+pytestmark = pytest.mark.ray
+
+
+@pytest.fixture(scope="module")
+def ray_runtime():
+    import ray
+
+    started = not ray.is_initialized()  # another module may have left one running
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    if started:
+        ray.shutdown()
+
+
+def test_ray_gives_the_local_answer_bit_for_bit(
+    ray_runtime, big_inputs: Any, big_baseline, tmp_path: Path
+):
+    ex0, (body0, tables0) = big_baseline
+    ex = execute(big_inputs, engine="ray", block_rows=500, block_cols=128, out_dir=tmp_path / "r")
+    body, tables = read_dir(tmp_path / "r")
+    assert body["engine"] == "ray"
+    assert body["workers"] == int(ray_runtime.cluster_resources()["CPU"])
+    assert body["plan"]["blockCols"] == 128
+    assert answer(body) == answer(body0)
+    assert tables == tables0
+    assert np.array_equal(ex.pnl, ex0.pnl)
+
+
+def test_ray_retries_a_raising_task_and_a_dead_worker(ray_runtime, tmp_path: Path):
+    ctx = SyntheticContext(seed=3, weights=np.linspace(1, 2, 40))
+    tasks = list(plan_blocks(40, 20, block_rows=6, block_cols=20, pos_block_rows=40).pnl_tasks)
+    rules = (("raise", tasks[1].key), ("exit", tasks[3].key))
+    fn = FaultInjector(keyed_block, rules, str(tmp_path))
+    out = np.full((40, 20), np.nan)
+
+    def sink(t: Task, v: np.ndarray) -> None:
+        out[t.rows, t.cols] = v
+
+    stats = RayEngine().run(fn, ctx, tasks, on_result=sink)
+    assert np.array_equal(out, keyed_block(ctx, Task("pnl", 0, 40, 0, 20)))
+    assert stats.retried_keys == {tasks[1].key, tasks[3].key}
+    assert stats.worker_deaths == 1
+    assert any("InjectedFault" in e for e in stats.errors)
+
+
+def test_ray_permanent_failure_fails_the_job(ray_runtime, tmp_path: Path):
+    ctx = SyntheticContext(seed=3, weights=np.ones(12))
+    tasks = list(plan_blocks(12, 4, block_rows=3, block_cols=4, pos_block_rows=12).pnl_tasks)
+    fn = FaultInjector(keyed_block, (("raise-always", tasks[2].key),), str(tmp_path))
+    with pytest.raises(JobFailed, match=rf"task {tasks[2].key} failed 2 time\(s\)"):
+        RayEngine().run(fn, ctx, tasks, on_result=lambda t, v: None, max_retries=1)
+
+
+def test_context_is_fetched_once_per_ray_worker(ray_runtime):
+    from riskgrid.grid.synthetic import context_identity
+
+    ctx = SyntheticContext(seed=1, weights=np.ones(3))
+    seen: list[tuple[int, int]] = []
+    RayEngine().run(
+        context_identity,
+        ctx,
+        [Task("pnl", i, i + 1, 0, 1) for i in range(30)],
+        on_result=lambda t, v: seen.append(v),
+    )
+    by_pid: dict[int, set[int]] = {}
+    for pid, ident in seen:
+        by_pid.setdefault(pid, set()).add(ident)
+    assert len(seen) == 30
+    assert all(len(ids) == 1 for ids in by_pid.values())
+
+
+def test_cli_connects_to_a_running_ray_by_address(
+    ray_runtime, small_job_path: Path, small_inputs: Any, tmp_path: Path
+):
+    address = ray_runtime.get_runtime_context().gcs_address
+    proc = subprocess.run(
+        [sys.executable, "-m", "riskgrid.cli.main", "run", str(small_job_path), "--json",
+         "--ray-address", address, "-o", str(tmp_path / "o")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    body = json.loads(proc.stdout)
+    assert body["engine"] == "ray" and body["rayAddress"] == address
+    local = execute(small_inputs, workers=1)
+    assert answer(body) == answer(local.result.model_dump(by_alias=True, mode="json"))

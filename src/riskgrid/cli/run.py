@@ -38,11 +38,11 @@ def summary_tables(result: Result) -> list[Table]:
     t = Table(title=f"{result.job} — {result.valuation_date}{ccy}", title_justify="left")
     t.add_column(key or "portfolio", no_wrap=True)
     t.add_column("positions", justify="right")
-    t.add_column("PV", justify="right")
+    t.add_column("PV", justify="right", no_wrap=True)
     for c in var_keys:
-        t.add_column(f"VaR {float(c):.1%}", justify="right")
+        t.add_column(f"VaR {float(c):.1%}", justify="right", no_wrap=True)
     for c in es_keys:
-        t.add_column(f"ES {float(c):.1%}", justify="right")
+        t.add_column(f"ES {float(c):.1%}", justify="right", no_wrap=True)
 
     def row(name: str, m: Measures, style: str | None = None) -> None:
         cells = [name, str(m.positions), _money(m.pv)]
@@ -144,7 +144,8 @@ def register(app: typer.Typer) -> None:
             print("  no results were written", file=sys.stderr)
             raise typer.Exit(1)
         if not as_json:
-            console = Console()
+            # Off a terminal rich assumes 80 columns and would cut the amounts; logs can be wider.
+            console = Console(width=None if sys.stdout.isatty() else 140)
             for table in summary_tables(result):
                 console.print(table)
             tk = result.tasks

@@ -72,6 +72,11 @@ def write_results(
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    # mkdtemp makes the directory private (0700); the results are as readable as any file the
+    # user writes, so apply the umask like mkdir would.
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)
     try:
         labels = list(scenario_labels)
         _write_table(tmp / "pnl_portfolio.parquet", {"scenario": labels, "pnl": agg.portfolio_pnl})

@@ -19,6 +19,7 @@ MODELS: dict[str, str] = {
     "PolicyException": "riskgrid.spec.exceptions:PolicyException",
     "PolicyConfig": "riskgrid.policy.config:PolicyConfig",
     "Tenant": "riskgrid.spec.tenant:Tenant",
+    "ThreatModelFile": "riskgrid.threats.model:Part",
 }
 
 

@@ -1,0 +1,102 @@
+"""Kinds riskgrid knows: built-in Kubernetes kinds plus the CRDs the platform runs.
+
+An object of any other kind is reported as an input error (it is still evaluated), so that a
+typo such as ``kind: Deploymnet`` cannot slip through a check as "no violations".
+"""
+
+from __future__ import annotations
+
+BUILTIN_KINDS = frozenset(
+    [
+        "Binding",
+        "ComponentStatus",
+        "ConfigMap",
+        "Endpoints",
+        "Event",
+        "LimitRange",
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "PersistentVolumeClaim",
+        "Pod",
+        "PodTemplate",
+        "ReplicationController",
+        "ResourceQuota",
+        "Secret",
+        "Service",
+        "ServiceAccount",
+        "ControllerRevision",
+        "DaemonSet",
+        "Deployment",
+        "ReplicaSet",
+        "StatefulSet",
+        "CronJob",
+        "Job",
+        "HorizontalPodAutoscaler",
+        "Ingress",
+        "IngressClass",
+        "NetworkPolicy",
+        "IPAddress",
+        "ServiceCIDR",
+        "PodDisruptionBudget",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
+        "PriorityClass",
+        "RuntimeClass",
+        "CSIDriver",
+        "CSINode",
+        "CSIStorageCapacity",
+        "StorageClass",
+        "VolumeAttachment",
+        "VolumeAttributesClass",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "MutatingAdmissionPolicy",
+        "MutatingAdmissionPolicyBinding",
+        "CustomResourceDefinition",
+        "APIService",
+        "Lease",
+        "CertificateSigningRequest",
+        "FlowSchema",
+        "PriorityLevelConfiguration",
+        "EndpointSlice",
+        "TokenReview",
+        "SubjectAccessReview",
+        "SelfSubjectAccessReview",
+        "LocalSubjectAccessReview",
+        "DeviceClass",
+        "ResourceClaim",
+        "ResourceClaimTemplate",
+        "ResourceSlice",
+    ]
+)
+
+CRD_KINDS = frozenset(
+    [
+        "RayCluster",
+        "RayJob",
+        "RayService",
+        "GlobalNetworkPolicy",
+        "GlobalNetworkSet",
+        "NetworkSet",
+        "Tier",
+        "ClusterQueue",
+        "LocalQueue",
+        "ResourceFlavor",
+        "WorkloadPriorityClass",
+        "Workload",
+        "ConstraintTemplate",
+        "Provider",
+        "Config",
+        "PolicyException",
+        "PolicyConfig",
+        "RiskJob",
+        "Tenant",
+    ]
+)
+
+KNOWN_KINDS = BUILTIN_KINDS | CRD_KINDS

@@ -1,0 +1,64 @@
+# Image reference parsing: [registry[:port]/]path[:tag][@digest] → registry, path segments,
+# tag and digest, with Docker Hub's implicit "docker.io" and "library/" filled in.
+package lib.riskgrid.images
+
+parse(image) := ref if {
+	at := split(image, "@")
+	name_tag := at[0]
+	digest := digest_of(at)
+	parts := split(name_tag, "/")
+	last := parts[count(parts) - 1]
+	tag_split := split(last, ":")
+	tag := tag_of(tag_split)
+	repo_last := tag_split[0]
+	named := array.concat(array.slice(parts, 0, count(parts) - 1), [repo_last])
+	segs := with_registry(named)
+	ref := {"segments": segs, "tag": tag, "digest": digest}
+}
+
+digest_of(at) := at[1] if count(at) > 1
+
+default digest_of(_) := ""
+
+tag_of(tag_split) := tag_split[1] if count(tag_split) > 1
+
+default tag_of(_) := ""
+
+# The first segment is a registry when it looks like a host (has "." or ":" or is localhost).
+with_registry(named) := named if {
+	count(named) > 1
+	is_host(named[0])
+}
+
+with_registry(named) := array.concat(["docker.io", "library"], named) if count(named) == 1
+
+with_registry(named) := array.concat(["docker.io"], named) if {
+	count(named) > 1
+	not is_host(named[0])
+}
+
+is_host(s) if contains(s, ".")
+
+is_host(s) if contains(s, ":")
+
+is_host(s) if s == "localhost"
+
+# An allow/deny-list entry is a registry or repository prefix, compared segment by segment.
+parse_prefix(entry) := segs if {
+	named := split(trim_suffix(entry, "/"), "/")
+	segs := prefix_with_registry(named)
+}
+
+prefix_with_registry(named) := named if is_host(named[0])
+
+prefix_with_registry(named) := array.concat(["docker.io"], named) if not is_host(named[0])
+
+under(segments, prefix) if {
+	count(prefix) <= count(segments)
+	array.slice(segments, 0, count(prefix)) == prefix
+}
+
+valid_digest(d) if {
+	startswith(d, "sha256:")
+	count(d) == 71
+}

@@ -1,0 +1,167 @@
+# Field paths are arrays of segments (["spec", "containers", 0, "image"]); Python renders them.
+# Policies build no strings with sprintf or concat: rego-cpp (regopy) re-quotes policy-literal
+# and concat-built strings formatted with %s, so text would differ by engine.
+#
+# Workload normalisation: any Kubernetes object → the pod specs and containers it carries.
+#
+# Every pod-level policy reads `w.pods` and `w.containers` from `normalise(obj)` instead of
+# knowing where each kind keeps its pod template. The same module is bundled as a Gatekeeper
+# `lib` into every exported ConstraintTemplate, so in-process and in-cluster decisions share it.
+package lib.riskgrid.workload
+
+import data.lib.riskgrid.images
+
+# Kinds whose pod template sits at spec.template.
+template_kinds := {
+	"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",
+	"ReplicationController", "Job",
+}
+
+# Container lists of a pod spec, in the order violations are reported.
+container_fields := ["initContainers", "containers", "ephemeralContainers"]
+
+# Security-context fields a container inherits from the pod when it leaves them unset.
+inherited_fields := [
+	"runAsUser", "runAsGroup", "runAsNonRoot", "seLinuxOptions",
+	"seccompProfile", "appArmorProfile", "windowsOptions",
+]
+
+metadata(obj) := object.get(obj, "metadata", {})
+
+# Each pod template of the object: {"path", "spec", "meta"} (meta = the pod's own metadata).
+pod_templates(obj) := [{"path": ["spec"], "spec": obj.spec, "meta": metadata(obj)}] if {
+	obj.kind == "Pod"
+	is_object(obj.spec)
+}
+
+pod_templates(obj) := [template_at(obj.spec.template, ["spec", "template"])] if {
+	template_kinds[obj.kind]
+}
+
+pod_templates(obj) := [template_at(obj.spec.jobTemplate.spec.template, ["spec", "jobTemplate", "spec", "template"])] if {
+	obj.kind == "CronJob"
+}
+
+pod_templates(obj) := [template_at(obj.template, ["template"])] if {
+	obj.kind == "PodTemplate"
+}
+
+pod_templates(obj) := ray_templates(obj.spec, ["spec"]) if {
+	obj.kind == "RayCluster"
+}
+
+pod_templates(obj) := array.concat(
+	ray_templates(object.get(obj.spec, "rayClusterSpec", {}), ["spec", "rayClusterSpec"]),
+	submitter_templates(obj.spec),
+) if {
+	obj.kind == "RayJob"
+}
+
+pod_templates(obj) := ray_templates(object.get(obj.spec, "rayClusterConfig", {}), ["spec", "rayClusterConfig"]) if {
+	obj.kind == "RayService"
+}
+
+default pod_templates(_) := []
+
+template_at(tpl, path) := {
+	"path": array.concat(path, ["spec"]),
+	"spec": object.get(tpl, "spec", {}),
+	"meta": object.get(tpl, "metadata", {}),
+}
+
+# Comprehension heads are always a plain variable computed in the body: rego-cpp evaluates a
+# call or literal in the head without the enclosing function's arguments.
+ray_templates(cluster, path) := array.concat(head, workers) if {
+	head_path := array.concat(path, ["headGroupSpec", "template"])
+	workers_path := array.concat(path, ["workerGroupSpecs"])
+	head := [t |
+		is_object(object.get(cluster, "headGroupSpec", null))
+		t := template_at(cluster.headGroupSpec.template, head_path)
+	]
+	groups := object.get(cluster, "workerGroupSpecs", [])
+	workers := [t |
+		some i
+		group := groups[i]
+		t := template_at(group.template, array.concat(workers_path, [i, "template"]))
+	]
+}
+
+submitter_templates(spec) := [template_at(spec.submitterPodTemplate, ["spec", "submitterPodTemplate"])] if {
+	is_object(object.get(spec, "submitterPodTemplate", null))
+}
+
+default submitter_templates(_) := []
+
+# Pod templates with the pod-level security context resolved.
+pods(obj) := [p |
+	some t in pod_templates(obj)
+	is_object(t.spec)
+	p := object.union(t, {
+		"sc": object.get(t.spec, "securityContext", {}),
+		"windows": is_windows(t),
+	})
+]
+
+# Every container of every pod template, with where it sits and its effective security context.
+# (Index iteration, not `some i, x in`: rego-cpp rejects two-variable `some` in comprehensions.)
+containers(obj, pod_list) := [c |
+	some pi
+	p := pod_list[pi]
+	some field in container_fields
+	ctrs := object.get(p.spec, field, [])
+	some i
+	ctr := ctrs[i]
+	own := object.get(ctr, "securityContext", {})
+	image := object.get(ctr, "image", "")
+	c := {
+		"pod": pi,
+		"type": field,
+		"name": object.get(ctr, "name", ""),
+		"image": image,
+		"ref": images.parse(image),
+		"windows": p.windows,
+		"path": array.concat(p.path, [field, i]),
+		"container": ctr,
+		"own_sc": own,
+		"sc": effective_sc(own, p.sc),
+	}
+]
+
+# Container settings win; the pod's inherited fields fill the gaps with whole values. The two
+# key sets are disjoint on purpose: object.union merges nested objects, Kubernetes does not.
+effective_sc(own, pod_sc) := object.union(own, inherited) if {
+	inherited := {k: v |
+		some k in inherited_fields
+		not has(own, k)
+		v := pod_sc[k]
+	}
+}
+
+has(o, k) if {
+	_ = o[k]
+}
+
+kind_of(obj) := object.get(obj, "kind", "")
+
+# The normalised view every policy receives.
+normalise(obj) := w if {
+	meta := metadata(obj)
+	pod_list := pods(obj)
+	w := {
+		"kind": kind_of(obj),
+		"apiVersion": object.get(obj, "apiVersion", ""),
+		"name": object.get(meta, "name", ""),
+		"namespace": object.get(meta, "namespace", ""),
+		"labels": object.get(meta, "labels", {}),
+		"annotations": object.get(meta, "annotations", {}),
+		"object": obj,
+		"pods": pod_list,
+		"containers": containers(obj, pod_list),
+	}
+}
+
+is_workload(w) if count(w.pods) > 0
+
+is_windows(pod) := true if {
+	object.get(object.get(pod.spec, "os", {}), "name", "") == "windows"
+} else := false

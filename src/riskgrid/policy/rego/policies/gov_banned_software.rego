@@ -1,0 +1,29 @@
+# Bank rule: no Helm v2 Tiller and no Kubernetes Dashboard (both long-standing cluster
+# takeover routes), and no SSH daemon port in containers.
+package lib.riskgrid.policies.gov_banned_software
+
+import data.lib.riskgrid.images
+
+banned_repositories := [
+	["ghcr.io", "helm", "tiller"], ["gcr.io", "kubernetes-helm", "tiller"],
+	["docker.io", "kubernetesui", "dashboard"], ["k8s.gcr.io", "kubernetes-dashboard-amd64"],
+	["registry.k8s.io", "kubernetes-dashboard-amd64"],
+]
+
+image_violations(w) := {v |
+	some c in w.containers
+	ref := c.ref
+	some banned in banned_repositories
+	images.under(ref.segments, banned)
+	v := {"msg": "image is Tiller or the Kubernetes Dashboard", "path": array.concat(c.path, ["image"]), "container": c.name, "image": c.image, "value": c.image}
+}
+
+ssh_violations(w) := {v |
+	some c in w.containers
+	ports := object.get(c.container, "ports", [])
+	some i
+	ports[i].containerPort == 22
+	v := {"msg": "container exposes an SSH port", "path": array.concat(c.path, ["ports", i, "containerPort"]), "container": c.name, "image": c.image}
+}
+
+violations(w, params) := image_violations(w) | ssh_violations(w)

@@ -1,0 +1,11 @@
+# PSS baseline "HostPath Volumes": hostPath volumes are forbidden.
+package lib.riskgrid.policies.pss_host_path
+
+violations(w, params) := {v |
+	some p in w.pods
+	vols := object.get(p.spec, "volumes", [])
+	some i
+	vol := vols[i]
+	vol.hostPath != null
+	v := {"msg": "pod mounts a hostPath volume", "path": array.concat(p.path, ["volumes", i, "hostPath"]), "container": "", "image": "", "value": object.get(vol.hostPath, "path", "")}
+}

@@ -1,0 +1,76 @@
+# Bank rule: a Ray cluster's dashboard / job API (CVE-2023-48022: unauthenticated remote job
+# submission) requires token auth and is never exposed beyond its namespace: no NodePort or
+# LoadBalancer head service, no operator-made Ingress, and no Service or Ingress of another
+# shape pointing at the dashboard (8265) or client (10001) ports from outside ClusterIP.
+package lib.riskgrid.policies.ray_exposure
+
+ray_ports := {8265, 10001, "dashboard", "client"}
+
+clusters(w) := [{"spec": w.object.spec, "path": ["spec"]}] if w.kind == "RayCluster"
+
+clusters(w) := [{"spec": w.object.spec.rayClusterSpec, "path": ["spec", "rayClusterSpec"]}] if {
+	w.kind == "RayJob"
+	is_object(w.object.spec.rayClusterSpec)
+}
+
+clusters(w) := [{"spec": w.object.spec.rayClusterConfig, "path": ["spec", "rayClusterConfig"]}] if {
+	w.kind == "RayService"
+	is_object(w.object.spec.rayClusterConfig)
+}
+
+default clusters(_) := []
+
+auth_violations(w) := {v |
+	some c in clusters(w)
+	not c.spec.authOptions.mode == "token"
+	v := {"msg": "Ray cluster does not require token authentication", "path": array.concat(c.path, ["authOptions", "mode"]), "container": "", "image": ""}
+}
+
+service_type_violations(w) := {v |
+	some c in clusters(w)
+	t := object.get(c.spec.headGroupSpec, "serviceType", "ClusterIP")
+	t != "ClusterIP"
+	v := {"msg": "Ray head service is exposed outside the cluster", "path": array.concat(c.path, ["headGroupSpec", "serviceType"]), "container": "", "image": "", "value": t}
+}
+
+ingress_violations(w) := {v |
+	some c in clusters(w)
+	c.spec.headGroupSpec.enableIngress == true
+	v := {"msg": "Ray head has an Ingress", "path": array.concat(c.path, ["headGroupSpec", "enableIngress"]), "container": "", "image": ""}
+}
+
+# A non-ClusterIP Service that selects Ray head pods or targets a Ray port.
+service_violations(w) := {v |
+	w.kind == "Service"
+	t := object.get(w.object.spec, "type", "ClusterIP")
+	t != "ClusterIP"
+	targets_ray(w.object.spec)
+	v := {"msg": "Service exposes the Ray dashboard/job API", "path": ["spec", "type"], "container": "", "image": "", "value": t}
+}
+
+targets_ray(spec) if object.get(spec, "selector", {})["ray.io/node-type"] == "head"
+
+targets_ray(spec) if {
+	some port in object.get(spec, "ports", [])
+	some field in ["port", "targetPort"]
+	ray_ports[port[field]]
+}
+
+ingress_backend_violations(w) := {v |
+	w.kind == "Ingress"
+	rules := object.get(w.object.spec, "rules", [])
+	some i
+	rule := rules[i]
+	paths := object.get(object.get(rule, "http", {}), "paths", [])
+	some j
+	path := paths[j]
+	port := path.backend.service.port
+	ray_port(port)
+	v := {"msg": "Ingress routes to the Ray dashboard/job API", "path": ["spec", "rules", i, "http", "paths", j, "backend"], "container": "", "image": ""}
+}
+
+ray_port(port) if ray_ports[port.number]
+
+ray_port(port) if ray_ports[port.name]
+
+violations(w, params) := (((auth_violations(w) | service_type_violations(w)) | ingress_violations(w)) | service_violations(w)) | ingress_backend_violations(w)

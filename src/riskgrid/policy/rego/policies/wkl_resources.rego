@@ -1,0 +1,18 @@
+# Bank rule: every container declares the requests and limits the platform schedules and
+# bills by (default: cpu and memory requests, memory limit).
+package lib.riskgrid.policies.wkl_resources
+
+violations(w, params) := {v |
+	some c in w.containers
+	c.type != "ephemeralContainers"
+	some section in ["requests", "limits"]
+	some resource in object.get(params, section, [])
+	not has_value(c.container, section, resource)
+	v := {"msg": "container does not declare a required resource", "path": array.concat(c.path, ["resources", section, resource]), "container": c.name, "image": c.image, "value": resource}
+}
+
+has_value(ctr, section, resource) if {
+	value := ctr.resources[section][resource]
+	value != null
+	value != ""
+}

@@ -1,0 +1,170 @@
+"""Bearer-token authentication: OIDC JWTs checked against an issuer, audience and JWKS.
+
+Only asymmetric algorithms are accepted (RS256, ES256), and the key's type must match the
+token's declared algorithm, so neither ``alg: none`` nor HMAC-signed-with-the-public-key tokens
+get through. Keys come from a JWKS file or URL, cached; a token naming an unknown ``kid`` makes
+the cache refetch once (rate-limited), which is how key rotation is picked up.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+ALLOWED_ALGORITHMS: dict[str, type] = {
+    "RS256": rsa.RSAPublicKey,
+    "ES256": ec.EllipticCurvePublicKey,
+}
+
+
+class AuthError(Exception):
+    """The request is not authenticated; the message is safe to show (never holds the token)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's subject and group claims."""
+
+    subject: str
+    groups: frozenset[str] = field(default_factory=frozenset)
+
+
+class JwksCache:
+    """Signing keys by ``kid`` from a JWKS document, refreshed on expiry or unknown kid."""
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        ttl_seconds: float = 300.0,
+        min_refetch_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.source = source
+        self.ttl = ttl_seconds
+        self.min_refetch = min_refetch_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: dict[str, Any] = {}
+        self._fetched_at: float | None = None
+        self.fetches = 0
+
+    def _load(self) -> dict[str, Any]:
+        if self.source.startswith(("https://", "http://")):
+            resp = httpx.get(self.source, timeout=5.0)
+            resp.raise_for_status()
+            doc = resp.json()
+        else:
+            doc = json.loads(Path(self.source).read_text())
+        keys: dict[str, Any] = {}
+        for raw in doc.get("keys", []):
+            alg = raw.get("alg")
+            if alg is not None and alg not in ALLOWED_ALGORITHMS:
+                continue  # a key published for a forbidden algorithm is never usable
+            try:
+                jwk = jwt.PyJWK(raw)
+            except jwt.PyJWTError:
+                continue
+            kid = raw.get("kid", "")
+            keys[kid] = jwk.key
+        return keys
+
+    def _refresh(self) -> None:
+        try:
+            keys = self._load()
+        except (OSError, ValueError, httpx.HTTPError) as exc:
+            # keep serving the keys we have; the failure is the IdP's, not the caller's
+            if not self._keys:
+                raise AuthError(f"signing keys unavailable: {type(exc).__name__}") from None
+            self._fetched_at = self._clock()
+            return
+        self._keys = keys
+        self._fetched_at = self._clock()
+        self.fetches += 1
+
+    def key(self, kid: str) -> Any:
+        with self._lock:
+            now = self._clock()
+            if self._fetched_at is None or now - self._fetched_at > self.ttl:
+                self._refresh()
+            if kid not in self._keys and (
+                self._fetched_at is None or now - self._fetched_at >= self.min_refetch
+            ):
+                self._refresh()  # maybe the IdP rotated keys; ask once, not per request
+            try:
+                return self._keys[kid]
+            except KeyError:
+                raise AuthError("token signed by an unknown key") from None
+
+
+class TokenVerifier:
+    """Turns a bearer token into a :class:`Principal` or raises :class:`AuthError`."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks: JwksCache,
+        leeway_seconds: float = 30.0,
+        groups_claim: str = "groups",
+    ) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.jwks = jwks
+        self.leeway = leeway_seconds
+        self.groups_claim = groups_claim
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise AuthError("malformed token") from None
+        alg = header.get("alg")
+        if alg not in ALLOWED_ALGORITHMS:
+            raise AuthError("token algorithm not allowed")
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise AuthError("token has no key id")
+        key = self.jwks.key(kid)
+        if not isinstance(key, ALLOWED_ALGORITHMS[alg]):
+            raise AuthError("token algorithm does not match its key")
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("token expired") from None
+        except jwt.ImmatureSignatureError:
+            raise AuthError("token not yet valid") from None
+        except jwt.InvalidAudienceError:
+            raise AuthError("token audience not accepted") from None
+        except jwt.InvalidIssuerError:
+            raise AuthError("token issuer not accepted") from None
+        except jwt.PyJWTError:
+            raise AuthError("invalid token") from None
+        iat = claims.get("iat")
+        if not isinstance(iat, int | float) or iat > time.time() + self.leeway:
+            raise AuthError("token issued in the future")
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub or len(sub) > 256:
+            raise AuthError("token subject invalid")
+        groups = claims.get(self.groups_claim, [])
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise AuthError("token groups claim invalid")
+        return Principal(subject=sub, groups=frozenset(groups))

@@ -1,0 +1,175 @@
+"""Turning an uploaded job (document + referenced files) into a job directory, and back.
+
+The job document and its files are stored in the database so that any replica can run the job;
+the runner writes them to a fresh directory and loads them with the RISK loader, exactly as
+``riskgrid run job.yaml`` would.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from riskgrid.spec.errors import Problem, SpecError
+
+JOB_FILE = "job.yaml"
+SOURCE = "upload"
+_SAFE_PATH = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+
+
+def check_path(rel: str) -> str:
+    """A relative path that stays inside the job directory, or SpecError."""
+    parts = rel.split("/")
+    if (
+        not _SAFE_PATH.match(rel)
+        or any(p in ("", ".", "..") for p in parts)
+        or len(rel) > 200
+        or rel == JOB_FILE
+    ):
+        raise SpecError.one(
+            SOURCE, f"{rel!r}: must be a relative path inside the job directory", ("files",)
+        )
+    return rel
+
+
+def decode_files(files: dict[str, str]) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    problems: list[Problem] = []
+    for rel, b64 in files.items():
+        try:
+            check_path(rel)
+            out[rel] = base64.b64decode(b64, validate=True)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+        except (binascii.Error, ValueError):
+            problems.append(Problem(SOURCE, ("files", rel), "not valid base64"))
+    if problems:
+        raise SpecError(problems)
+    return out
+
+
+def write_job_dir(directory: Path, job: dict[str, Any], files: dict[str, bytes]) -> Path:
+    """Write ``job.yaml`` and its files under ``directory``; returns the job file's path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for rel, data in files.items():
+        target = directory / check_path(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    path = directory / JOB_FILE
+    path.write_text(yaml.safe_dump(job, sort_keys=False))
+    return path
+
+
+def store_blobs(session: Any, files: dict[str, bytes]) -> dict[str, str]:
+    """Save each file once by content hash; returns path → sha256 for the job's inputs."""
+    import hashlib
+
+    from riskgrid.service.models import BlobRow, utcnow
+
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    refs: dict[str, str] = {}
+    for rel, data in files.items():
+        digest = hashlib.sha256(data).hexdigest()
+        refs[rel] = digest
+        if session.get(BlobRow, digest) is None:
+            # two submissions of the same file at once: the second insert is a no-op
+            stmt = insert(BlobRow).values(
+                sha256=digest, size=len(data), data=data, created_at=utcnow()
+            )
+            session.execute(stmt.on_conflict_do_nothing(index_elements=["sha256"]))
+    return refs
+
+
+def load_blobs(session: Any, refs: dict[str, str]) -> dict[str, bytes]:
+    from riskgrid.service.models import BlobRow
+
+    out: dict[str, bytes] = {}
+    for rel, digest in refs.items():
+        row = session.get(BlobRow, digest)
+        if row is None:
+            raise LookupError(f"input file {rel} ({digest[:12]}…) is missing from the database")
+        out[rel] = row.data
+    return out
+
+
+#: Fields of a RiskJob that name a file, relative to the job file.
+FILE_FIELDS: tuple[tuple[str, ...], ...] = (
+    ("spec", "portfolio", "file"),
+    ("spec", "marketData", "snapshot"),
+    ("spec", "marketData", "history"),
+)
+
+
+def _get(doc: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(key)
+    return doc
+
+
+def check_references(job: dict[str, Any]) -> None:
+    """Every file the job names must be an uploaded, inside-the-directory path.
+
+    Without this the loader, which resolves paths against the job file, could be pointed at
+    any file on the server (``../../etc/passwd``).
+    """
+    problems: list[Problem] = []
+    for path in FILE_FIELDS:
+        value = _get(job, path)
+        if value is None:
+            continue
+        try:
+            if not isinstance(value, str):
+                raise SpecError.one(SOURCE, "must be a string", path)
+            check_path(value)
+        except SpecError:
+            problems.append(
+                Problem(SOURCE, path, f"{value!r}: must name an uploaded file (relative path)")
+            )
+    if problems:
+        raise SpecError(problems)
+
+
+def pack_job(job_path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Client side: read a job file and the files it references, ready to upload.
+
+    References are rewritten to ``files/<n>-<name>`` so that paths such as
+    ``../market/snapshot.yaml`` need not exist on the server.
+    """
+    from riskgrid.spec.loading import read_text
+
+    text = read_text(job_path, what="job file")
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError.one(str(job_path), f"not valid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise SpecError.one(str(job_path), "must be a YAML mapping (a RiskJob)")
+    files: dict[str, str] = {}
+    base = job_path.resolve().parent
+    for i, path in enumerate(FILE_FIELDS):
+        value = _get(doc, path)
+        if not isinstance(value, str):
+            continue
+        source = (base / value).resolve()
+        if not source.is_file():
+            raise SpecError.one(str(job_path), f"file not found: {value}", path)
+        name = f"files/{i}-{re.sub(r'[^A-Za-z0-9._-]', '_', source.name)}"
+        files[name] = base64.b64encode(source.read_bytes()).decode()
+        node = doc
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = name
+    # YAML dates and the like become strings, as they would be written in the file
+    return json.loads(json.dumps(doc, default=str)), files

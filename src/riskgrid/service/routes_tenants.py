@@ -1,0 +1,239 @@
+"""Tenant onboarding: create, list, get, update — each with its rendered bundle and proof."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from riskgrid.service import integrations
+from riskgrid.service.app import NOT_FOUND, Caller, caller
+from riskgrid.service.authz import (
+    Action,
+    Role,
+    allowed,
+    is_platform_admin,
+    tenant_admin_may_apply,
+    tenant_role,
+)
+from riskgrid.service.models import TenantRow, as_utc, utcnow
+from riskgrid.service.routes_system import AUTH_ERRORS
+from riskgrid.service.schemas import (
+    ErrorBody,
+    ProblemsBody,
+    TenantList,
+    TenantSummary,
+    TenantView,
+    Verification,
+)
+from riskgrid.spec.tenant import Tenant
+
+router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
+
+
+def _guard(value: Any, handler: ValidatorFunctionWrapHandler) -> Tenant:
+    """A validator that fails with something other than ValueError is still bad input (422),
+    not a server error (e.g. a quantity too large for exact decimal arithmetic)."""
+    try:
+        return handler(value)
+    except ValidationError:
+        raise
+    except Exception as exc:
+        raise ValueError(f"invalid tenant: {type(exc).__name__}") from None
+
+
+TenantBody = Annotated[Tenant, WrapValidator(_guard)]
+
+TenantName = Annotated[str, Path(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    **AUTH_ERRORS,
+    403: {"model": ErrorBody, "description": "Your role does not allow this."},
+    404: {"model": ErrorBody, "description": "No such tenant (or not yours: same answer)."},
+    409: {"model": ErrorBody, "description": "Name or namespace already taken."},
+}
+
+
+def tenant_doc(tenant: Tenant) -> dict[str, Any]:
+    return tenant.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+@lru_cache(maxsize=128)
+def _rendered(doc_json: str) -> tuple[list[dict[str, Any]], bool, dict[str, Any]]:
+    tenant = Tenant.model_validate(json.loads(doc_json))
+    bundle = integrations.render(tenant)
+    ok, report = integrations.verify(tenant, bundle)
+    return bundle, ok, report
+
+
+def rendered(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], bool, dict[str, Any]]:
+    """Bundle and verification of a stored tenant document (memoised: rendering is pure)."""
+    return _rendered(json.dumps(doc, sort_keys=True))
+
+
+def summary(row: TenantRow, role: Role) -> TenantSummary:
+    spec = row.spec.get("spec", {})
+    return TenantSummary(
+        name=row.name,
+        namespace=spec.get("namespace") or row.name,
+        generation=row.generation,
+        role=role.label,
+        created_at=as_utc(row.created_at),  # type: ignore[arg-type]
+        updated_at=as_utc(row.updated_at),  # type: ignore[arg-type]
+    )
+
+
+def view(row: TenantRow, role: Role) -> TenantView:
+    bundle, ok, report = rendered(row.spec)
+    return TenantView(
+        **summary(row, role).model_dump(),
+        tenant=row.spec,
+        bundle=bundle,
+        verification=Verification(ok=ok, report=report),
+    )
+
+
+def _namespace(doc: dict[str, Any]) -> str:
+    return doc.get("spec", {}).get("namespace") or doc["metadata"]["name"]
+
+
+def _check_namespace_free(c: Caller, action: str, doc: dict[str, Any]) -> None:
+    ns = _namespace(doc)
+    name = doc["metadata"]["name"]
+    with c.svc.db.session() as s:
+        others = list(s.scalars(select(TenantRow).where(TenantRow.name != name)))
+    # (denials are audited outside the session: SQLite has one writer at a time)
+    if any(_namespace(o.spec) == ns for o in others):
+        raise c.deny(
+            action, 409, f"namespace {ns!r} is already used by another tenant", tenant=name
+        )
+
+
+def _proved(c: Caller, action: str, doc: dict[str, Any]) -> None:
+    """Refuse to store a tenant whose bundle fails verification (nothing is half-written)."""
+    _, ok, report = rendered(doc)
+    if not ok:
+        raise c.deny(
+            action,
+            422,
+            "the tenant's rendered bundle failed verification",
+            tenant=doc["metadata"]["name"],
+            extra={"verification": report},
+        )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=TenantView,
+    responses={**ERRORS, 422: {"model": ProblemsBody, "description": "Invalid or unprovable."}},
+)
+def create_tenant(body: TenantBody, c: Caller = Depends(caller)) -> TenantView:
+    """Onboard a tenant (platform-admin)."""
+    name = body.name
+    if not is_platform_admin(c.principal, c.svc.settings.platform_admin_group):
+        raise c.deny(Action.TENANT_CREATE, 403, "only platform admins create tenants", tenant=name)
+    doc = tenant_doc(body)
+    with c.svc.db.session() as s:
+        exists = s.get(TenantRow, name) is not None
+    if exists:
+        raise c.deny(Action.TENANT_CREATE, 409, f"tenant {name!r} already exists", tenant=name)
+    _check_namespace_free(c, Action.TENANT_CREATE, doc)
+    _proved(c, Action.TENANT_CREATE, doc)
+    now = utcnow()
+    row = TenantRow(
+        name=name,
+        spec=doc,
+        generation=1,
+        created_at=now,
+        created_by=c.principal.subject,
+        updated_at=now,
+        updated_by=c.principal.subject,
+    )
+    try:
+        with c.svc.db.session() as s:
+            s.add(row)
+    except IntegrityError:  # lost a race with another create of the same name
+        raise c.deny(
+            Action.TENANT_CREATE, 409, f"tenant {name!r} already exists", tenant=name
+        ) from None
+    c.audit(Action.TENANT_CREATE, "allow", tenant=name, obj=f"tenant/{name}")
+    return view(row, Role.PLATFORM_ADMIN)
+
+
+@router.get("", response_model=TenantList, responses=AUTH_ERRORS)
+def list_tenants(c: Caller = Depends(caller)) -> TenantList:
+    """Tenants you have a role in (platform admins: all)."""
+    group = c.svc.settings.platform_admin_group
+    with c.svc.db.session() as s:
+        rows = list(s.scalars(select(TenantRow).order_by(TenantRow.name)))
+    items = []
+    for row in rows:
+        role = tenant_role(c.principal, row.spec, group)
+        if role is not None:
+            items.append(summary(row, role))
+    return TenantList(items=items)
+
+
+def _load_visible(c: Caller, name: str, action: str) -> tuple[TenantRow, Role]:
+    """The tenant and the caller's role, or the same 404 whether absent or not the caller's."""
+    with c.svc.db.session() as s:
+        row = s.get(TenantRow, name)
+    role = tenant_role(c.principal, row.spec if row else None, c.svc.settings.platform_admin_group)
+    if row is None or role is None:
+        reason = "absent" if row is None else "no role in tenant"
+        raise c.deny(action, 404, NOT_FOUND, tenant=name, obj=f"tenant/{name}", reason=reason)
+    return row, role
+
+
+@router.get("/{name}", response_model=TenantView, responses=ERRORS)
+def get_tenant(name: TenantName, c: Caller = Depends(caller)) -> TenantView:
+    """A tenant with its rendered bundle and verification result."""
+    row, role = _load_visible(c, name, Action.TENANT_READ)
+    return view(row, role)
+
+
+@router.put(
+    "/{name}",
+    response_model=TenantView,
+    responses={**ERRORS, 422: {"model": ProblemsBody, "description": "Invalid or unprovable."}},
+)
+def update_tenant(name: TenantName, body: TenantBody, c: Caller = Depends(caller)) -> TenantView:
+    """Replace a tenant's spec. Tenant admins may change only developers/viewers groups."""
+    action = Action.TENANT_UPDATE
+    row, role = _load_visible(c, name, action)
+    obj = f"tenant/{name}"
+    if not allowed(role, action):
+        raise c.deny(
+            action, 403, f"role {role.label} may not update the tenant", tenant=name, obj=obj
+        )
+    if body.name != name:
+        raise c.deny(
+            action, 422, "metadata.name must match the tenant in the URL", tenant=name, obj=obj
+        )
+    doc = tenant_doc(body)
+    if role < Role.PLATFORM_ADMIN and not tenant_admin_may_apply(row.spec, doc):
+        raise c.deny(
+            action,
+            403,
+            "tenant admins may change only spec.groups.developers and spec.groups.viewers",
+            tenant=name,
+            obj=obj,
+        )
+    _check_namespace_free(c, action, doc)
+    _proved(c, action, doc)
+    with c.svc.db.session() as s:
+        current = s.get(TenantRow, name)
+        assert current is not None
+        current.spec = doc
+        current.generation = current.generation + 1
+        current.updated_at = utcnow()
+        current.updated_by = c.principal.subject
+        row = current
+    c.audit(action, "allow", tenant=name, obj=obj, detail={"generation": row.generation})
+    return view(row, role)

@@ -49,7 +49,10 @@ def test_parse_quantity(text: str | int, value: Decimal) -> None:
     assert parse_quantity(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1.5 GB", "2g", "0x10", "1Gib", "--1", "1e", True])
+@pytest.mark.parametrize(
+    "text",
+    ["", "abc", "1.5 GB", "2g", "0x10", "1Gib", "--1", "1e", True, "1e100", "9999999Ei", "1e19"],
+)
 def test_parse_quantity_rejects(text: Any) -> None:
     with pytest.raises(ValueError, match="quantity"):
         parse_quantity(text)

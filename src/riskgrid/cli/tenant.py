@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from riskgrid.cli import client
 from riskgrid.spec.errors import SpecError
 from riskgrid.spec.loading import parse_yaml_documents, read_text
 
@@ -38,6 +39,8 @@ def register(app: typer.Typer) -> None:
         help="Render, prove and apply tenant (risk desk) bundles.", no_args_is_help=True
     )
     app.add_typer(tenant_app, name="tenant")
+    # create/get talk to the API server; they live with the other client commands.
+    client.register_tenant_commands(tenant_app)
 
     @tenant_app.command("render")
     def render(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -175,7 +174,19 @@ def make_engine(name: str, policies: Sequence[tuple[str, ...]]) -> RegoEngine:
     raise ValueError(f"unknown Rego engine {name!r}; known: {', '.join(ENGINES)}")
 
 
-@cache
+_per_thread = threading.local()
+
+
 def shared_engine(name: str, policies: tuple[tuple[str, ...], ...]) -> RegoEngine:
-    """The process-wide engine for ``policies``: parsed once, reused by every check."""
-    return make_engine(name, policies)
+    """This thread's engine for ``policies``: parsed once per thread, reused by every check.
+
+    Per thread, not per process: a regorus ``Engine`` is a pyo3 *unsendable* object that may
+    only be used — and dropped — on the thread that created it.
+    """
+    engines: dict[tuple[str, tuple[tuple[str, ...], ...]], RegoEngine]
+    engines = getattr(_per_thread, "engines", None) or {}
+    _per_thread.engines = engines
+    key = (name, policies)
+    if key not in engines:
+        engines[key] = make_engine(name, policies)
+    return engines[key]

@@ -61,6 +61,10 @@ _DECIMAL = {
 }
 
 
+_MAX_QUANTITY = Decimal(2**63)
+_MAX_EXPONENT = 30
+
+
 def parse_quantity(text: str | int | float) -> Decimal:
     """Parse a Kubernetes quantity (``500m``, ``4``, ``16Gi``, ``1e3``) to an exact Decimal.
 
@@ -81,10 +85,18 @@ def parse_quantity(text: str | int | float) -> Decimal:
         raise ValueError(f"{text!r} is not a Kubernetes quantity") from None
     suffix = m.group("suffix") or ""
     if suffix in _BINARY:
-        return number * _BINARY[suffix]
-    if suffix in _DECIMAL:
-        return number * _DECIMAL[suffix]
-    return number * (Decimal(10) ** int(suffix[1:]))
+        value = number * _BINARY[suffix]
+    elif suffix in _DECIMAL:
+        value = number * _DECIMAL[suffix]
+    else:
+        exponent = int(suffix[1:])
+        if exponent > _MAX_EXPONENT:
+            raise ValueError(f"{text!r} is too large for a Kubernetes quantity")
+        value = number * (Decimal(10) ** exponent)
+    # The API server stores quantities as 64-bit integers of their base unit (or milli-unit).
+    if abs(value) >= _MAX_QUANTITY:
+        raise ValueError(f"{text!r} is too large for a Kubernetes quantity (at most 2^63-1)")
+    return value
 
 
 def _positive_quantity(v: str | int | float) -> str:

@@ -1,24 +1,31 @@
 """Job-submission admission: the checks the service runs before a RiskJob is queued.
 
-Deliberately small and documented (docs/policy.md): the job must carry the ownership labels
-RG-GOV-001 requires; any container image the job names (``spec.image`` or
-``spec.engine.image``/``spec.ray.image`` where present) must pass the image policies
-(RG-IMG-001..004, evaluated by the same Rego through a synthetic Pod); and any resource ask
-(workers, cpu, memory in GiB) must stay within the tenant's bounds when the tenant states them.
+Deliberately small and documented (docs/policy.md), and tied to the fields a ``RiskJob`` and a
+``Tenant`` really have:
+
+1. the job carries the ownership labels RG-GOV-001 requires (the same parameters the Rego
+   policy uses, so a ``PolicyConfig`` that changes the label set changes both);
+2. the job's ``riskgrid.dev/tenant`` label names the tenant it is submitted to (RG-ADM-001): a
+   job cannot be filed under, or billed to, another desk;
+3. the job fits the tenant: its positions × scenarios matrix (float64, held by the driver)
+   must fit in the tenant's memory quota (RG-ADM-002) — the "one tenant starves the others"
+   threat, stopped before any work starts.
+
+Submitted jobs name no container images (the tenant's Ray image is fixed by its spec and
+checked by the image policies when the bundle is rendered), so there is no image check here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from riskgrid.policy.cases import HARDENED_POD, merge
-from riskgrid.policy.check import check_objects
 from riskgrid.policy.config import PolicyConfig, default_config
 from riskgrid.policy.library import load_library
 from riskgrid.policy.report import Violation
 
-IMAGE_POLICIES = ("RG-IMG-001", "RG-IMG-002", "RG-IMG-003", "RG-IMG-004")
-DEFAULT_MAX_WORKERS = 256
+TENANT_LABEL = "riskgrid.dev/tenant"
+# Bytes the driver holds per matrix cell: the float64 matrix plus the grouped copies.
+BYTES_PER_CELL = 8 * 3
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:
@@ -56,20 +63,18 @@ def _violation(
     )
 
 
-def job_images(job: dict[str, Any]) -> list[tuple[str, str]]:
-    """(field path, image) of every image the job names."""
-    out = []
-    for path in (("spec", "image"), ("spec", "engine", "image"), ("spec", "ray", "image")):
-        image = _get(job, *path)
-        if isinstance(image, str) and image:
-            out.append((".".join(path), image))
-    return out
-
-
 def admit_job(
-    job: Any, tenant: Any = None, *, config: PolicyConfig | None = None
+    job: Any,
+    tenant: Any = None,
+    *,
+    config: PolicyConfig | None = None,
+    cells: int | None = None,
 ) -> list[Violation]:
-    """Violations that block submission of ``job`` (empty list: admitted)."""
+    """Violations that block submission of ``job`` to ``tenant`` (empty list: admitted).
+
+    ``cells`` is the job's positions × scenarios count once its inputs are loaded; without it
+    the size check is skipped.
+    """
     doc = _as_dict(job)
     config = config or default_config()
     library = load_library()
@@ -89,31 +94,36 @@ def admit_job(
                 )
             )
 
-    images = job_images(doc)
-    if images:
-        pod = merge(HARDENED_POD, {})
-        pod["containers"] = [
-            {**pod["containers"][0], "name": f"image-{i}", "image": image}
-            for i, (_, image) in enumerate(images)
-        ]
-        probe = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "admission"}, "spec": pod}
-        report = check_objects([probe], config=config)
-        for v in report.violations:
-            if v.policy_id in IMAGE_POLICIES:
-                index = int(v.container.removeprefix("image-"))
-                out.append(_violation(doc, v.policy_id, images[index][0], v.message, v.hint))
-
-    bounds = _get(_as_dict(tenant), "spec", "limits") or {}
-    workers = _get(doc, "spec", "engine", "workers") or _get(doc, "spec", "workers")
-    max_workers = bounds.get("maxWorkers", DEFAULT_MAX_WORKERS)
-    if isinstance(workers, int) and workers > max_workers:
+    tenant_doc = _as_dict(tenant)
+    tenant_name = _get(tenant_doc, "metadata", "name")
+    claimed = labels.get(TENANT_LABEL)
+    if tenant_name and claimed and claimed != tenant_name:
         out.append(
             _violation(
                 doc,
                 "RG-ADM-001",
-                "spec.engine.workers",
-                f"job asks for {workers} workers, the tenant allows {max_workers}",
-                "Lower the worker count or ask the platform team to raise the tenant limit.",
+                f"metadata.labels.{TENANT_LABEL}",
+                f"job is labelled for tenant {claimed!r} but submitted to {tenant_name!r}",
+                "Submit the job to the tenant it belongs to, or fix its tenant label.",
             )
         )
+
+    memory = _get(tenant_doc, "spec", "quotas", "memory")
+    if cells is not None and memory is not None:
+        from riskgrid.spec.tenant import parse_quantity
+
+        need = cells * BYTES_PER_CELL
+        quota = int(parse_quantity(memory))
+        if need > quota:
+            out.append(
+                _violation(
+                    doc,
+                    "RG-ADM-002",
+                    "spec",
+                    f"job needs about {need / 2**30:.1f} GiB for its {cells:,} "
+                    f"position×scenario cells; the tenant's memory quota is {memory}",
+                    "Split the portfolio or shorten the scenario window, or ask the platform "
+                    "team to raise the tenant's memory quota.",
+                )
+            )
     return out

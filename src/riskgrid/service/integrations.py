@@ -64,10 +64,10 @@ def violation(v: Any) -> PolicyViolation:
     )
 
 
-def admit(job: Any, tenant: Any) -> list[PolicyViolation]:
+def admit(job: Any, tenant: Any, *, cells: int | None = None) -> list[PolicyViolation]:
     from riskgrid.policy.admission import admit_job
 
-    return [violation(v) for v in on_policy_thread(lambda: admit_job(job, tenant))]
+    return [violation(v) for v in on_policy_thread(lambda: admit_job(job, tenant, cells=cells))]
 
 
 def check(objects: list[dict[str, Any]]) -> tuple[list[PolicyViolation], list[str]]:

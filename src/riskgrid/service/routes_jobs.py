@@ -125,7 +125,8 @@ def submit_job(tenant: TenantName, body: JobSubmission, c: Caller = Depends(call
         check_references(job_doc)
         files = decode_files(body.files)
         job_path = write_job_dir(FsPath(tmp), job_doc, files)
-        job = gridbridge.load(job_path).job
+        inputs = gridbridge.load(job_path)
+        job, cells = inputs.job, inputs.portfolio.n * inputs.scenarios.n
     except SpecError as exc:
         # server paths are nobody's business: show paths relative to the upload
         problems = [str(p).replace(tmp + "/", "").replace(tmp, "") for p in exc.problems]
@@ -139,7 +140,7 @@ def submit_job(tenant: TenantName, body: JobSubmission, c: Caller = Depends(call
         ) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    violations = integrations.admit(job, Tenant.model_validate(trow.spec))
+    violations = integrations.admit(job, Tenant.model_validate(trow.spec), cells=cells)
     if violations:
         c.svc.metrics.policy_decisions.labels("admission", "deny").inc()
         first = violations[0]

@@ -97,12 +97,17 @@ def test_algorithm_must_match_key_type(jwks_file, keys):
         _verifier(str(jwks_file)).verify(token)
 
 
+# Times are offsets from *now* at run time: values computed at collection go stale when the
+# suite takes longer than the offset before it reaches this test.
+_NOW = object()
+
+
 @pytest.mark.parametrize(
     ("claims", "message"),
     [
-        ({"exp": int(time.time()) - 60}, "expired"),
-        ({"nbf": int(time.time()) + 120}, "not yet valid"),
-        ({"iat": int(time.time()) + 120}, "not yet valid|future"),
+        ({"exp": (_NOW, -60)}, "expired"),
+        ({"nbf": (_NOW, 120)}, "not yet valid"),
+        ({"iat": (_NOW, 120)}, "not yet valid|future"),
         ({"aud": "someone-else"}, "audience"),
         ({"iss": "https://evil.example"}, "issuer"),
         ({"exp": None}, "invalid token"),
@@ -110,7 +115,11 @@ def test_algorithm_must_match_key_type(jwks_file, keys):
     ],
 )
 def test_bad_claims_are_rejected(jwks_file, keys, claims, message):
-    token = jwt.encode(_claims(**claims), keys["ec"], "ES256", headers={"kid": "ec1"})
+    now = int(time.time())
+    resolved = {
+        k: now + v[1] if isinstance(v, tuple) and v[0] is _NOW else v for k, v in claims.items()
+    }
+    token = jwt.encode(_claims(**resolved), keys["ec"], "ES256", headers={"kid": "ec1"})
     with pytest.raises(AuthError, match=message):
         _verifier(str(jwks_file)).verify(token)
 

@@ -1,9 +1,148 @@
-"""`riskgrid` commands for this area; see riskgrid.cli.main."""
+"""``riskgrid threats validate|verify|report|gate`` — thin shell over riskgrid.threats."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+
 import typer
+
+from riskgrid.spec.errors import RiskgridError
+from riskgrid.threats import report as rp
+from riskgrid.threats.gate import gate_failures
+from riskgrid.threats.loader import load_floors
+from riskgrid.threats.validate import validate
+from riskgrid.threats.workflow import assess, verify
+
+DEFAULT_MODEL = Path("threatmodel")
+DEFAULT_EVIDENCE = Path("results/threats/evidence.json")
+
+_MODEL = typer.Option(DEFAULT_MODEL, "--model", help="Threat-model directory.")
+_ROOT = typer.Option(Path("."), "--repo", help="Repository root (tests, policies, examples).")
+_EVIDENCE = typer.Option(DEFAULT_EVIDENCE, "--evidence", help="Evidence JSON file.")
+_TODAY = typer.Option(None, "--today", help="Date for exception expiry (default: today, UTC).")
+
+
+def _today(value: str | None) -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise RiskgridError(f"--today: {value!r} is not a YYYY-MM-DD date") from None
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        # mkstemp makes the file private; give it the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the root app."""
+    """Add ``threats`` and its subcommands to the root app."""
+    threats = typer.Typer(
+        help="The platform's threat model: validate, verify, report, gate.",
+        no_args_is_help=True,
+    )
+    app.add_typer(threats, name="threats")
+
+    @threats.command("validate")
+    def validate_cmd(model: Path = _MODEL, repo: Path = _ROOT) -> None:
+        """Schema-check the model and resolve every reference (exit 2 on any dangling one)."""
+        v = validate(model, repo_root=repo)
+        m = v.model
+        typer.echo(
+            f"ok: {len(m.threats)} threats, {len(m.controls)} controls, "
+            f"{len(m.attack_trees)} attack trees, {len(v.verifications)} verifications resolved"
+        )
+
+    @threats.command("verify")
+    def verify_cmd(
+        model: Path = _MODEL,
+        repo: Path = _ROOT,
+        out: Path = typer.Option(DEFAULT_EVIDENCE, "--out", help="Evidence JSON to write."),
+        junit: Path | None = typer.Option(
+            None, "--junit", help="Ingest this JUnit XML instead of running the tests."
+        ),
+    ) -> None:
+        """Run (or read from JUnit XML) every verification; write per-control evidence.
+
+        Exits 0 once the evidence is recorded, failures included: ``gate`` judges them.
+        """
+        evidence = verify(model, repo, out=out, junit=junit)
+        bad = [r for r in evidence.verifications if r.outcome != "passed"]
+        done = sum(rec.verified for rec in evidence.controls.values())
+        typer.echo(
+            f"{len(evidence.verifications) - len(bad)}/{len(evidence.verifications)} "
+            f"verifications passed; {done}/{len(evidence.controls)} controls verified "
+            f"on {evidence.commit[:12]}{' (dirty)' if evidence.dirty else ''}; wrote {out}"
+        )
+        for r in bad:
+            typer.echo(f"  {r.outcome}: {r.control} {r.ref}", err=True)
+
+    @threats.command("report")
+    def report_cmd(
+        model: Path = _MODEL,
+        repo: Path = _ROOT,
+        evidence: Path = _EVIDENCE,
+        fmt: str = typer.Option("html", "--format", help="md, html or json."),
+        output: Path | None = typer.Option(None, "--output", "-o", help="File (default stdout)."),
+        today: str | None = _TODAY,
+    ) -> None:
+        """Render the report: headline numbers, threats by residual risk, attack trees."""
+        if fmt not in ("md", "html", "json"):
+            raise RiskgridError(f"--format: must be md, html or json, not {fmt!r}")
+        a = assess(
+            model, repo, evidence_path=evidence if evidence.exists() else None,
+            today=_today(today),
+        )  # fmt: skip
+        doc = rp.build(
+            a.validated.model, a.metrics, a.evidence, head=a.head, exceptions=a.exceptions
+        )
+        text = {
+            "md": lambda: rp.render_markdown(doc),
+            "html": lambda: rp.render_html(doc, a.validated.model),
+            "json": lambda: rp.render_json(doc) + "\n",
+        }[fmt]()
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            _write(output, text)
+            typer.echo(f"wrote {output}", err=True)
+
+    @threats.command("gate")
+    def gate_cmd(
+        model: Path = _MODEL,
+        repo: Path = _ROOT,
+        evidence: Path = _EVIDENCE,
+        today: str | None = _TODAY,
+    ) -> None:
+        """Fail (exit 1) when a verification did not pass or a metric is outside its floor."""
+        a = assess(model, repo, evidence_path=evidence, today=_today(today))
+        assert a.evidence is not None
+        if a.evidence.commit != a.head:
+            raise RiskgridError(
+                f"{evidence}: evidence is for commit {a.evidence.commit}, not HEAD {a.head}; "
+                "run 'riskgrid threats verify' first"
+            )
+        headline = a.metrics.headline()
+        failures = gate_failures(headline, a.evidence, load_floors(model))
+        for name, value in headline.items():
+            typer.echo(f"{name}: {rp.fmt(name, value)}")
+        if failures:
+            for f in failures:
+                typer.echo(f"FAIL {f}", err=True)
+            raise typer.Exit(1)
+        typer.echo("gate: pass")

@@ -1,0 +1,268 @@
+"""``riskgrid threats verify``: test evidence per control, tied to a git commit.
+
+Evidence comes from JUnit XML — either a run of exactly the referenced pytest node ids that this
+module starts, or a file from an earlier run (CI runs the whole suite with ``--junitxml`` and then
+``riskgrid threats verify --junit FILE``). Each verification gets an outcome (``passed``,
+``failed``, ``error``, ``skipped`` or ``not-run``) and a control is *verified* only when it is
+implemented and every one of its verifications passed. The evidence file records the commit and
+whether the tree was dirty; evidence from another commit verifies nothing
+(:func:`verified_controls`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from riskgrid.spec.errors import SpecError
+from riskgrid.threats.model import ControlStatus, ThreatModel
+from riskgrid.threats.validate import Verification
+
+SCHEMA = "riskgrid.threats.evidence/v1"
+OUTCOMES = ("passed", "failed", "error", "skipped", "not-run")
+
+
+def junit_key(node_id: str) -> tuple[str, str]:
+    """The (classname, name) pytest writes to JUnit XML for ``node_id``.
+
+    ``tests/a/test_x.py::TestC::test_y[p]`` → ``("tests.a.test_x.TestC", "test_y[p]")``.
+    """
+    parts = node_id.split("::")
+    parts[0] = re.sub(r"\.py$", "", parts[0]).replace("/", ".")
+    return ".".join(parts[:-1]), parts[-1]
+
+
+@dataclass(frozen=True)
+class JUnitCase:
+    outcome: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class JUnitRun:
+    cases: dict[tuple[str, str], JUnitCase]
+    timestamp: str | None
+
+
+def parse_junit(path: Path) -> JUnitRun:
+    source = str(path)
+    try:
+        root = ET.parse(path).getroot()
+    except FileNotFoundError:
+        raise SpecError.one(source, "JUnit XML file not found") from None
+    except (ET.ParseError, OSError) as exc:
+        raise SpecError.one(source, f"not readable JUnit XML: {exc}") from None
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    if root.tag not in ("testsuite", "testsuites"):
+        raise SpecError.one(source, f"root element must be testsuites or testsuite, not {root.tag}")
+    cases: dict[tuple[str, str], JUnitCase] = {}
+    timestamp = None
+    for suite in suites:
+        timestamp = timestamp or suite.get("timestamp")
+        for case in suite.iter("testcase"):
+            tags = {child.tag for child in case}
+            outcome = (
+                "failed"
+                if "failure" in tags
+                else "error"
+                if "error" in tags
+                else "skipped"
+                if "skipped" in tags
+                else "passed"
+            )
+            key = (case.get("classname", ""), case.get("name", ""))
+            try:
+                seconds = float(case.get("time", "0") or 0)
+            except ValueError:
+                seconds = 0.0
+            previous = cases.get(key)
+            # A test reported twice (e.g. error in teardown after a pass) keeps the worse outcome.
+            if previous is None or OUTCOMES.index(outcome) in (1, 2):
+                cases[key] = JUnitCase(outcome, seconds)
+    return JUnitRun(cases, timestamp)
+
+
+def run_pytest(node_ids: Iterable[str], repo_root: Path, junit_dir: Path) -> list[Path]:
+    """Run exactly ``node_ids`` with pytest, one run per test folder (each with only its own
+    ``conftest.py``, as in a full run); returns the JUnit XML files written."""
+    from riskgrid.threats.resolve import group_by_folder
+
+    out = []
+    for i, (_, ids) in enumerate(sorted(group_by_folder(set(node_ids), repo_root).items())):
+        junit = junit_dir / f"junit-{i}.xml"
+        subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+             f"--junitxml={junit}", *sorted(ids)],
+            cwd=repo_root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )  # fmt: skip
+        if junit.is_file():  # pytest writes none when it cannot start at all
+            out.append(junit)
+    return out
+
+
+def merge_runs(runs: Iterable[JUnitRun]) -> JUnitRun:
+    cases: dict[tuple[str, str], JUnitCase] = {}
+    stamps = []
+    for run in runs:
+        cases.update(run.cases)
+        if run.timestamp:
+            stamps.append(run.timestamp)
+    return JUnitRun(cases, min(stamps) if stamps else None)
+
+
+def git_state(repo_root: Path) -> tuple[str, bool]:
+    """(HEAD commit, dirty) — ``("unknown", True)`` outside a git checkout."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo_root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo_root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown", True
+    return head, bool(status.strip())
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class VerificationRecord(_Loose):
+    control: str
+    ref: str
+    kind: str
+    node_id: str
+    outcome: str
+    seconds: float
+
+
+class ControlRecord(_Loose):
+    status: str
+    verified: bool
+    outcomes: dict[str, int]
+
+
+class Evidence(_Loose):
+    schema_: str = Field(SCHEMA, alias="schema")
+    generated_at: str
+    commit: str
+    dirty: bool
+    source: str
+    junit_timestamp: str | None = None
+    verifications: list[VerificationRecord]
+    controls: dict[str, ControlRecord]
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(by_alias=True), indent=2, sort_keys=True)
+
+
+def build_evidence(
+    model: ThreatModel,
+    verifications: list[Verification],
+    run: JUnitRun,
+    *,
+    commit: str,
+    dirty: bool,
+    source: str,
+    now: datetime | None = None,
+) -> Evidence:
+    """Join verifications with JUnit outcomes (pure: no I/O, ``now`` aside)."""
+    records = []
+    for v in verifications:
+        case = run.cases.get(junit_key(v.node_id))
+        records.append(
+            VerificationRecord(
+                control=v.control,
+                ref=v.ref,
+                kind=v.kind,
+                node_id=v.node_id,
+                outcome=case.outcome if case else "not-run",
+                seconds=case.seconds if case else 0.0,
+            )
+        )
+    controls: dict[str, ControlRecord] = {}
+    for c in model.controls:
+        mine = [r for r in records if r.control == c.id]
+        counts = {o: sum(r.outcome == o for r in mine) for o in OUTCOMES}
+        # Every reference the control names must have run (≥ 1 node) and every node passed.
+        refs_run = {r.ref for r in mine}
+        verified = (
+            c.status is ControlStatus.implemented
+            and len(refs_run) == len(c.verification)
+            and all(r.outcome == "passed" for r in mine)
+        )
+        controls[c.id] = ControlRecord(status=c.status.value, verified=verified, outcomes=counts)
+    stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    return Evidence(
+        generated_at=stamp,
+        commit=commit,
+        dirty=dirty,
+        source=source,
+        junit_timestamp=run.timestamp,
+        verifications=records,
+        controls=controls,
+    )
+
+
+def write_evidence(evidence: Evidence, path: Path) -> None:
+    """Write atomically: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(evidence.to_json() + "\n")
+        # mkstemp makes the file private; give it the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_evidence(path: Path) -> Evidence:
+    source = str(path)
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError.one(
+            source, "evidence file not found; run 'riskgrid threats verify'"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise SpecError.one(source, f"not a readable evidence file: {exc}") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise SpecError.one(source, f"not a {SCHEMA} evidence file", ("schema",))
+    try:
+        return Evidence.model_validate(data)
+    except ValidationError as exc:
+        from riskgrid.spec.loading import problems_from_validation
+
+        raise SpecError(problems_from_validation(exc, source)) from None
+
+
+def verified_controls(evidence: Evidence | None, head: str) -> set[str]:
+    """Controls verified *on this commit*; evidence from another commit proves nothing."""
+    if evidence is None or evidence.commit != head:
+        return set()
+    return {cid for cid, rec in evidence.controls.items() if rec.verified}

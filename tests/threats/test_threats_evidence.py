@@ -1,0 +1,122 @@
+"""Evidence: JUnit outcomes per verification, per control, tied to a commit."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from riskgrid.spec.errors import SpecError
+from riskgrid.threats.evidence import (
+    build_evidence,
+    junit_key,
+    load_evidence,
+    parse_junit,
+    verified_controls,
+)
+from riskgrid.threats.validate import validate
+from riskgrid.threats.workflow import verify
+
+
+def test_junit_key_matches_pytest_naming():
+    assert junit_key("tests/a/test_x.py::test_y") == ("tests.a.test_x", "test_y")
+    assert junit_key("tests/a/test_x.py::TestC::test_y[p-1]") == (
+        "tests.a.test_x.TestC",
+        "test_y[p-1]",
+    )
+
+
+def test_real_run_records_outcomes_per_control(mini_verified):
+    _, out = mini_verified
+    ev = load_evidence(out)
+    outcomes = {r.node_id: r.outcome for r in ev.verifications}
+    assert outcomes == {
+        "checks/probe_checks.py::test_passes": "passed",
+        "checks/probe_checks.py::test_fails": "failed",
+        "checks/probe_checks.py::test_isolation_ok": "passed",
+    }
+    assert {c: r.verified for c, r in ev.controls.items()} == {
+        "C-PRE-A": True,
+        "C-PRE-B": False,
+        "C-DET-A": True,
+        "C-PLAN": False,  # planned: nothing to run, never verified
+    }
+    assert ev.source == "pytest-run"
+    assert ev.commit == "unknown" and ev.dirty  # the copy is not a git checkout
+    datetime.fromisoformat(ev.generated_at)  # a real timestamp
+
+
+def _junit(path: Path, cases: str) -> Path:
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" '
+        f'timestamp="2026-11-26T10:00:00">{cases}</testsuite></testsuites>'
+    )
+    return path
+
+
+def test_ingested_junit_missing_or_skipped_tests_do_not_verify(mini, tmp_path):
+    junit = _junit(
+        tmp_path / "j.xml",
+        '<testcase classname="checks.probe_checks" name="test_passes" time="0.1"/>'
+        '<testcase classname="checks.probe_checks" name="test_fails" time="0.1">'
+        '<skipped message="x"/></testcase>',
+    )
+    out = tmp_path / "ev.json"
+    ev = verify(mini / "threatmodel", mini, out=out, junit=junit)
+    outcomes = {r.node_id.split("::")[1]: r.outcome for r in ev.verifications}
+    assert outcomes == {"test_passes": "passed", "test_fails": "skipped",
+                        "test_isolation_ok": "not-run"}  # fmt: skip
+    assert verified_controls(ev, "unknown") == {"C-PRE-A"}
+    assert ev.junit_timestamp == "2026-11-26T10:00:00"
+    assert json.loads(out.read_text())["schema"] == "riskgrid.threats.evidence/v1"
+
+
+def test_evidence_from_another_commit_verifies_nothing(mini_verified):
+    _, out = mini_verified
+    ev = load_evidence(out)
+    assert verified_controls(ev, "unknown") == {"C-PRE-A", "C-DET-A"}
+    assert verified_controls(ev, "0123abcd") == set()
+    assert verified_controls(None, "unknown") == set()
+
+
+def test_a_control_needs_every_verification_to_pass(mini):
+    v = validate(mini / "threatmodel", repo_root=mini)
+    from riskgrid.threats.evidence import JUnitCase, JUnitRun
+
+    # Pretend C-PRE-A had a second verification that did not run: it must not be verified.
+    from riskgrid.threats.validate import Verification
+
+    extra = [*v.verifications, Verification("C-PRE-A", "test: x", "test", "x.py::t")]
+    run = JUnitRun({junit_key(x.node_id): JUnitCase("passed", 0.0) for x in v.verifications}, None)
+    ev = build_evidence(v.model, extra, run, commit="c", dirty=False, source="s",
+                        now=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+    assert not ev.controls["C-PRE-A"].verified
+    assert ev.controls["C-PRE-B"].verified  # everything of it passed in this run
+    assert ev.generated_at == "2026-01-01T00:00:00+00:00"
+
+
+def test_bad_junit_and_bad_evidence_files(tmp_path):
+    (tmp_path / "bad.xml").write_text("<testsuites><oops></testsuites>")
+    with pytest.raises(SpecError, match="not readable JUnit XML"):
+        parse_junit(tmp_path / "bad.xml")
+    with pytest.raises(SpecError, match="JUnit XML file not found"):
+        parse_junit(tmp_path / "none.xml")
+    (tmp_path / "ev.json").write_text('{"schema": "something-else"}')
+    with pytest.raises(SpecError, match="evidence file"):
+        load_evidence(tmp_path / "ev.json")
+
+
+def test_runs_are_split_per_test_folder_and_merged(tmp_path):
+    from riskgrid.threats.evidence import JUnitCase, JUnitRun, merge_runs
+    from riskgrid.threats.resolve import group_by_folder
+
+    (tmp_path / "a").mkdir()
+    groups = group_by_folder(["a/t1.py::x", "b/t2.py::y[1]", "a/t3.py::z", "a"], tmp_path)
+    assert groups == {"a": ["a/t1.py::x", "a/t3.py::z", "a"], "b": ["b/t2.py::y[1]"]}
+    one = JUnitRun({("a.t1", "x"): JUnitCase("passed", 1.0)}, "2026-11-26T10:00:02")
+    two = JUnitRun({("b.t2", "y[1]"): JUnitCase("failed", 2.0)}, "2026-11-26T10:00:01")
+    merged = merge_runs([one, two])
+    assert merged.cases == {**one.cases, **two.cases}
+    assert merged.timestamp == "2026-11-26T10:00:01"

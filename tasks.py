@@ -2,7 +2,8 @@
 """riskgrid's two commands, for a fresh machine with only Python 3.11+ and pip.
 
     python3 tasks.py demo   # set up, then run the main job on the shipped example
-    python3 tasks.py test   # set up, then run lint, format check and the whole test suite
+    python3 tasks.py test   # set up, then lint, format check, the whole test suite and the
+                            # threat model's gate (its controls verified by that test run)
 
 Setup installs a pinned uv into ``.tools/`` (from PyPI) and the project, with the exact
 versions of ``uv.lock``, into ``.venv/``. Nothing is installed outside the project folder.
@@ -61,7 +62,20 @@ def test(extra: list[str]) -> int:
     ):
         if (rc := _run(uv, "run", "--locked", *step)) != 0:
             return rc
-    return _run(uv, "run", "--locked", "pytest", *extra)
+    # The threat model's gate reads this run's JUnit XML: the controls' evidence comes from the
+    # same test run, on the same commit, never from a number typed into the model.
+    junit = "results/junit.xml"
+    rc = _run(uv, "run", "--locked", "pytest", f"--junitxml={junit}", *extra)
+    if extra:  # a partial run (e.g. one folder) is no evidence for the whole model
+        return rc
+    for step in (
+        ["riskgrid", "threats", "verify", "--junit", junit],
+        ["riskgrid", "threats", "report", "--format", "html", "-o", "results/threats/report.html"],
+        ["riskgrid", "threats", "gate"],
+    ):
+        if (step_rc := _run(uv, "run", "--locked", *step)) != 0:
+            return step_rc
+    return rc
 
 
 def main() -> int:

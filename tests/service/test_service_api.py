@@ -14,8 +14,15 @@ import pandas as pd
 import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
+from service_helpers import (
+    PLATFORM_ADMINS,
+    LiveServer,
+    dev_settings,
+    job_file,
+    start_server,
+    tenant_doc,
+)
 
-from conftest import PLATFORM_ADMINS, LiveServer, dev_settings, job_file, start_server, tenant_doc
 from riskgrid.client import Client
 from riskgrid.service.audit import AuditLog, verify_database
 from riskgrid.service.jobfiles import pack_job

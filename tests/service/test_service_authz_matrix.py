@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from conftest import (
+from service_helpers import (
     PLATFORM_ADMINS,
     LiveServer,
     _pg_database,

@@ -13,9 +13,9 @@ import time
 
 import httpx
 import typer
+from service_helpers import PLATFORM_ADMINS, REPO, free_port, job_file
 from typer.testing import CliRunner
 
-from conftest import PLATFORM_ADMINS, REPO, free_port, job_file
 from riskgrid.cli.client import register_tenant_commands
 from riskgrid.cli.main import main
 from riskgrid.service.devkeys import mint_token

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from service_helpers import PLATFORM_ADMINS, free_port, job_file, tenant_doc
 
-from conftest import PLATFORM_ADMINS, free_port, job_file, tenant_doc
 from riskgrid.service.devkeys import mint_token
 from riskgrid.service.jobfiles import pack_job
 

@@ -17,8 +17,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
-from conftest import PLATFORM_ADMINS, _pg_database, dev_settings, start_server, tenant_doc
+from service_helpers import PLATFORM_ADMINS, _pg_database, dev_settings, start_server, tenant_doc
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

@@ -8,17 +8,13 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from riskgrid.policy.library import severity_rank
+from riskgrid.spec.errors import format_loc
 
 
 def format_path(segments: list[str | int]) -> str:
-    """``["spec", "containers", 0, "image"]`` → ``spec.containers[0].image``."""
-    out = ""
-    for seg in segments:
-        if isinstance(seg, int):
-            out += f"[{seg}]"
-        else:
-            out += f".{seg}" if out else str(seg)
-    return out
+    """``["spec", "containers", 0, "image"]`` → ``spec.containers[0].image``: the same field
+    path notation as every other riskgrid error."""
+    return format_loc(segments)
 
 
 @dataclass(frozen=True)

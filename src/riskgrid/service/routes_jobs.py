@@ -77,24 +77,15 @@ TENANT_LABEL = "riskgrid.dev/tenant"
 COST_CENTRE_LABEL = "riskgrid.dev/cost-centre"
 
 
-def _stamp_labels(
-    c: Caller, action: str, tenant: str, tenant_doc: dict[str, Any], job: dict[str, Any]
-) -> dict[str, Any]:
-    """The platform, not the submitter, says which tenant a job belongs to: a missing tenant
-    label is filled in, a contradicting one refused. A missing cost-centre label defaults to
-    the tenant's ``costCentre`` (a job may name another one; the policy library checks it)."""
+def _stamp_labels(tenant: str, tenant_doc: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+    """The platform, not the submitter, knows which tenant a job belongs to: missing ownership
+    labels are filled in from the tenant (its name and ``costCentre``). A label that names
+    another tenant is left as it is, for admission to refuse (RG-ADM-001)."""
     meta = job.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("labels", {}), dict):
         return job  # the loader reports the malformed metadata precisely
     labels = dict(meta.get("labels") or {})
-    if labels.setdefault(TENANT_LABEL, tenant) != tenant:
-        raise c.deny(
-            action,
-            422,
-            f"invalid job: metadata.labels.{TENANT_LABEL}: must be {tenant!r}",
-            tenant=tenant,
-            reason="label mismatch",
-        )
+    labels.setdefault(TENANT_LABEL, tenant)
     cost_centre = tenant_doc.get("spec", {}).get("costCentre")
     if cost_centre:
         labels.setdefault(COST_CENTRE_LABEL, cost_centre)
@@ -119,7 +110,7 @@ def submit_job(tenant: TenantName, body: JobSubmission, c: Caller = Depends(call
     trow, role = _load_visible(c, tenant, action)
     if not allowed(role, action):
         raise c.deny(action, 403, f"role {role.label} may not submit jobs", tenant=tenant)
-    job_doc = _stamp_labels(c, action, tenant, trow.spec, body.job)
+    job_doc = _stamp_labels(tenant, trow.spec, body.job)
     tmp = tempfile.mkdtemp(prefix="riskgrid-submit-")
     try:
         check_references(job_doc)

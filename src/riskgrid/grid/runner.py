@@ -241,6 +241,7 @@ def _execute(
             es_levels=m.es,
             group_by=m.group_by,
             top_n=m.top_contributors,
+            convention=m.convention,
         )
     t_agg = time.perf_counter()
     result = Result.model_validate(
@@ -255,6 +256,7 @@ def _execute(
             "rayAddress": ray_address,
             "positions": portfolio.n,
             "scenarios": scenarios.n,
+            "convention": m.convention,
             "portfolio": agg.portfolio if agg else None,
             "groups": agg.groups if agg else {},
             "topContributors": agg.top if agg else None,

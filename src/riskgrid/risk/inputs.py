@@ -20,6 +20,7 @@ class MeasureRequest:
     greeks : whether to compute bump-and-revalue Greeks.
     group_by : portfolio groupings to report (keys of ``Portfolio.groups``).
     top_contributors : how many positions to list by VaR contribution.
+    convention : VaR/ES convention, one of :data:`riskgrid.risk.measures.CONVENTIONS`.
     """
 
     var: tuple[float, ...] = (0.99,)
@@ -27,6 +28,7 @@ class MeasureRequest:
     greeks: bool = True
     group_by: tuple[str, ...] = ("desk", "book", "underlying")
     top_contributors: int = 10
+    convention: str = "quantile"
 
 
 @dataclass(frozen=True, eq=False)

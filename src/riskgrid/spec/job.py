@@ -28,6 +28,7 @@ from riskgrid.spec.market_files import load_history, load_market
 
 InstrumentType = Literal["equity_option", "fx_option", "fx_forward", "spot", "zcb"]
 GroupKey = Literal["desk", "book", "underlying", "type", "currency"]
+Convention = Literal["quantile", "lower-tail", "linear"]
 Label = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Confidence = Annotated[Finite, Field(ge=0.5, lt=1.0)]
 MAX_PROBLEMS = 50
@@ -178,6 +179,14 @@ class MeasuresSpec(Strict):
         ge=0,
         le=1000,
         description="Number of positions listed by VaR contribution.",
+    )
+    convention: Convention = Field(
+        "quantile",
+        description="VaR/ES convention for the portfolio, every group and component VaR/ES: "
+        "`quantile` (VaR = ⌈n·c⌉-th smallest loss, ES = tail average with a fractional "
+        "boundary weight), `lower-tail` (k = ⌈(1−c)·n⌉ exactly; VaR = −k-th smallest P&L, "
+        "ES = −mean of the k smallest) or `linear` (VaR = −P&L quantile at 1−c, linear "
+        "interpolation as NumPy's default; ES = −mean of P&Ls ≤ −VaR). See docs/risk.md.",
     )
 
 
@@ -487,6 +496,7 @@ def load_job(path: str | Path) -> JobInputs:
         greeks=m.greeks,
         group_by=tuple(m.group_by),
         top_contributors=m.top_contributors,
+        convention=m.convention,
     )
     return JobInputs(
         job=job, portfolio=portfolio, market=market, scenarios=scenarios, measures=measures

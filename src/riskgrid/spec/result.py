@@ -107,6 +107,11 @@ class Result(Strict):
     ray_address: str | None = Field(None, alias="rayAddress")
     positions: int = Field(ge=0)
     scenarios: int = Field(ge=0)
+    convention: Literal["quantile", "lower-tail", "linear"] = Field(
+        "quantile",
+        description="VaR/ES convention every VaR, ES and component figure uses "
+        "(`spec.measures.convention`; see docs/risk.md).",
+    )
     portfolio: Measures | None = Field(None, description="Whole-portfolio measures.")
     groups: dict[str, dict[str, Measures]] = Field(
         default_factory=dict,

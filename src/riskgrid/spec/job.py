@@ -147,6 +147,14 @@ class StressSpec(Strict):
 class ScenariosSpec(Strict):
     historical: HistoricalSpec | None = Field(None, description="Historical simulation.")
     stress: list[StressSpec] = Field(default_factory=list, description="Explicit stresses.")
+    vol_rule: Literal["sticky-strike", "sticky-moneyness"] = Field(
+        "sticky-strike",
+        alias="volRule",
+        description="What a spot move does to the vol an option sees on its underlying's "
+        "surface: `sticky-strike` (keeps its strike's vol) or `sticky-moneyness` (the smile "
+        "moves with the spot: the vol at the same K/S). Either way the `vol:<NAME>` factor "
+        "shifts the whole surface by one relative change. Same result for flat-in-strike vols.",
+    )
 
     @model_validator(mode="after")
     def _some(self) -> ScenariosSpec:
@@ -487,7 +495,7 @@ def load_job(path: str | Path) -> JobInputs:
             ) from None
     if spec.scenarios.stress:
         sets.append(sc.stress(market, _stresses(job, market, source)))
-    scenarios = sc.concat(*sets)
+    scenarios = sc.with_vol_rule(sc.concat(*sets), spec.scenarios.vol_rule)
 
     m = spec.measures
     measures = MeasureRequest(

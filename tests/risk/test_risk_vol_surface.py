@@ -111,9 +111,14 @@ def test_no_calendar_arbitrage_along_any_moneyness_line(surface, x, times) -> No
 
 def _book(m: market.MarketData, strike: float, expiry: dt.date) -> pf.Portfolio:
     rec = pf.PositionRecord(
-        id="c", type="equity_option", quantity=1.0, underlying="ACME", strike=strike,
-        expiry=expiry, option_type="call",
-    )  # fmt: skip
+        id="c",
+        type="equity_option",
+        quantity=1.0,
+        underlying="ACME",
+        strike=strike,
+        expiry=expiry,
+        option_type="call",
+    )
     return pf.build([rec], m)
 
 
@@ -160,13 +165,18 @@ def test_vol_factor_shifts_the_whole_surface_under_either_rule() -> None:
     p = pf.build(
         [
             pf.PositionRecord(
-                id=f"o{k}", type="equity_option", quantity=1.0, underlying="ACME",
-                strike=k, expiry=dt.date(2028, 5, 20), option_type="put",
+                id=f"o{k}",
+                type="equity_option",
+                quantity=1.0,
+                underlying="ACME",
+                strike=k,
+                expiry=dt.date(2028, 5, 20),
+                option_type="put",
             )
             for k in (70.0, 90.0, 100.0, 130.0)
         ],
         m,
-    )  # fmt: skip
+    )
     base = revaluation.base_states(p, m, slice(None)).vol[:, 0]
     for rule in sc.VOL_RULES:
         s = sc.with_vol_rule(sc.stress(m, [("vol-up", {"vol:ACME": 0.5})]), rule)
@@ -177,9 +187,14 @@ def test_vol_factor_shifts_the_whole_surface_under_either_rule() -> None:
 def test_sticky_moneyness_on_a_term_structure_equals_sticky_strike() -> None:
     m = _market()
     rec = pf.PositionRecord(
-        id="k", type="equity_option", quantity=-3.0, underlying="KORA", strike=55.0,
-        expiry=dt.date(2027, 8, 20), option_type="put",
-    )  # fmt: skip
+        id="k",
+        type="equity_option",
+        quantity=-3.0,
+        underlying="KORA",
+        strike=55.0,
+        expiry=dt.date(2027, 8, 20),
+        option_type="put",
+    )
     p = pf.build([rec], m)
     s = sc.stress(m, [("dn", {"spot:KORA": -0.2, "vol:KORA": 0.3})])
     a = revaluation.pnl_block(p, m, sc.with_vol_rule(s, "sticky-strike"))

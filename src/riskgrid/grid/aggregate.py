@@ -17,9 +17,11 @@ import numpy as np
 from riskgrid.grid.tasks import Task
 from riskgrid.risk import measures as rm
 from riskgrid.risk.portfolio import Portfolio
+from riskgrid.risk.theta import ROLL_CONVENTION
 
 #: Greeks that add up across underlyings (base currency); the others only by underlying.
-ADDITIVE_GREEKS = ("delta_cash", "gamma_cash", "vega", "rho")
+#: ``theta`` is there only when the job sets a theta horizon.
+ADDITIVE_GREEKS = ("delta_cash", "gamma_cash", "vega", "rho", "theta")
 UNIT_GREEKS = ("delta", "gamma")
 
 
@@ -92,6 +94,8 @@ class Aggregates:
     group_pnl: dict[str, dict[str, np.ndarray]]
     top: dict | None
     greeks: dict[str, dict[str, dict[str, float]]]
+    #: (n_positions,) theta per position, base currency (None without a theta horizon)
+    theta: np.ndarray | None = None
 
 
 def _greek_sums(
@@ -159,4 +163,16 @@ def aggregate(
                 for i in order
             ],
         }
-    return Aggregates(port, port_pnl, groups, group_pnl, top, greeks)
+    return Aggregates(port, port_pnl, groups, group_pnl, top, greeks, asm.greek_values.get("theta"))
+
+
+def theta_report(agg: Aggregates, portfolio: Portfolio, horizon_days: int) -> dict | None:
+    """result.json's ``theta`` section (None without a theta horizon); sums are in ``greeks``."""
+    if horizon_days <= 0 or agg.theta is None:
+        return None
+    return {
+        "horizonDays": horizon_days,
+        "roll": ROLL_CONVENTION,
+        "total": float(agg.theta.sum()),
+        "positions": {str(i): float(v) for i, v in zip(portfolio.ids, agg.theta, strict=True)},
+    }

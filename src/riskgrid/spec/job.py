@@ -198,6 +198,19 @@ class MeasuresSpec(Strict):
     )
 
 
+class RevaluationSpec(Strict):
+    horizon_days: int = Field(
+        0,
+        alias="horizonDays",
+        ge=0,
+        le=365,
+        description="Theta: revalue every position as of the valuation date + this many "
+        "calendar days (options aged, curves and vol surfaces held constant in time to "
+        "maturity, spots unchanged) and report theta = V(later) − V(today) per position. "
+        "0 (default) = no theta. Scenario P&L stays instantaneous. See docs/risk.md.",
+    )
+
+
 class GridSpec(Strict):
     target_task_seconds: Finite = Field(
         0.5,
@@ -220,6 +233,9 @@ class RiskJobSpec(Strict):
     scenarios: ScenariosSpec = Field(description="Historical and/or stress scenarios.")
     measures: MeasuresSpec = Field(
         default_factory=MeasuresSpec, description="What to compute and how to group it."
+    )
+    revaluation: RevaluationSpec = Field(
+        default_factory=RevaluationSpec, description="Revaluation options (theta horizon)."
     )
     grid: GridSpec = Field(default_factory=GridSpec, description="How to split the work.")
 
@@ -505,6 +521,7 @@ def load_job(path: str | Path) -> JobInputs:
         group_by=tuple(m.group_by),
         top_contributors=m.top_contributors,
         convention=m.convention,
+        theta_horizon_days=spec.revaluation.horizon_days,
     )
     return JobInputs(
         job=job, portfolio=portfolio, market=market, scenarios=scenarios, measures=measures

@@ -206,3 +206,13 @@ def test_unknown_vol_rule_rejected() -> None:
     m = _market()
     with pytest.raises(ValueError, match="unknown vol rule 'sticky-delta'"):
         sc.with_vol_rule(sc.identity(m, ("a",)), "sticky-delta")
+
+
+def test_example_book_vols_unchanged_by_strike_aware_lookup(multi_desk) -> None:
+    """Every option of the 3,200-position example book (term structures only) sees exactly
+    the vol the strike-less lookup gave before surfaces existed."""
+    p, m = multi_desk.portfolio, multi_desk.market
+    opt = p.vol_idx >= 0
+    assert opt.sum() > 1000
+    got = revaluation.base_states(p, m, slice(None)).vol[:, 0]
+    assert np.array_equal(got[opt], m.vol(p.vol_idx[opt], p.t[opt]))

@@ -118,7 +118,8 @@ class MarketData:
     def vol(self, idx: np.ndarray, t: np.ndarray, strike: np.ndarray | None = None) -> np.ndarray:
         """Black vol of underlying ``idx[i]`` at ``t[i]`` (and ``strike[i]``), see module notes.
 
-        ``strike=None`` reads the at-the-money column (for a term structure: the term
+        ``strike`` is (n,) or (n, k) — k strikes per (underlying, time) query, e.g. one per
+        scenario. ``strike=None`` reads the at-the-money column (for a term structure: the term
         structure itself, with exactly the numbers of the strike-less lookup). A term structure
         gives the same vol, bit for bit, whatever the strike.
         """
@@ -127,8 +128,14 @@ class MarketData:
         if strike is None:
             s_lo, s_hi = self.vol_values[idx, lo], self.vol_values[idx, hi]
         else:
-            x = np.log(np.asarray(strike, dtype=np.float64) / self.vol_ref[idx])
-            s_lo, s_hi = self.smile(idx, lo, x), self.smile(idx, hi, x)
+            strike = np.asarray(strike, dtype=np.float64)
+            if strike.ndim == 2:  # (n, k) strikes per query: time weights once per row
+                idx, t, lo, hi, w = (a[:, None] for a in (idx, t, lo, hi, w))
+            x = np.log(strike / self.vol_ref[idx])
+            xl, xh, a = self._moneyness_weights(idx, x)  # once for both expiry pillars
+            g = self.vol_grid
+            s_lo = (1.0 - a) * g[idx, lo, xl] + a * g[idx, lo, xh]
+            s_hi = (1.0 - a) * g[idx, hi, xl] + a * g[idx, hi, xh]
         t_lo, t_hi = self.vol_times[idx, lo], self.vol_times[idx, hi]
         inside = hi > lo
         var = (1.0 - w) * s_lo * s_lo * t_lo + w * s_hi * s_hi * np.where(inside, t_hi, 0.0)
@@ -139,8 +146,17 @@ class MarketData:
 
         With one moneyness pillar the weight is 0 and the result is the pillar vol exactly.
         """
-        xl, xh, a = curves.pillar_weights(self.vol_x, self.vol_x_counts, idx, x)
+        xl, xh, a = self._moneyness_weights(idx, x)
         return (1.0 - a) * self.vol_grid[idx, pillar, xl] + a * self.vol_grid[idx, pillar, xh]
+
+    def _moneyness_weights(
+        self, idx: np.ndarray, x: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Moneyness pillar indices and weight for each ``(idx, x)``, broadcast, in x's shape."""
+        shape = np.broadcast_shapes(np.shape(idx), np.shape(x))
+        i = np.broadcast_to(idx, shape).ravel()
+        xl, xh, a = curves.pillar_weights(self.vol_x, self.vol_x_counts, i, np.ravel(x))
+        return xl.reshape(shape), xh.reshape(shape), a.reshape(shape)
 
     def has_smile(self, idx: np.ndarray) -> bool:
         """Whether any of the underlyings ``idx`` has more than one moneyness pillar."""

@@ -144,10 +144,8 @@ def _scenario_vol(
     s0 = market.spots[np.maximum(p.spot_idx[rows], 0)]
     ratio = np.where(has[:, None], s0[:, None] / np.where(has[:, None], spot, 1.0), 1.0)
     k_eff = np.where(has, p.strike[rows], market.vol_ref[safe])[:, None] * ratio
-    n_cols = k_eff.shape[1]
-    t = np.where(has, p.t[rows], 1.0)
-    v = market.vol(np.repeat(safe, n_cols), np.repeat(t, n_cols), k_eff.ravel())
-    return np.where(has[:, None], v.reshape(k_eff.shape), 0.0) * mult
+    v = market.vol(safe, np.where(has, p.t[rows], 1.0), k_eff)
+    return np.where(has[:, None], v, 0.0) * mult
 
 
 def base_states(p: pf.Portfolio, market: MarketData, rows: slice) -> States:

@@ -8,6 +8,7 @@ classes, endpoints and port atoms, and :mod:`riskgrid.netpol.evaluation` runs th
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from riskgrid.netpol.evaluation import (
     CompiledRule,
     CompiledTier,
     Program,
+    address_doubt,
     evaluate,
 )
 from riskgrid.netpol.matrix import ConnectivityMatrix, PodClass
@@ -43,21 +45,58 @@ class _Views:
     pod_calico: dict[str, str]
 
 
-def _classes(cluster: m.Cluster) -> list[PodClass]:
+def _address_atoms(pod: m.Pod, externals: Sequence[IpRange]) -> tuple[int, ...] | None:
+    """Indexes of the address atoms holding the pod's addresses (None: addresses unknown)."""
+    if pod.addresses is None:
+        return None
+    out = set()
+    for addr in pod.addresses:
+        # Atoms are sorted and cover each family: bisect on (family, lo).
+        i = bisect.bisect_right(externals, IpRange(addr.family, addr.lo, _MAX_ADDR)) - 1
+        out.add(i)
+    return tuple(sorted(out))
+
+
+_MAX_ADDR = (1 << 128) - 1
+
+
+def _classes(cluster: m.Cluster, externals: Sequence[IpRange] = ()) -> list[PodClass]:
+    """Pods no policy can tell apart. With known addresses, the address atoms join the key:
+    two pods whose addresses fall in the same atoms match exactly the same ipBlocks (D-#16.6)."""
     by_key: dict[tuple[Any, ...], PodClass] = {}
     for pod in cluster.pods:
-        key = (pod.namespace, tuple(sorted(pod.labels.items())), pod.named_ports())
+        atoms = _address_atoms(pod, externals)
+        key = (pod.namespace, tuple(sorted(pod.labels.items())), pod.named_ports(), atoms)
         if key not in by_key:
-            by_key[key] = PodClass(len(by_key), pod.namespace, dict(pod.labels), pod.named_ports())
+            by_key[key] = PodClass(
+                len(by_key), pod.namespace, dict(pod.labels), pod.named_ports(), addresses=atoms
+            )
         by_key[key].pods.append(pod)
     return list(by_key.values())
 
 
+def policy_ranges(cluster: m.Cluster) -> list[IpRange]:
+    """Every address range a policy (or the cidrs of interest) names: the atom boundaries."""
+    ranges: list[IpRange] = list(cluster.cidrs_of_interest)
+    for pol in cluster.policies:
+        for rules in (pol.ingress or (), pol.egress or ()):
+            for rule in rules:
+                for peer in (*(rule.peers or ()), *([rule.local] if rule.local else [])):
+                    ranges.extend(peer.nets or ())
+                    ranges.extend(peer.not_nets)
+    return ranges
+
+
 class _Compiler:
     def __init__(
-        self, cluster: m.Cluster, classes: list[PodClass], pod_network: Sequence[IpRange] = ()
+        self,
+        cluster: m.Cluster,
+        classes: list[PodClass],
+        pod_network: Sequence[IpRange] = (),
+        flag_unknown_addresses: bool = False,
     ) -> None:
         self.cluster = cluster
+        self.flag_unknown = flag_unknown_addresses
         self.warnings: list[str] = []
         self._where = ""
         self.classes = classes
@@ -168,8 +207,40 @@ class _Compiler:
             )
         return self._nets_cache[nets]
 
+    def _address_masks(self, peer: m.Peer) -> tuple[np.ndarray, np.ndarray | None]:
+        """bool[C]: classes whose addresses satisfy the peer's nets/notNets; and bool[C] of the
+        classes for which that depends on addresses nobody knows (None: none do).
+
+        A class with known addresses matches when every one of its addresses does (Calico
+        compares the packet's address, and a dual-stack pod sends from either family; when the
+        families disagree the verdict is address-dependent). A class with unknown addresses
+        follows :meth:`_pods_inside` and, with ``flag_unknown_addresses``, is marked dependent
+        whenever the peer constrains addresses at all.
+        """
+        ok = np.ones(self.C, dtype=bool)
+        if peer.nets is None and not peer.not_nets:
+            return ok, None
+        unknown_ok = self._pods_inside(peer)
+        inside = self._nets_mask(peer.nets) if peer.nets is not None else None
+        excluded = self._nets_mask(peer.not_nets) if peer.not_nets else None
+        uncertain = np.zeros(self.C, dtype=bool)
+        for i, cls in enumerate(self.classes):
+            if cls.addresses is None:
+                ok[i] = unknown_ok
+                uncertain[i] = self.flag_unknown
+                continue
+            each = [
+                (inside is None or bool(inside[a])) and (excluded is None or not excluded[a])
+                for a in cls.addresses
+            ]
+            ok[i] = all(each)
+            if any(each) and not all(each):
+                uncertain[i] = True
+                self._warn(f"{peer.text}: matches only some addresses of {cls.pods[0].id}")
+        return ok, (uncertain if uncertain.any() else None)
+
     def _pods_inside(self, peer: m.Peer) -> bool:
-        """Whether pods satisfy the peer's address constraints (see :class:`model.Peer`)."""
+        """Whether pods of unknown address satisfy the peer's address constraints."""
         if peer.nets is None and not peer.not_nets:
             return True
         if self.pod_atoms is None:
@@ -194,9 +265,20 @@ class _Compiler:
             self.warnings.append(msg)
 
     def peer(self, peer: m.Peer) -> np.ndarray:
+        return self.peer_and_doubt(peer)[0]
+
+    def peer_and_doubt(self, peer: m.Peer) -> tuple[np.ndarray, np.ndarray | None]:
+        """The peer's endpoint mask, and bool[E] of endpoints whose match depends on unknown
+        addresses (None: none)."""
         out = np.zeros(self.E, dtype=bool)
-        if peer.pods is not None and self._pods_inside(peer):
-            out[: self.C] = self.pod_match(peer.pods)
+        doubt = None
+        if peer.pods is not None:
+            ok, uncertain = self._address_masks(peer)
+            selected = self.pod_match(peer.pods)
+            out[: self.C] = selected & ok
+            if uncertain is not None and (uncertain & selected).any():
+                doubt = np.zeros(self.E, dtype=bool)
+                doubt[: self.C] = uncertain & selected
         if peer.externals:
             ext = np.ones(self.X, dtype=bool) if peer.nets is None else self._nets_mask(peer.nets)
             if peer.not_nets:
@@ -204,15 +286,19 @@ class _Compiler:
             if peer.ip_version is not None:
                 ext = ext & (self._families == peer.ip_version)
             out[self.C :] = ext
-        return out
+        return out, doubt
 
-    def peers(self, peers: tuple[m.Peer, ...] | None) -> np.ndarray:
+    def peers(self, peers: tuple[m.Peer, ...] | None) -> tuple[np.ndarray, np.ndarray | None]:
         if peers is None:
-            return np.ones(self.E, dtype=bool)
+            return np.ones(self.E, dtype=bool), None
         out = np.zeros(self.E, dtype=bool)
+        doubt: np.ndarray | None = None
         for p in peers:
-            out |= self.peer(p)
-        return out
+            mask, d = self.peer_and_doubt(p)
+            out |= mask
+            if d is not None:
+                doubt = d if doubt is None else doubt | d
+        return out, doubt
 
     def _alt(self, alt: m.PortAlt, axis: str) -> np.ndarray:
         """bool[P] for numeric alternatives; bool[C or E, P] for a named port (cached)."""
@@ -262,8 +348,13 @@ class _Compiler:
         # for egress (an external address has no named ports).
         axis = "local" if direction == "ingress" else "peer"
         ports, ports_axis = self.port_mask(rule.ports, axis)
-        local = None if rule.local is None else self.peer(rule.local)[: self.C]
-        return CompiledRule(rule, self.peers(rule.peers), ports, ports_axis, local)
+        local = local_doubt = None
+        if rule.local is not None:
+            lmask, ldoubt = self.peer_and_doubt(rule.local)
+            local = lmask[: self.C]
+            local_doubt = None if ldoubt is None else ldoubt[: self.C]
+        peers, doubt = self.peers(rule.peers)
+        return CompiledRule(rule, peers, ports, ports_axis, local, doubt, local_doubt)
 
     def policy(self, pol: m.Policy) -> CompiledPolicy:
         self._where = pol.ref
@@ -292,6 +383,7 @@ def connectivity(
     cidrs_of_interest: Sequence[str] = DEFAULT_CIDRS_OF_INTEREST,
     add_cluster_dns: bool = True,
     pod_network: Sequence[str] = (),
+    flag_unknown_addresses: bool = False,
 ) -> ConnectivityMatrix:
     """The connectivity matrix of the pods, workloads and policies in ``objects``.
 
@@ -314,14 +406,36 @@ def connectivity(
         network = [parse_cidr(c) for c in pod_network]
     except ValueError as exc:
         raise SpecError.one("pod_network", str(exc)) from None
-    return compute(cluster, pod_network=network)
+    return compute(cluster, pod_network=network, flag_unknown_addresses=flag_unknown_addresses)
 
 
-def compute(cluster: m.Cluster, *, pod_network: Sequence[IpRange] = ()) -> ConnectivityMatrix:
-    """The matrix of an already parsed :class:`~riskgrid.netpol.model.Cluster`."""
-    classes = _classes(cluster)
-    comp = _Compiler(cluster, classes, pod_network)
+def compute(
+    cluster: m.Cluster,
+    *,
+    pod_network: Sequence[IpRange] = (),
+    flag_unknown_addresses: bool = False,
+) -> ConnectivityMatrix:
+    """The matrix of an already parsed :class:`~riskgrid.netpol.model.Cluster`.
+
+    Pods with known addresses (``Pod.addresses``) are matched by ipBlocks/nets exactly. With
+    ``flag_unknown_addresses`` every verdict an address-constrained rule could change for a
+    pod of unknown address is marked in ``matrix.*_doubt`` (reported as "depends on
+    addresses", never as allowed or isolated); without it the unknown-address model of
+    :class:`~riskgrid.netpol.model.Peer` applies silently, as before.
+    """
+    classes = _classes(cluster, ip_atoms([*policy_ranges(cluster), *pod_network]))
+    comp = _Compiler(cluster, classes, pod_network, flag_unknown_addresses)
     program = comp.program()
+    doubt = (
+        address_doubt(program)
+        if any(
+            r.peer_doubt is not None or r.local_doubt is not None
+            for t in program.tiers
+            for cp in t.policies
+            for r in (*(cp.ingress or ()), *(cp.egress or ()))
+        )
+        else None
+    )
     return ConnectivityMatrix(
         cluster=cluster,
         classes=classes,
@@ -331,6 +445,8 @@ def compute(cluster: m.Cluster, *, pod_network: Sequence[IpRange] = ()) -> Conne
         ingress=evaluate(program, "ingress"),
         egress=evaluate(program, "egress"),
         warnings=comp.warnings,
+        ingress_doubt=None if doubt is None else doubt[0],
+        egress_doubt=None if doubt is None else doubt[1],
     )
 
 

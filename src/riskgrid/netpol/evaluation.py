@@ -36,6 +36,10 @@ class CompiledRule:
     ports: np.ndarray
     ports_axis: str  # "none" | "local" | "peer"
     local: np.ndarray | None  # bool[C] or None
+    #: bool[E]: peers whose match depends on an unknown pod address (None: no such peer)
+    peer_doubt: np.ndarray | None = None
+    #: bool[C]: local classes whose match of ``local`` depends on an unknown address
+    local_doubt: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,31 @@ def evaluate(program: Program, direction: str) -> np.ndarray:
         final[rows] = merged
     final[final == UNDECIDED] = ALLOW  # profile: Kubernetes namespaces allow by default
     return final
+
+
+def address_doubt(program: Program) -> tuple[np.ndarray, np.ndarray]:
+    """bool[C, E] per direction (ingress, egress): cells some rule of a policy selecting the
+    local class could decide differently once unknown pod addresses are known.
+
+    Sound over-approximation: a cell no such rule touches has the verdict :func:`evaluate`
+    gives whatever the addresses are; a marked cell may or may not change.
+    """
+    out = []
+    for direction in ("ingress", "egress"):
+        doubt = np.zeros((program.n_classes, program.n_endpoints), dtype=bool)
+        for ct in program.tiers:
+            for cp in ct.policies:
+                idx = np.flatnonzero(cp.selects)
+                if idx.size == 0:
+                    continue
+                for cr in cp.rules(direction) or ():
+                    if cr.peer_doubt is not None:
+                        doubt[idx] |= cr.peer_doubt[None, :]
+                    if cr.local_doubt is not None:
+                        rows = idx[cr.local_doubt[idx]]
+                        doubt[rows] |= cr.peer[None, :]
+        out.append(doubt)
+    return out[0], out[1]
 
 
 @dataclass(frozen=True)

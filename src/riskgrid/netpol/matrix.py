@@ -28,6 +28,8 @@ class PodClass:
     labels: dict[str, str]
     named_ports: frozenset[tuple[str, str, int]]
     pods: list[m.Pod] = field(default_factory=list)
+    #: Indexes of the address atoms the pods' addresses lie in; None: addresses unknown.
+    addresses: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,9 @@ class Decision:
     allowed: bool
     egress: Verdict | None  # None: the source is outside the cluster
     ingress: Verdict | None  # None: the destination is outside the cluster
+    #: The verdict could change once unknown pod addresses are known (never "allowed" or
+    #: "denied" for sure then).
+    depends_on_addresses: bool = False
 
     def policies(self) -> list[str]:
         """The policies (with their tier) whose rules decided, in evaluation order."""
@@ -65,6 +70,11 @@ class Decision:
 
     def explain(self) -> str:
         verdict = "ALLOWED" if self.allowed else "DENIED"
+        if self.depends_on_addresses:
+            verdict = (
+                f"UNDECIDED (depends on pod addresses not in the input; with them outside "
+                f"every ipBlock: {verdict})"
+            )
         lines = [f"{self.src} -> {self.dst} {self.port}: {verdict}"]
         for v in (self.egress, self.ingress):
             if v is None:
@@ -97,8 +107,45 @@ class ConnectivityMatrix:
     egress: np.ndarray  # int8[C, E, P] at the source (local) to peer
     #: Rules whose address constraints could not be decided for pods (pod network set).
     warnings: list[str] = field(default_factory=list)
+    #: bool[C, E]: cells whose verdict depends on unknown pod addresses (None: none do, or
+    #: not asked for — see ``compute(flag_unknown_addresses=...)``).
+    ingress_doubt: np.ndarray | None = None
+    egress_doubt: np.ndarray | None = None
 
     # ------------------------------------------------------------ indexes
+
+    @cached_property
+    def pod_to_pod_doubt(self) -> np.ndarray | None:
+        """bool[src class, dst class]: pairs whose verdict depends on unknown addresses."""
+        if self.ingress_doubt is None or self.egress_doubt is None:
+            return None
+        c = self.n_classes
+        return self.egress_doubt[:, :c] | self.ingress_doubt[:, :c].T
+
+    def _doubt(self, sk: str, s: int, dk: str, d: int) -> bool:
+        c = self.n_classes
+        if self.ingress_doubt is None or self.egress_doubt is None:
+            return False
+        if sk == "pod" and dk == "pod":
+            return bool(self.pod_to_pod_doubt[s, d])  # type: ignore[index]
+        if sk == "pod":
+            return bool(self.egress_doubt[s, c + d])
+        if dk == "pod":
+            return bool(self.ingress_doubt[d, c + s])
+        return False
+
+    def undecided(self) -> list[tuple[str, str]]:
+        """Pod pairs whose verdict depends on unknown addresses (listed, never as allowed)."""
+        doubt = self.pod_to_pod_doubt
+        if doubt is None:
+            return []
+        out = []
+        for s, d in zip(*np.nonzero(doubt), strict=True):
+            for sp in self.classes[s].pods:
+                for dp in self.classes[d].pods:
+                    if sp.id != dp.id:
+                        out.append((sp.id, dp.id))
+        return out
 
     @cached_property
     def pods(self) -> list[m.Pod]:
@@ -242,6 +289,7 @@ class ConnectivityMatrix:
             allowed,
             egress,
             ingress,
+            self._doubt(sk, s, dk, d),
         )
 
     def endpoint_name(self, kind: str, index: int) -> str:
@@ -267,7 +315,10 @@ class ConnectivityMatrix:
         """
         out: list[Connection] = []
         pp = self.pod_to_pod
-        for s, d in zip(*np.nonzero(pp.any(axis=2)), strict=True):
+        any_port = pp.any(axis=2)
+        if self.pod_to_pod_doubt is not None:
+            any_port = any_port & ~self.pod_to_pod_doubt  # listed by undecided() instead
+        for s, d in zip(*np.nonzero(any_port), strict=True):
             mask = pp[s, d]
             atoms = tuple(self.ports[i] for i in np.flatnonzero(mask))
             text = self.port_text(mask)
@@ -308,4 +359,9 @@ class ConnectivityMatrix:
             ],
             "ignored_kinds": dict(sorted(self.cluster.ignored.items())),
             "warnings": list(self.warnings),
+            **(
+                {"undecided": [{"src": s, "dst": d} for s, d in self.undecided()]}
+                if self.pod_to_pod_doubt is not None
+                else {}
+            ),
         }

@@ -54,6 +54,9 @@ class Pod:
     ports: tuple[ContainerPort, ...] = ()
     kind: str = "Pod"
     source: str = ""
+    #: The pod's addresses (``status.podIPs``) as single-address ranges; ``None``: unknown
+    #: (a template, or a pod not yet given an address).
+    addresses: tuple[IpRange, ...] | None = None
 
     @property
     def id(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from riskgrid.netpol.atoms import IpRange, parse_cidr
 from riskgrid.netpol.model import ContainerPort, Pod
 
 #: kind → path from ``spec`` to the pod template.
@@ -147,6 +148,32 @@ def _ray_pods(
     return pods
 
 
+def pod_addresses(status: Any) -> tuple[IpRange, ...] | None:
+    """``status.podIPs`` (or ``status.podIP``) as /32 or /128 ranges; ``None`` when unset."""
+    status = _mapping(status, ("status",))
+    raw: list[tuple[tuple[str | int, ...], Any]] = []
+    ips = status.get("podIPs")
+    if ips:
+        if not isinstance(ips, list):
+            raise WorkloadError(("status", "podIPs"), "must be a list")
+        for i, entry in enumerate(ips):
+            entry = _mapping(entry, ("status", "podIPs", i))
+            raw.append((("status", "podIPs", i, "ip"), entry.get("ip")))
+    elif status.get("podIP"):
+        raw.append((("status", "podIP"), status.get("podIP")))
+    if not raw:
+        return None
+    out = []
+    for loc, text in raw:
+        if not isinstance(text, str) or "/" in text:
+            raise WorkloadError(loc, f"{text!r} is not an IP address")
+        try:
+            out.append(parse_cidr(text))
+        except ValueError as exc:
+            raise WorkloadError(loc, str(exc)) from None
+    return tuple(sorted(set(out)))
+
+
 def pods_for(obj: Mapping[str, Any], namespace: str, source: str) -> list[Pod] | None:
     """The representative pods of ``obj``, or ``None`` when the kind runs no pods."""
     kind = obj.get("kind")
@@ -166,6 +193,7 @@ def pods_for(obj: Mapping[str, Any], namespace: str, source: str) -> list[Pod] |
                 tuple(container_ports(spec, ("spec",))),
                 "Pod",
                 source,
+                pod_addresses(obj.get("status")),
             )
         ]
     if kind in TEMPLATE_PATHS:

@@ -247,3 +247,8 @@ def diff_objects(
         label = "(absent)" if live is None else f"live {ref}"
         chunks.extend(difflib.unified_diff(before, after, fromfile=label, tofile=f"applied {ref}"))
     return "".join(chunks)
+
+
+#: Public names for other tenancy-layer readers (riskgrid.cluster.live) of the same client setup.
+api_client = _api_client
+call_api = _call

@@ -1,0 +1,1 @@
+"""Audit of a running cluster: snapshots, policy audit, reachability with addresses, drift."""

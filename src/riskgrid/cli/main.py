@@ -13,6 +13,7 @@ import typer
 from riskgrid.cli import (
     audit,
     client,
+    cluster,
     netpol,
     platform,
     policy,
@@ -38,7 +39,19 @@ def _root() -> None:
     """Secure, self-service grid risk calculation."""
 
 
-for _area in (run, schema, policy, tenant, platform, netpol, threats, serve, client, audit):
+for _area in (
+    run,
+    schema,
+    policy,
+    tenant,
+    platform,
+    netpol,
+    threats,
+    serve,
+    client,
+    audit,
+    cluster,
+):
     _area.register(app)
 
 

@@ -99,10 +99,12 @@ def audit_snapshot(
         top = controller_of(so.obj, index) if so.obj.get("kind") in _CONTROLLED else None
         if top is not None:
             folded[so.ref] = object_ref(top)
-        if so.obj.get("kind") == "Pod":
-            k = _spec_key(so.obj)
-            if k in pod_reps and owner_of_doc[pod_reps[k]] is top:
-                continue  # an identical replica of a pod already evaluated
+        if so.obj.get("kind") == "Pod" and top is not None:
+            # Replicas of one controller with identical specs: evaluate one, report against
+            # the controller (bare pods are each reported, so never merged).
+            k = f"{id(top)}:{_spec_key(so.obj)}"
+            if k in pod_reps:
+                continue
             pod_reps[k] = len(docs)
         docs.append(Document(so.source, so.index, _strip_status(so.obj)))
         owner_of_doc.append(top)

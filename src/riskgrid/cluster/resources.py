@@ -1,5 +1,7 @@
 """The API resources a snapshot reads: what the policies and the network analysis need.
 
+Calico objects are read through the Calico API server (``projectcalico.org/v3``, the API the
+tier policies are written in); Kueue at ``v1beta2``, the version riskgrid renders.
 Secrets are deliberately absent: no policy or analysis needs their data, and a snapshot must
 never hold credentials (D-#16.2). ConfigMaps are absent for the same reason (they often do).
 """
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Resource:
-    api_version: str  # "v1", "apps/v1", "crd.projectcalico.org/v1"
+    api_version: str  # "v1", "apps/v1", "projectcalico.org/v3"
     kind: str
     plural: str
     namespaced: bool
@@ -49,16 +51,14 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", True),
     Resource("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", False),
     Resource("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", False),
-    Resource("crd.projectcalico.org/v1", "Tier", "tiers", False, True),
-    Resource(
-        "crd.projectcalico.org/v1", "GlobalNetworkPolicy", "globalnetworkpolicies", False, True
-    ),
-    Resource("crd.projectcalico.org/v1", "NetworkPolicy", "networkpolicies", True, True),
-    Resource("crd.projectcalico.org/v1", "GlobalNetworkSet", "globalnetworksets", False, True),
-    Resource("crd.projectcalico.org/v1", "NetworkSet", "networksets", True, True),
-    Resource("kueue.x-k8s.io/v1beta1", "ClusterQueue", "clusterqueues", False, True),
-    Resource("kueue.x-k8s.io/v1beta1", "LocalQueue", "localqueues", True, True),
-    Resource("kueue.x-k8s.io/v1beta1", "ResourceFlavor", "resourceflavors", False, True),
+    Resource("projectcalico.org/v3", "Tier", "tiers", False, True),
+    Resource("projectcalico.org/v3", "GlobalNetworkPolicy", "globalnetworkpolicies", False, True),
+    Resource("projectcalico.org/v3", "NetworkPolicy", "networkpolicies", True, True),
+    Resource("projectcalico.org/v3", "GlobalNetworkSet", "globalnetworksets", False, True),
+    Resource("projectcalico.org/v3", "NetworkSet", "networksets", True, True),
+    Resource("kueue.x-k8s.io/v1beta2", "ClusterQueue", "clusterqueues", False, True),
+    Resource("kueue.x-k8s.io/v1beta2", "LocalQueue", "localqueues", True, True),
+    Resource("kueue.x-k8s.io/v1beta2", "ResourceFlavor", "resourceflavors", False, True),
     Resource("ray.io/v1", "RayCluster", "rayclusters", True, True),
     Resource("ray.io/v1", "RayJob", "rayjobs", True, True),
 )

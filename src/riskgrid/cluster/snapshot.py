@@ -4,13 +4,15 @@ Layout (format version 1, docs/cluster.md)::
 
     DIR/manifest.json          {"format": "riskgrid-cluster-snapshot", "version": 1,
                                 "snapshotId", "cluster", "createdAt", "complete",
-                                "kinds": [{"apiVersion", "kind", "file", "count"}], "notServed"}
+                                "kinds": [{"apiVersion", "kind", "file", "count", "sha256"}],
+                                "notServed"}
     DIR/objects/<group>_<version>_<plural>.yaml
                                one ``List`` whose metadata.annotations carry the snapshot id
                                and format version; ``items`` in API order
 
 Loading checks every file against the manifest: a wrong or missing version, a file from
-another snapshot (mixed), fewer objects than the manifest counted (truncated), an object of
+another snapshot (mixed), a digest or object count that differs from the manifest's
+(truncated or edited), an object of
 another kind than its file, or an unknown kind is a :class:`~riskgrid.spec.errors.Problem`
 naming the file and object. Such problems do not stop the load: the snapshot is marked
 *partial* and every analysis says so (D-#16.3). A manifest that cannot be read stops it.
@@ -19,6 +21,7 @@ naming the file and object. Such problems do not stop the load: the snapshot is 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import tempfile
@@ -137,9 +140,16 @@ def write_snapshot(
                 "items": clean,
             }
             rel = f"objects/{res.key}.yaml"
-            (tmp / rel).write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+            text = yaml.safe_dump(doc, sort_keys=False)
+            (tmp / rel).write_text(text, encoding="utf-8")
             kinds.append(
-                {"apiVersion": res.api_version, "kind": res.kind, "file": rel, "count": len(clean)}
+                {
+                    "apiVersion": res.api_version,
+                    "kind": res.kind,
+                    "file": rel,
+                    "count": len(clean),
+                    "sha256": hashlib.sha256(text.encode()).hexdigest(),
+                }
             )
         manifest = {
             "format": FORMAT,
@@ -245,6 +255,16 @@ def _load_dir(path: Path) -> Snapshot:
         except (OSError, UnicodeDecodeError) as exc:
             snap.problems.append(Problem(str(fpath), (), f"cannot read: {exc}"))
             continue
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if entry.get("sha256") not in (None, digest):
+            snap.problems.append(
+                Problem(
+                    str(fpath),
+                    (),
+                    "content does not match the manifest's sha256: truncated or edited "
+                    "(what still parses is analysed)",
+                )
+            )
         docs, errors = parse_stream(text, str(fpath))
         for e in errors:
             snap.problems.append(Problem(e.source, (e.document,), f"{e.message} (truncated?)"))
@@ -359,3 +379,19 @@ def _duplicates(snap: Snapshot) -> None:
         seen[key] = f"{so.source}[{so.index}]"
         kept.append(so)
     snap.objects = kept
+
+
+def write_objects(
+    directory: Path, objects: Iterable[dict[str, Any]], *, cluster: str, created: str | None = None
+) -> Path:
+    """Write in-memory objects (rendered bundles, synthetic pods) as a complete snapshot."""
+    from riskgrid.cluster.resources import RESOURCES
+
+    by_pair = {(r.api_version, r.kind): r for r in RESOURCES}
+    groups: dict[Resource, list[dict[str, Any]]] = {r: [] for r in RESOURCES}
+    for obj in objects:
+        res = by_pair.get((str(obj.get("apiVersion")), str(obj.get("kind"))))
+        if res is None:
+            raise SpecError.one(object_ref(obj), "kind is not part of a snapshot", ("kind",))
+        groups[res].append(obj)
+    return write_snapshot(directory, groups, cluster=cluster, created=created)

@@ -128,13 +128,14 @@ def test_exceptions_waive_and_expired_ones_are_reported(tmp_path: Path) -> None:
 
 
 def test_policy_reports_validate_against_the_wg_policy_crd(tmp_path: Path) -> None:
-    objs = world() + [
+    objs = [
+        *world(),
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRole",
             "metadata": {"name": "all"},
             "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
-        }
+        },
     ]
     snap = load_snapshot([snapshot_dir(tmp_path, objs)])
     res = audit_snapshot(

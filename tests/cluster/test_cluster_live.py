@@ -187,7 +187,7 @@ def test_server_error_names_the_resource_and_writes_nothing(server, tmp_path: Pa
     state, kubeconfig = server
     _fill(state)
     state.fail["/apis/apps/v1/deployments"] = 403
-    with pytest.raises(SnapshotReadError, match="GET /apis/apps/v1/deployments: .*403"):
+    with pytest.raises(SnapshotReadError, match=r"GET /apis/apps/v1/deployments: .*403"):
         snapshot_cluster(tmp_path / "snap", kubeconfig=str(kubeconfig))
     assert not (tmp_path / "snap").exists()
     assert list(tmp_path.iterdir()) == [tmp_path / "kubeconfig"]

@@ -120,7 +120,12 @@ class ConnectivityMatrix:
         if self.ingress_doubt is None or self.egress_doubt is None:
             return None
         c = self.n_classes
-        return self.egress_doubt[:, :c] | self.ingress_doubt[:, :c].T
+        eg_doubt = self.egress_doubt[:, :c]
+        ing_doubt = self.ingress_doubt[:, :c].T  # [src, dst]
+        eg_open = (self.egress[:, :c, :] == ALLOW).any(axis=2) | eg_doubt
+        ing_open = (self.ingress[:, :c, :] == ALLOW).any(axis=2).T | ing_doubt
+        # A side that denies for sure (whatever the addresses) closes the path on its own.
+        return (eg_doubt & ing_open) | (ing_doubt & eg_open)
 
     def _doubt(self, sk: str, s: int, dk: str, d: int) -> bool:
         c = self.n_classes

@@ -42,6 +42,8 @@ VERSION = 1
 MANIFEST = "manifest.json"
 ID_ANNOTATION = "riskgrid.io/snapshot-id"
 VERSION_ANNOTATION = "riskgrid.io/snapshot-version"
+#: libyaml's dumper when the wheel has it (~10x faster on 50,000 pods).
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 #: Annotations that can carry whole objects (a Secret's data via kubectl apply): dropped.
 _DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 
@@ -140,7 +142,7 @@ def write_snapshot(
                 "items": clean,
             }
             rel = f"objects/{res.key}.yaml"
-            text = yaml.safe_dump(doc, sort_keys=False)
+            text = yaml.dump(doc, Dumper=_DUMPER, sort_keys=False)
             (tmp / rel).write_text(text, encoding="utf-8")
             kinds.append(
                 {

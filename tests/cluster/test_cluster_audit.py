@@ -167,11 +167,11 @@ def test_cli_formats_and_partial_exit(tmp_path: Path, capsys) -> None:
     assert main(["cluster", "audit", str(path), "-f", "policyreport"]) == 1
     docs = list(yaml.safe_load_all(capsys.readouterr().out))
     assert docs[0]["apiVersion"] == "wgpolicyk8s.io/v1alpha2"
-    f = path / "objects/v1_pods.yaml"
+    f = path / "objects/v1_pods.jsonl"
     f.write_text(f.read_text()[:-200])
     assert main(["cluster", "audit", str(path), "-f", "json"]) == 2
     out = capsys.readouterr()
     assert "PARTIAL ANALYSIS" in out.err
     data = json.loads(out.out)
     assert data["partial"].startswith("PARTIAL ANALYSIS")
-    assert any("v1_pods.yaml" in e["source"] for e in data["errors"])
+    assert any("v1_pods.jsonl" in e["source"] for e in data["errors"])

@@ -6,9 +6,11 @@ Layout (format version 1, docs/cluster.md)::
                                 "snapshotId", "cluster", "createdAt", "complete",
                                 "kinds": [{"apiVersion", "kind", "file", "count", "sha256"}],
                                 "notServed"}
-    DIR/objects/<group>_<version>_<plural>.yaml
-                               one ``List`` whose metadata.annotations carry the snapshot id
-                               and format version; ``items`` in API order
+    DIR/objects/<group>_<version>_<plural>.jsonl
+                               JSON Lines: line 1 a ``List`` header whose
+                               metadata.annotations carry the snapshot id and format version,
+                               then one object per line in API order (JSON, not YAML: 50,000
+                               pods load in seconds, and a cut file loses only its last line)
 
 Loading checks every file against the manifest: a wrong or missing version, a file from
 another snapshot (mixed), a digest or object count that differs from the manifest's
@@ -34,7 +36,9 @@ from typing import Any
 import yaml
 
 from riskgrid.cluster.resources import FORBIDDEN_KINDS, KNOWN, Resource
+from riskgrid.policy.check import Document
 from riskgrid.policy.inputs import parse_stream
+from riskgrid.policy.report import InputError
 from riskgrid.spec.errors import Problem, SpecError
 
 FORMAT = "riskgrid-cluster-snapshot"
@@ -42,8 +46,6 @@ VERSION = 1
 MANIFEST = "manifest.json"
 ID_ANNOTATION = "riskgrid.io/snapshot-id"
 VERSION_ANNOTATION = "riskgrid.io/snapshot-version"
-#: libyaml's dumper when the wheel has it (~10x faster on 50,000 pods).
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 #: Annotations that can carry whole objects (a Secret's data via kubectl apply): dropped.
 _DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 
@@ -133,16 +135,18 @@ def write_snapshot(
             for o in clean:
                 o.setdefault("apiVersion", res.api_version)
                 o.setdefault("kind", res.kind)
-            doc = {
+            header = {
                 "apiVersion": "v1",
                 "kind": "List",
                 "metadata": {
                     "annotations": {ID_ANNOTATION: snap_id, VERSION_ANNOTATION: str(VERSION)}
                 },
-                "items": clean,
             }
-            rel = f"objects/{res.key}.yaml"
-            text = yaml.dump(doc, Dumper=_DUMPER, sort_keys=False)
+            rel = f"objects/{res.key}.jsonl"
+            text = "".join(
+                json.dumps(o, separators=(",", ":"), ensure_ascii=False) + "\n"
+                for o in (header, *clean)
+            )
             (tmp / rel).write_text(text, encoding="utf-8")
             kinds.append(
                 {
@@ -267,10 +271,13 @@ def _load_dir(path: Path) -> Snapshot:
                     "(what still parses is analysed)",
                 )
             )
-        docs, errors = parse_stream(text, str(fpath))
+        if fpath.suffix == ".jsonl":
+            header, docs, errors = _parse_jsonl(text, str(fpath))
+        else:
+            docs, errors = parse_stream(text, str(fpath))
+            header = _list_header(text)
         for e in errors:
             snap.problems.append(Problem(e.source, (e.document,), f"{e.message} (truncated?)"))
-        header = _list_header(text)
         ann = ((header or {}).get("metadata") or {}).get("annotations") or {}
         if ann.get(ID_ANNOTATION) != man["snapshotId"] or ann.get(VERSION_ANNOTATION) != str(
             VERSION
@@ -309,6 +316,29 @@ def _load_dir(path: Path) -> Snapshot:
                     Problem(str(extra), (), "not listed in the manifest: not analysed")
                 )
     return snap
+
+
+def _parse_jsonl(
+    text: str, source: str
+) -> tuple[dict[str, Any] | None, list[Document], list[InputError]]:
+    """Header line, then one object per line; a line that does not parse is an error (a
+    truncated file loses its last object only)."""
+    header: dict[str, Any] | None = None
+    docs: list[Document] = []
+    errors: list[InputError] = []
+    for n, line in enumerate(text.splitlines()):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(InputError(source, n, f"line {n + 1}: not JSON: {exc.msg}"))
+            continue
+        if n == 0:
+            header = obj if isinstance(obj, dict) else None
+        else:
+            docs.append(Document(source, n, obj))
+    return header, docs, errors
 
 
 def _list_header(text: str) -> dict[str, Any] | None:

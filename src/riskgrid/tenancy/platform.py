@@ -12,6 +12,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+from riskgrid.spec.capacity import CapacityPlan
 from riskgrid.spec.tenant import Tenant
 from riskgrid.tenancy import constants as c
 from riskgrid.tenancy.calico import render_metadata_guard, render_tier
@@ -74,15 +75,29 @@ def gatekeeper_objects(tenants: Sequence[Tenant] = ()) -> list[dict[str, Any]]:
 
 
 def render_platform(
-    tenants: Sequence[Tenant] = (), *, gatekeeper: bool = True
+    tenants: Sequence[Tenant] = (),
+    *,
+    gatekeeper: bool = True,
+    capacity: CapacityPlan | None = None,
 ) -> list[dict[str, Any]]:
-    """The platform bundle; ``tenants`` shape the per-tenant image constraints."""
+    """The platform bundle; ``tenants`` shape the per-tenant image constraints.
+
+    With a ``capacity`` plan, its flavors, priority classes, desk ClusterQueues and Karpenter
+    NodePools/EC2NodeClass replace the default single CPU/GPU flavors.
+    """
     objects: list[dict[str, Any]] = [
         render_platform_namespace(),
         render_tier(),
         render_metadata_guard(),
-        *render_resource_flavors(),
     ]
+    if capacity is None:
+        objects.extend(render_resource_flavors())
+    else:
+        from riskgrid.tenancy.capacity import render_kueue
+        from riskgrid.tenancy.karpenter import render_karpenter
+
+        objects.extend(render_kueue(capacity))
+        objects.extend(render_karpenter(capacity))
     if gatekeeper:
         objects.extend(gatekeeper_objects(tenants))
     return ordered(objects)

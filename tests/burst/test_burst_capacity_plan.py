@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from burst_helpers import PLAN
 
 from riskgrid.cli.main import main
 from riskgrid.policy.check import check_objects
 from riskgrid.spec.capacity import load_capacity_plan
 from riskgrid.tenancy.platform import render_platform
 from riskgrid.tenancy.schemas import validate_objects
-
-from burst_helpers import PLAN
 
 
 def test_schema_command_prints_capacity_plan_schema(capsys) -> None:

@@ -75,7 +75,7 @@ class BurstPlan:
 
         return {
             "desk": self.desk,
-            "coreSeconds": round(self.core_seconds, 3),
+            "coreSeconds": self.core_seconds,
             "start": clock(self.start),
             "deadline": clock(self.deadline),
             "finish": clock(self.finish) if math.isfinite(self.finish) else None,

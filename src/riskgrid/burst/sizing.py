@@ -30,7 +30,7 @@ class JobSize:
             "positions": self.positions,
             "scenarios": self.scenarios,
             "greeks": self.greeks,
-            "coreSeconds": round(self.core_seconds, 3),
+            "coreSeconds": self.core_seconds,
             "tasks": self.tasks,
         }
 

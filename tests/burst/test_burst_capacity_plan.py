@@ -197,3 +197,18 @@ def test_cli_platform_render_with_capacity(tmp_path: Path, capsys) -> None:
     assert main(["platform", "render", "-o", str(out), "--capacity", str(PLAN)]) == 0
     text = "".join(p.read_text() for p in sorted(out.rglob("*.yaml")))
     assert "kind: NodePool" in text and "kind: WorkloadPriorityClass" in text
+
+
+def test_gatekeeper_priority_constraint_carries_the_plans_grants() -> None:
+    objects = render_platform(capacity=load_capacity_plan(PLAN), gatekeeper=True)
+    (constraint,) = [
+        o
+        for o in objects
+        if o["apiVersion"].startswith("constraints.gatekeeper.sh")
+        and o["metadata"]["name"] == "rg-cap-005"
+    ]
+    params = constraint["spec"]["parameters"]
+    assert params["allowed"] == ["intraday", "adhoc"]  # what every desk has
+    assert params["namespaces"]["rates"] == ["eod-regulatory", "intraday", "adhoc"]
+    assert params["namespaces"]["eq-vol"] == ["intraday", "adhoc"]
+    assert validate_objects(objects) == []

@@ -140,6 +140,19 @@ def render_cluster_queues(plan: CapacityPlan) -> list[dict[str, Any]]:
     return out
 
 
+PRIORITY_POLICY = "RG-CAP-005"
+
+
+def priority_grants(plan: CapacityPlan) -> dict[str, Any]:
+    """RG-CAP-005's parameters from the plan: classes every desk may use, and each desk's own."""
+    desks = plan.spec.desks
+    common = set(desks[0].priority_classes).intersection(*(d.priority_classes for d in desks))
+    return {
+        "allowed": [p.name for p in plan.spec.priority_classes if p.name in common],
+        "namespaces": {d.namespace: list(d.priority_classes) for d in desks},
+    }
+
+
 def render_kueue(plan: CapacityPlan) -> list[dict[str, Any]]:
     """Flavors, priority classes and ClusterQueues of the plan (LocalQueues are per tenant)."""
     return [

@@ -99,5 +99,20 @@ def render_platform(
         objects.extend(render_kueue(capacity))
         objects.extend(render_karpenter(capacity))
     if gatekeeper:
-        objects.extend(gatekeeper_objects(tenants))
+        gk = gatekeeper_objects(tenants)
+        if capacity is not None:
+            _grant_priorities(gk, capacity)
+        objects.extend(gk)
     return ordered(objects)
+
+
+def _grant_priorities(objects: list[dict[str, Any]], plan: CapacityPlan) -> None:
+    """The priority-class constraint enforces the plan's grants, not the library defaults."""
+    from riskgrid.policy.export import constraint_kind
+    from riskgrid.policy.library import load_library
+    from riskgrid.tenancy.capacity import PRIORITY_POLICY, priority_grants
+
+    kind = constraint_kind(load_library().get(PRIORITY_POLICY))
+    for obj in objects:
+        if obj.get("kind") == kind and obj["apiVersion"].startswith("constraints.gatekeeper.sh"):
+            obj["spec"].setdefault("parameters", {}).update(priority_grants(plan))

@@ -37,6 +37,19 @@ def test_eod_misses_on_premises_and_meets_with_burst(eod) -> None:
         assert mode["costTotal"] == pytest.approx(sum(mode["costByFlavor"].values()), abs=0.05)
 
 
+def test_timeline_cost_adds_up_to_the_total(eod) -> None:
+    _, _, result = eod
+    for mode in ("onPremises", "burst"):
+        timeline = result[mode]["timeline"]
+        assert len(timeline) >= 8  # a 15-minute sample over hours of activity
+        costs = [row["costSoFar"] for row in timeline]
+        assert costs == sorted(costs)
+        # Node billing runs to the last consolidation, so the last sample holds the total.
+        assert costs[-1] == pytest.approx(result[mode]["costTotal"], rel=0.01)
+    peak_cloud = max(row["cloudCores:cloud-spot"] for row in result["burst"]["timeline"])
+    assert 0 < peak_cloud <= result["burst"]["peakCores"]
+
+
 def test_work_is_conserved(eod) -> None:
     """Cores × time admitted covers every job's work (plus retries, never less)."""
     _, outcomes, _ = eod

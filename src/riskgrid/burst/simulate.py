@@ -119,6 +119,8 @@ class Outcome:
     series: dict[str, np.ndarray]
     currency: str
     events: int
+    #: Price per core-second: ``"onprem"`` (the reserved flavors') and each cloud flavor's.
+    prices: dict[str, float] = field(default_factory=dict)
 
     def desk_summary(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -158,7 +160,38 @@ class Outcome:
             "interruptions": self.interruptions,
             "utilisation": self.utilisation(),
             "events": self.events,
+            "timeline": self.timeline(),
         }
+
+    def timeline(self, step: float = 900.0) -> list[dict[str, Any]]:
+        """Fleet, queue and cumulative cost sampled every ``step`` seconds (state at that time)."""
+        s = self.series
+        t = s["t"]
+        if len(t) == 0:
+            return []
+        clouds = [k for k in s if k.startswith("cloud:")]
+        # Cost rate between events: busy on-prem cores and provisioned cloud cores × price.
+        rate = s["onprem"] * self.prices.get("onprem", 0.0)
+        for k in clouds:
+            rate = rate + s[k] * self.prices.get(k.split(":", 1)[1], 0.0)
+        cumulative = np.concatenate([[0.0], np.cumsum(rate[:-1] * np.diff(t))])
+        out = []
+        for x in np.arange(math.floor(t[0] / step) * step, t[-1] + step, step):
+            i = int(np.searchsorted(t, x, side="right")) - 1
+            if i < 0:
+                continue
+            spent = cumulative[i] + rate[i] * (min(x, t[-1]) - t[i])
+            row: dict[str, Any] = {
+                "at": clock(x),
+                "onPremisesBusyCores": int(s["onprem"][i]),
+                "queuedCores": int(s["pending"][i]),
+                "admittedCores": int(s["busy"][i]),
+                "costSoFar": round(float(spent), 2),
+            }
+            for k in clouds:
+                row[f"cloudCores:{k.split(':', 1)[1]}"] = int(s[k][i])
+            out.append(row)
+        return out
 
     def utilisation(self) -> float:
         """Busy cores over provisioned cores, time-weighted over the simulated span."""
@@ -524,4 +557,11 @@ class Simulation:
             series=series,
             currency=self.plan.spec.prices.currency,
             events=self.n_events,
+            prices={
+                "onprem": max(
+                    (self.core_price[f] for f in self.flavors if self.kind[f] == "reserved"),
+                    default=0.0,
+                ),
+                **{f: self.core_price[f] for f in self.pools},
+            },
         )

@@ -16,7 +16,9 @@ from riskgrid.spec.errors import Problem, SpecError
 
 
 def _duration(text: str) -> float:
-    """Karpenter durations as the plan writes them: ``300s``, ``5m``, ``1h30m``."""
+    """Karpenter durations as the plan writes them: ``300s``, ``5m``, ``1h30m``, ``Never``."""
+    if text == "Never":
+        return float("inf")
     total, num = 0.0, ""
     for ch in text:
         if ch.isdigit():
@@ -59,10 +61,7 @@ def build_jobs(day: CapacityDay, plan: CapacityPlan, source: str) -> list[Job]:
                     )
                 )
                 continue
-            most = max(
-                min(cohort._cap[d.name][f], cohort.queues[d.name].nominal.get(f, 0)
-                    + cohort.lendable[f]) for f in cohort.flavors
-            )  # fmt: skip
+            most = max(cohort.most(d.name, f) for f in cohort.flavors)
             if g.cores > most:
                 problems.append(
                     Problem(

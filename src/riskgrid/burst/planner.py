@@ -110,15 +110,10 @@ def _available(plan: CapacityPlan, desk: str) -> list[tuple[str, str, int, int]]
     from riskgrid.burst.simulate import cohort_for
 
     cohort, flavors = cohort_for(plan, burst=True)
-    q = cohort.queues[desk]
     out = []
     for f in flavors:
-        nominal = q.nominal.get(f, 0)
-        # Others' lendable quota: the pool minus what this desk itself lends.
-        own_lend = nominal - cohort._guaranteed[desk][f]
-        borrowable = cohort.lendable[f] - own_lend
-        limit = q.borrowing_limit.get(f)
-        borrow = max(0, borrowable if limit is None else min(limit, borrowable))
+        nominal = cohort.queues[desk].nominal.get(f, 0)
+        borrow = max(0, cohort.most(desk, f) - nominal)
         pool = plan.node_pool_for(f) if plan.flavor(f).kind != "reserved" else None
         cpn = pool.cores_per_node if pool else 1
         role = "burst" if pool else "borrowed"

@@ -101,6 +101,16 @@ class Cohort:
 
     # -- arithmetic -------------------------------------------------------------------------------
 
+    def guaranteed(self, queue: str, flavor: str) -> int:
+        """Cores of ``queue``'s nominal quota it never lends (``nominal − lendingLimit``)."""
+        return self._guaranteed[queue][flavor]
+
+    def most(self, queue: str, flavor: str) -> int:
+        """The most ``queue`` can ever use in ``flavor``: its borrowing limit or the cohort's."""
+        nominal = self.queues[queue].nominal.get(flavor, 0)
+        own_lendable = nominal - self._guaranteed[queue][flavor]
+        return min(self._cap[queue][flavor], nominal + self.lendable[flavor] - own_lendable)
+
     def _pooled_delta(self, queue: str, flavor: str, delta: int) -> int:
         g = self._guaranteed[queue][flavor]
         u = self.usage[queue][flavor]

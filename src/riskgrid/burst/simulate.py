@@ -466,7 +466,9 @@ class Simulation:
             # Nodes still provisioning are kept too: Karpenter finishes launching them.
             for _ in range(st.nodes):
                 pool.idle.append(t)
-            self._push(t + self.settings.consolidate_after[st.flavor], CONSOLIDATE, f_index)
+            after = self.settings.consolidate_after[st.flavor]
+            if math.isfinite(after):  # consolidateAfter: Never keeps empty nodes (billed)
+                self._push(t + after, CONSOLIDATE, f_index)
         st.flavor = None
         st.nodes = 0
         st.rate = 0.0

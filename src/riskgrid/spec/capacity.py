@@ -140,9 +140,15 @@ class NodePoolSpec(Strict):
     )
     labels: dict[str, str] = Field(min_length=1)
     taints: list[Taint] = Field(default_factory=list)
-    consolidate_after: str = Field(default="300s", alias="consolidateAfter")
-    expire_after: str = Field(default="168h", alias="expireAfter")
-    termination_grace_period: str = Field(default="12h", alias="terminationGracePeriod")
+    consolidate_after: str = Field(
+        default="300s", alias="consolidateAfter", pattern=r"^(([0-9]+(s|m|h))+|Never)$"
+    )
+    expire_after: str = Field(
+        default="168h", alias="expireAfter", pattern=r"^(([0-9]+(s|m|h))+|Never)$"
+    )
+    termination_grace_period: str = Field(
+        default="12h", alias="terminationGracePeriod", pattern=r"^([0-9]+(s|m|h))+$"
+    )
 
 
 class NodeClassSpec(Strict):

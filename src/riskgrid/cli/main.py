@@ -13,6 +13,7 @@ import typer
 from riskgrid.cli import (
     audit,
     client,
+    exposure,
     netpol,
     platform,
     policy,
@@ -38,7 +39,19 @@ def _root() -> None:
     """Secure, self-service grid risk calculation."""
 
 
-for _area in (run, schema, policy, tenant, platform, netpol, threats, serve, client, audit):
+for _area in (
+    run,
+    exposure,
+    schema,
+    policy,
+    tenant,
+    platform,
+    netpol,
+    threats,
+    serve,
+    client,
+    audit,
+):
     _area.register(app)
 
 

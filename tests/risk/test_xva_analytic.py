@@ -170,3 +170,70 @@ def test_csa_collateral_threshold_mta_and_independent_amount() -> None:
     # VM: 300; 20 < MTA → 0; −400; −20 → 0.  E = V − VM − IA
     assert measures.collateralised(v, lag, csa).tolist() == [190.0, 110.0, -110.0, -80.0]
     assert measures.collateralised(v, lag, None).tolist() == v.tolist()
+
+
+def test_foreign_trades_are_martingales_under_the_base_measure() -> None:
+    """With stochastic rates in both currencies and every correlation non-zero, the discounted
+    value of a USD swap and of a USD/EUR FX forward keeps today's value in expectation at every
+    date: the quanto drift of the foreign rates state is right (a wrong sign or a missing term
+    shifts these means by many standard errors)."""
+    eur = CurrencySetup(flat(0.02), {}, HullWhite(0.03, 0.01))
+    usd = CurrencySetup(
+        flat(0.04), {"L": flat(0.042)}, HullWhite(0.01, 0.012), fx_spot=0.9, fx_vol=0.15
+    )
+    corr = np.array([[1.0, 0.5, -0.2], [0.5, 1.0, 0.6], [-0.2, 0.6, 1.0]])
+    swap = Swap(
+        "u",
+        "USD",
+        1e7,
+        0.04,
+        False,
+        dt.date(2016, 3, 1),
+        dt.date(2026, 3, 2),
+        "6M",
+        "3M",
+        "30/360",
+        "ACT/360",
+        "L",
+    )
+    fwd = FxForward("f", "USD", "EUR", 1e7, 0.85, dt.date(2025, 2, 5))
+    report = dates.grid_dates(AS_OF, [("10Y", "1Y")])
+    for trade in (swap, fwd):
+        setup = setup_for(
+            [trade],
+            {"EUR": eur, "USD": usd},
+            report,
+            factors=("IR:EUR", "IR:USD", "FX:USD"),
+            corr=corr,
+            paths=20000,
+        )
+        run, out = simulate(setup, seed=3)
+        value = out["pos"][0, :, :, 0] - out["neg"][0, :, :, 0]
+
+        # Today's value of the cash flows paid after t, from the trade terms and today's curves.
+        def p0(ccy: str, d: dt.date) -> float:
+            cur = {"EUR": eur, "USD": usd}[ccy]
+            return cur.fx_spot * float(cur.discount.discount_dates([d])[0])
+
+        def pv_after(t: float, trade: FxForward | Swap = trade) -> float:
+            if isinstance(trade, FxForward):
+                if dates.model_time(AS_OF, trade.maturity) <= t:
+                    return 0.0
+                return 1e7 * (p0("USD", trade.maturity) - 0.85 * p0("EUR", trade.maturity))
+            total = 0.0
+            fixed = dates.schedule(trade.start, trade.end, "6M")
+            for d0, d1 in itertools.pairwise(fixed):
+                if dates.model_time(AS_OF, d1) > t:
+                    total += 1e7 * 0.04 * dates.year_fraction(d0, d1, "30/360") * p0("USD", d1)
+            flt = dates.schedule(trade.start, trade.end, "3M")
+            beta = usd.indices["L"].discount_dates(flt) / usd.discount.discount_dates(flt)
+            for j, (d0, d1) in enumerate(itertools.pairwise(flt)):
+                if dates.model_time(AS_OF, d1) > t:
+                    total -= 1e7 * (beta[j] / beta[j + 1] * p0("USD", d0) - p0("USD", d1))
+            return total
+
+        for k, t in enumerate(run.report_times[:-1]):
+            se = value[:, k].std(ddof=1) / np.sqrt(setup.paths)
+            want = pv_after(t)
+            assert abs(value[:, k].mean() - want) <= 3.5 * se + 1e-3, (trade.id, t)
+        assert value[:, 3].std() > 1e5  # genuinely random, not a deterministic pass

@@ -47,7 +47,7 @@ def setup_for(trades, currencies, report, *, factors=None, corr=None, paths=4000
 def simulate(setup: ExposureSetup, seed: int = 11) -> dict[str, np.ndarray]:
     run = compile_run(setup)
     z = np.random.default_rng(seed).standard_normal(
-        (setup.paths, len(run.model.times), len(run.model.factors))
+        (setup.paths, len(run.model.times), run.model.n_normals)
     )
     return run, evaluate_block(run, z)
 

@@ -45,7 +45,7 @@ class ExposureContext:
 def block_normals(ctx: ExposureContext, start: int, stop: int) -> np.ndarray:
     """Standard normals of paths ``[start, stop)``, drawn per canonical block."""
     n_t = len(ctx.run.model.times)
-    m = len(ctx.run.model.factors)
+    m = ctx.run.model.n_normals
     parts = []
     for k in range(start // BLOCK, (stop - 1) // BLOCK + 1):
         z = stream(ctx.seed, "xva-paths", k).standard_normal((BLOCK, n_t, m))

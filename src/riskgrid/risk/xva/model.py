@@ -7,22 +7,25 @@ Rates (per currency ``c``): Hull–White one-factor with mean reversion ``λ`` a
     P(t, T | x) = P(0,T)/P(0,t) · exp(−(H(T) − H(t)) x − ½ (H(T)² − H(t)²) ζ(t))
     N(t, x)     = exp(H(t) x + ½ H(t)² ζ(t)) / P(0, t)        (the LGM numeraire)
 
-In the base (domestic) currency's LGM measure, the base state ``x_d = ∫α_d dW_d`` is driftless.
-For each foreign currency ``f`` the FX rate ``X_f`` (base units per foreign unit) enters through
+FX: the rate ``X_f`` (base units per foreign unit) is lognormal with constant volatility
+``σ_X`` (ORE's cross-asset model). Everything is simulated in the base currency's LGM measure,
+where the base state ``x_d = ∫α_d dW_d`` is driftless. For a foreign currency the process
 
-    Y_f(t) = X_f(t) · N_f(t) / N_d(t) = X_f(0) · exp(σ_Y W_Y(t) − ½ σ_Y² t),
+    Y_f = X_f · N_f / N_d,     d log Y_f = σ_X dW_X + H_f α_f dW_f − H_d α_d dW_d − ½ |v|² dt
 
-a martingale of the base measure. The density ``Y_f/Y_f(0)`` changes the base measure into the
-foreign LGM measure, in which ``x_f`` must be driftless; by Girsanov, under the base measure
+is a base-measure martingale (``v`` is its volatility vector). The density ``Y_f/Y_f(0)`` turns
+the base measure into the foreign LGM measure, in which ``x_f`` is driftless; by Girsanov, under
+the base measure ``x_f`` drifts by ``−d⟨x_f, log Y_f⟩``:
 
-    dx_f = α_f(t) (dW_f − ρ_{f,Y} σ_Y dt).
+    dx_f = −α_f (ρ_{f,X} σ_X + H_f α_f − ρ_{f,d} H_d α_d) dt + α_f dW_f.
 
-Then every foreign asset deflated by the base numeraire is ``Y_f · (value_f / N_f)``: a base
-martingale, so exposures are arbitrage-free in every currency. ``σ_Y`` is the volatility of
-``Y_f`` (the FX rate with both currencies' numeraires divided out); with deterministic rates
-it is the FX volatility. All Brownian motions are correlated by one matrix over the factors
-``IR:<ccy>`` and ``FX:<ccy>``. The Gaussian increments over each step are drawn exactly from
-their joint covariance ``C_ij = ρ_ij ∫ α_i α_j ds`` (``α = σ_Y`` for FX factors).
+A foreign asset deflated by the base numeraire is ``Y_f · (value_f / N_f)``: a base martingale.
+
+Simulation is exact: per step, the Gaussian increments of the components ``x_c = ∫α_c dW_c``,
+``u_c = ∫H_c α_c dW_c`` (every currency) and ``w_f = ∫σ_X dW_X`` (every FX rate) are drawn
+from their joint covariance ``ρ_ij ∫ g_i g_j ds``; every ``g`` is a sum of exponentials, so each
+integral is closed form. ``log Y`` adds ``Δw_f + Δu_f − Δu_d`` minus half its step variance,
+and ``x_f`` adds its drift ``−Cov(Δx_f, Δw_f + Δu_f − Δu_d)``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+# A deterministic function of time as Σ a_k e^{b_k s}.
+Exps = tuple[tuple[float, float], ...]
 
 
 @dataclass(frozen=True)
@@ -51,91 +57,133 @@ class HullWhite:
             return s * s * t
         return s * s * np.expm1(2.0 * lam * t) / (2.0 * lam)
 
-    def alpha_integral(self, t0: float, t1: float) -> float:
-        """∫_{t0}^{t1} α(s) ds."""
-        lam, s = self.mean_reversion, self.volatility
-        if abs(lam) < 1e-12:
-            return s * (t1 - t0)
-        return s * (np.exp(lam * t1) - np.exp(lam * t0)) / lam
+    def alpha(self) -> Exps:
+        return ((self.volatility, self.mean_reversion),)
+
+    def h_alpha(self) -> Exps:
+        """``H(s) α(s) = σ (e^{λs} − 1)/λ``; with λ → 0 the tiny-λ form stays accurate."""
+        lam = self.mean_reversion if abs(self.mean_reversion) > 1e-7 else 1e-7
+        s = self.volatility
+        return ((s / lam, lam), (-s / lam, 0.0))
 
 
-def _cross_integral(
-    ri: HullWhite | None, si: float, rj: HullWhite | None, sj: float, t0: float, t1: float
-) -> float:
-    """∫ α_i α_j over [t0, t1]; an FX factor (``r is None``) has constant α = σ_Y."""
-    lam = (ri.mean_reversion if ri else 0.0) + (rj.mean_reversion if rj else 0.0)
-    a = (ri.volatility if ri else si) * (rj.volatility if rj else sj)
-    if abs(lam) < 1e-12:
-        return a * (t1 - t0)
-    return a * (np.exp(lam * t1) - np.exp(lam * t0)) / lam
+def _integral(f: Exps, g: Exps, t0: float, t1: float) -> float:
+    """∫_{t0}^{t1} f(s) g(s) ds for sums of exponentials."""
+    total = 0.0
+    for a, b in f:
+        for c, d in g:
+            r = b + d
+            if abs(r) < 1e-14:
+                total += a * c * (t1 - t0)
+            else:
+                total += a * c * (np.exp(r * t1) - np.exp(r * t0)) / r
+    return total
 
 
 @dataclass(frozen=True)
 class Factor:
-    """One Brownian driver: ``IR:<ccy>`` (a Hull–White state) or ``FX:<ccy>`` (``log Y``)."""
+    """A Brownian driver: ``IR:<ccy>`` (Hull–White) or ``FX:<ccy>`` (its FX rate's σ_X)."""
 
     name: str
     rates: HullWhite | None = None
     fx_vol: float = 0.0
 
+    @property
+    def currency(self) -> str:
+        return self.name.split(":", 1)[1]
+
 
 @dataclass(frozen=True)
 class Model:
-    """Factors, their correlation and the exact step covariances on a time grid."""
+    """Factors, their correlation and each step's exact covariance on a time grid.
+
+    State columns: ``x`` per IR factor and ``log(Y/Y(0))`` per FX factor, in factor order;
+    the ``u`` components ride along in the Gaussian draw only.
+    """
 
     factors: tuple[Factor, ...]
-    correlation: np.ndarray  # (m, m), positive definite
-    times: np.ndarray  # simulation timeline, increasing, > 0
-    chol: np.ndarray  # (n, m, m): Cholesky factor of each step's covariance
-    drift: np.ndarray  # (n, m): deterministic drift of each step (foreign IR quanto term)
+    correlation: np.ndarray
+    base: str
+    times: np.ndarray
+    chol: np.ndarray  # (n, k, k): a square root of each step's component covariance
+    mix: np.ndarray  # (k, m): components → state increments (x, and Δw + Δu_f − Δu_d)
+    drift: np.ndarray  # (n, m): deterministic drift of each step's state increment
 
     def index(self, name: str) -> int:
         return [f.name for f in self.factors].index(name)
 
+    @property
+    def n_normals(self) -> int:
+        return self.chol.shape[1]
 
-def build_model(factors: list[Factor], correlation: np.ndarray, times: np.ndarray) -> Model:
-    """Precompute step covariances; raises ``ValueError`` if a covariance is not PD."""
+
+def _components(factors: list[Factor], ir: list[int], fx: list[int]) -> list[tuple[int, Exps]]:
+    """``(Brownian factor, integrand)`` of each component: x per IR, u per IR, w per FX."""
+    comps: list[tuple[int, Exps]] = []
+    for k in ir:
+        hw = factors[k].rates
+        assert hw is not None
+        comps.append((k, hw.alpha()))
+    for k in ir:
+        hw = factors[k].rates
+        assert hw is not None
+        comps.append((k, hw.h_alpha()))
+    for k in fx:
+        comps.append((k, ((factors[k].fx_vol, 0.0),)))
+    return comps
+
+
+def build_model(
+    factors: list[Factor], correlation: np.ndarray, times: np.ndarray, base: str | None = None
+) -> Model:
+    """Precompute step covariances; raises ``ValueError`` if the correlation is not PD."""
     m = len(factors)
+    ir = [k for k, f in enumerate(factors) if f.rates is not None]
+    fx = [k for k, f in enumerate(factors) if f.rates is None]
+    if base is None:
+        base = factors[ir[0]].currency
+    if np.linalg.eigvalsh(correlation).min() <= 1e-12:
+        raise ValueError("the factor correlation matrix is not positive definite")
+    ir_of = {factors[k].currency: k for k in ir}
+    comps = _components(factors, ir, fx)
+    n_c = len(comps)
+    u_col = {k: len(ir) + i for i, k in enumerate(ir)}
+    mix = np.zeros((n_c, m))
+    for i, k in enumerate(ir):
+        mix[i, k] = 1.0
+    for j, k in enumerate(fx):
+        mix[2 * len(ir) + j, k] = 1.0
+        mix[u_col[ir_of[factors[k].currency]], k] += 1.0
+        mix[u_col[ir_of[base]], k] -= 1.0
     n = len(times)
-    chol = np.zeros((n, m, m))
+    chol = np.zeros((n, n_c, n_c))
     drift = np.zeros((n, m))
-    fx_of = {f.name[3:]: k for k, f in enumerate(factors) if f.rates is None}
     prev = 0.0
-    for i, t in enumerate(times):
-        cov = np.empty((m, m))
-        for a in range(m):
-            for b in range(m):
-                fa, fb = factors[a], factors[b]
-                cov[a, b] = correlation[a, b] * _cross_integral(
-                    fa.rates, fa.fx_vol, fb.rates, fb.fx_vol, prev, float(t)
-                )
-        # Quanto drift of each foreign rates state: −ρ_{f,Y} σ_Y ∫ α_f ds.
-        for a, f in enumerate(factors):
-            if f.rates is not None and f.name[3:] in fx_of:
-                k = fx_of[f.name[3:]]
-                drift[i, a] = (
-                    -correlation[a, k] * factors[k].fx_vol * f.rates.alpha_integral(prev, float(t))
-                )
-        # FX log-drift −½ σ_Y² Δt keeps Y a martingale.
-        for k in fx_of.values():
-            drift[i, k] = -0.5 * factors[k].fx_vol ** 2 * (float(t) - prev)
-        # Zero-volatility factors give zero rows: add nothing to the diagonal then, else a
-        # factorisation of an otherwise PD matrix.
-        live = np.diag(cov) > 0
-        if live.any():
-            sub = cov[np.ix_(live, live)]
-            try:
-                chol[i][np.ix_(live, live)] = np.linalg.cholesky(sub)
-            except np.linalg.LinAlgError:
-                raise ValueError("the factor correlation matrix is not positive definite") from None
+    for i, t in enumerate(np.asarray(times, float)):
+        cov = np.empty((n_c, n_c))
+        for a, (fa, ga) in enumerate(comps):
+            for b, (fb, gb) in enumerate(comps):
+                cov[a, b] = correlation[fa, fb] * _integral(ga, gb, prev, float(t))
+        state_cov = mix.T @ cov @ mix  # covariance of the state increments
+        for k in fx:
+            drift[i, k] = -0.5 * state_cov[k, k]  # keeps Y a martingale
+            f = ir_of.get(factors[k].currency)
+            if f is not None:
+                # x_f: −Cov(Δx_f, Δlog Y_f), the Girsanov drift into the foreign measure
+                drift[i, f] = -state_cov[f, k]
+        # x_c and u_c share one Brownian motion and are almost collinear over a short step, so
+        # the square root comes from the eigen-decomposition (PSD-safe), not Cholesky.
+        w, v = np.linalg.eigh(cov)
+        chol[i] = v * np.sqrt(np.clip(w, 0.0, None))[None, :]
         prev = float(t)
-    return Model(tuple(factors), correlation, np.asarray(times, float), chol, drift)
+    return Model(tuple(factors), correlation, base, np.asarray(times, float), chol, mix, drift)
 
 
 def simulate(model: Model, normals: np.ndarray) -> np.ndarray:
-    """Factor paths from standard normals ``(paths, n_times, m)`` → states ``(paths, n, m)``.
+    """States ``(paths, n_times, m)`` from standard normals ``(paths, n_times, n_normals)``.
 
     IR columns hold ``x`` (the LGM state); FX columns hold ``log(Y/Y(0))``.
     """
-    inc = np.einsum("ptj,tij->pti", normals, model.chol) + model.drift[None, :, :]
+    comps = np.einsum("ptj,tij->pti", normals, model.chol)
+    inc = comps @ model.mix + model.drift[None, :, :]
     return np.cumsum(inc, axis=1)

@@ -123,7 +123,7 @@ def compile_run(setup: ExposureSetup) -> CompiledRun:
         kind, ccy = name.split(":")
         cur = setup.currencies[ccy]
         factors.append(Factor(name, cur.rates) if kind == "IR" else Factor(name, fx_vol=cur.fx_vol))
-    model = build_model(factors, setup.correlation, times)
+    model = build_model(factors, setup.correlation, times, setup.base)
     idx = {n: i for i, n in enumerate(setup.factor_names)}
     n_ns = len(setup.netting_sets)
 

@@ -237,3 +237,63 @@ def test_foreign_trades_are_martingales_under_the_base_measure() -> None:
             want = pv_after(t)
             assert abs(value[:, k].mean() - want) <= 3.5 * se + 1e-3, (trade.id, t)
         assert value[:, 3].std() > 1e5  # genuinely random, not a deterministic pass
+
+
+@pytest.mark.parametrize("kind", ["fx", "equity"])
+def test_long_option_epe_is_todays_black_price_until_expiry(kind: str) -> None:
+    """With deterministic rates and the trade's vol equal to the model's, a long European
+    option's discounted value is a martingale: its EPE is today's Black price at every date."""
+    from riskgrid.risk.xva.setup import EquitySetup
+    from riskgrid.risk.xva.trades import EquityOption, FxOption
+
+    eur = CurrencySetup(flat(0.02), {}, HullWhite(0.03, 0.0))
+    usd = CurrencySetup(flat(0.04), {}, HullWhite(0.03, 0.0), fx_spot=0.9, fx_vol=0.12)
+    expiry = dt.date(2018, 2, 5)
+    T = dates.model_time(AS_OF, expiry)
+    if kind == "fx":
+        trade = FxOption("o", "USD", "EUR", 1e6, 0.9, True, expiry, 0.12)
+        factors = ("IR:EUR", "IR:USD", "FX:USD")
+        fwd = 0.9 * float(usd.discount.discount(np.array(T)) / eur.discount.discount(np.array(T)))
+        strike, vol, equities = 0.9, 0.12, {}
+    else:
+        trade = EquityOption("o", "ACME", 1e4, 40.0, False, expiry, 0.3)
+        factors = ("IR:EUR", "IR:USD", "FX:USD", "EQ:ACME")
+        # A USD share: the option pays USD, valued in EUR through the simulated FX rate.
+        equities = {"ACME": EquitySetup("USD", 42.0, 0.01, 0.3)}
+        fwd = 42.0 * np.exp(-0.01 * T) / float(usd.discount.discount(np.array(T)))
+        strike, vol = 40.0, 0.3
+    pay = "EUR" if kind == "fx" else "USD"
+    pay_df = float({"EUR": eur, "USD": usd}[pay].discount.discount(np.array(T)))
+    fx = 1.0 if pay == "EUR" else 0.9
+    sd = vol * np.sqrt(T)
+    d1 = (np.log(fwd / strike) + 0.5 * sd * sd) / sd
+    from scipy.special import ndtr
+
+    undiscounted = (
+        fwd * ndtr(d1) - strike * ndtr(d1 - sd)
+        if kind == "fx"
+        else strike * ndtr(-(d1 - sd)) - fwd * ndtr(-d1)
+    )
+    price = (1e6 if kind == "fx" else 1e4) * fx * pay_df * undiscounted
+    setup = ExposureSetup(
+        as_of=AS_OF,
+        base="EUR",
+        currencies={"EUR": eur, "USD": usd},
+        factor_names=factors,
+        correlation=np.eye(len(factors)),
+        netting_sets=(NettingSetSetup("ns", "C", None, (trade,)),),
+        report_dates=tuple(dates.grid_dates(AS_OF, [("2Y", "3M")])),
+        paths=20000,
+        seed=1,
+        rate_bump=0.0,
+        equities=equities,
+    )
+    run, out = simulate(setup)
+    pos, neg = out["pos"][0, :, :, 0], out["neg"][0, :, :, 0]
+    assert np.all(neg == 0.0)  # a long option is never a liability
+    alive = run.report_times < T
+    assert alive.sum() >= 7
+    for k in np.flatnonzero(alive):
+        se = pos[:, k].std(ddof=1) / np.sqrt(setup.paths)
+        assert abs(pos[:, k].mean() - price) <= 3.5 * se, (kind, k, pos[:, k].mean(), price)
+    assert np.all(pos[:, ~alive] == 0.0)  # expired: nothing left

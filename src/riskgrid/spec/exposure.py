@@ -24,8 +24,13 @@ from riskgrid.risk.xva import dates as xd
 from riskgrid.risk.xva.curves import ZeroCurve
 from riskgrid.risk.xva.measures import Credit, Csa
 from riskgrid.risk.xva.model import HullWhite
-from riskgrid.risk.xva.setup import CurrencySetup, ExposureSetup, NettingSetSetup
-from riskgrid.risk.xva.trades import FxForward, Swap
+from riskgrid.risk.xva.setup import (
+    CurrencySetup,
+    EquitySetup,
+    ExposureSetup,
+    NettingSetSetup,
+)
+from riskgrid.risk.xva.trades import EquityOption, FxForward, FxOption, Swap, Trade
 from riskgrid.spec.base import DnsLabel, Finite, Resource, Strict
 from riskgrid.spec.errors import Problem, SpecError
 from riskgrid.spec.loading import load_resource
@@ -155,7 +160,47 @@ class FxForwardSpec(Strict):
     maturity: dt.date
 
 
-TradeSpec = Annotated[SwapSpec | FxForwardSpec, Field(discriminator="type")]
+class FxOptionSpec(Strict):
+    id: str = Field(min_length=1, max_length=128)
+    type: Literal["fx_option"]
+    underlying: Ccy = Field(description="Currency bought (call) or sold (put).")
+    against: Ccy = Field(description="Currency the strike and the payoff are in.")
+    notional: Annotated[Finite, Field(ge=-1e12, le=1e12)] = Field(
+        description="Units of `underlying`; negative = short. Not 0."
+    )
+    strike: Annotated[Finite, Field(gt=0)]
+    option_type: Literal["call", "put"] = Field(alias="optionType")
+    expiry: dt.date
+    volatility: Annotated[Finite, Field(gt=0, le=3.0)] = Field(
+        description="Black volatility the option is valued with on each simulated state."
+    )
+
+
+class EquityOptionSpec(Strict):
+    id: str = Field(min_length=1, max_length=128)
+    type: Literal["equity_option"]
+    underlying: str = Field(min_length=1, description="An entry of spec.equities.")
+    quantity: Annotated[Finite, Field(ge=-1e12, le=1e12)] = Field(
+        description="Shares; negative = short. Not 0."
+    )
+    strike: Annotated[Finite, Field(gt=0)]
+    option_type: Literal["call", "put"] = Field(alias="optionType")
+    expiry: dt.date
+    volatility: Annotated[Finite, Field(gt=0, le=3.0)]
+
+
+TradeSpec = Annotated[
+    SwapSpec | FxForwardSpec | FxOptionSpec | EquityOptionSpec, Field(discriminator="type")
+]
+
+
+class EquitySpec(Strict):
+    currency: Ccy
+    spot: Annotated[Finite, Field(gt=0)]
+    dividend_yield: Annotated[Finite, Field(ge=-0.2, le=1.0)] = Field(0.0, alias="dividendYield")
+    volatility: Annotated[Finite, Field(gt=0, le=3.0)] = Field(
+        description="Lognormal volatility of the share in the model."
+    )
 
 
 class NettingSetSpec(Strict):
@@ -192,6 +237,9 @@ class ExposureJobSpec(Strict):
     valuation_date: dt.date = Field(alias="valuationDate")
     base_currency: Ccy = Field(alias="baseCurrency")
     currencies: dict[Ccy, CurrencySpec] = Field(min_length=1)
+    equities: dict[str, EquitySpec] = Field(
+        default_factory=dict, description="Equity factors (`EQ:<name>`) for equity options."
+    )
     correlations: list[Correlation] = Field(default_factory=list)
     bank: CreditSpec | None = Field(None, description="Our own credit, for DVA.")
     counterparties: dict[str, CreditSpec] = Field(min_length=1)
@@ -248,9 +296,14 @@ def _check(job: ExposureJob, source: str) -> list[Problem]:
             probs.append(
                 Problem(source, (*base, "currencies", ccy, "fx"), "required for a foreign currency")
             )
-    factors = {f"IR:{c}" for c in s.currencies} | {
-        f"FX:{c}" for c, v in s.currencies.items() if v.fx is not None
-    }
+    factors = set(_factor_names(job))
+    for name, eq in s.equities.items():
+        if eq.currency not in s.currencies:
+            probs.append(
+                Problem(
+                    source, (*base, "equities", name, "currency"), f"no curve for {eq.currency}"
+                )
+            )
     for i, corr in enumerate(s.correlations):
         for f in corr.factors:
             if f not in factors:
@@ -271,13 +324,22 @@ def _check(job: ExposureJob, source: str) -> list[Problem]:
             )
         for k, tr in enumerate(ns.trades):
             tw = (*where, "trades", k)
-            ccys = [tr.currency] if isinstance(tr, SwapSpec) else [tr.bought, tr.sold]
-            for fld, ccy in zip(
-                ("currency",) if isinstance(tr, SwapSpec) else ("bought", "sold"), ccys, strict=True
-            ):
+            for fld, ccy in _currency_fields(tr):
                 if ccy not in s.currencies:
                     probs.append(Problem(source, (*tw, fld), f"no curve for currency {ccy}"))
-            if isinstance(tr, SwapSpec):
+            if isinstance(tr, FxOptionSpec | EquityOptionSpec):
+                mat = tr.expiry
+                size = tr.notional if isinstance(tr, FxOptionSpec) else tr.quantity
+                if size == 0:
+                    fld = "notional" if isinstance(tr, FxOptionSpec) else "quantity"
+                    probs.append(Problem(source, (*tw, fld), "must not be 0"))
+                if isinstance(tr, FxOptionSpec) and tr.underlying == tr.against:
+                    probs.append(Problem(source, (*tw, "against"), "same as underlying"))
+                if isinstance(tr, EquityOptionSpec) and tr.underlying not in s.equities:
+                    probs.append(
+                        Problem(source, (*tw, "underlying"), f"no equity {tr.underlying!r}")
+                    )
+            elif isinstance(tr, SwapSpec):
                 mat = tr.end
                 cur = s.currencies.get(tr.currency)
                 if tr.index and cur is not None and tr.index not in cur.indices:
@@ -312,6 +374,27 @@ def _check(job: ExposureJob, source: str) -> list[Problem]:
     return probs
 
 
+def _currency_fields(
+    tr: SwapSpec | FxForwardSpec | FxOptionSpec | EquityOptionSpec,
+) -> list[tuple[str, str]]:
+    if isinstance(tr, SwapSpec):
+        return [("currency", tr.currency)]
+    if isinstance(tr, FxForwardSpec):
+        return [("bought", tr.bought), ("sold", tr.sold)]
+    if isinstance(tr, FxOptionSpec):
+        return [("underlying", tr.underlying), ("against", tr.against)]
+    return []
+
+
+def _factor_names(job: ExposureJob) -> list[str]:
+    s = job.spec
+    return (
+        [f"IR:{c}" for c in s.currencies]
+        + [f"FX:{c}" for c, v in s.currencies.items() if v.fx is not None]
+        + [f"EQ:{n}" for n in s.equities]
+    )
+
+
 def _correlation(job: ExposureJob, names: list[str], source: str) -> np.ndarray:
     m = np.eye(len(names))
     for c in job.spec.correlations:
@@ -342,13 +425,11 @@ def to_setup(job: ExposureJob, source: str) -> ExposureSetup:
             fx_spot=c.fx.spot if c.fx else 1.0,
             fx_vol=c.fx.volatility if c.fx else 0.0,
         )
-    names = [f"IR:{c}" for c in s.currencies] + [
-        f"FX:{c}" for c, v in s.currencies.items() if v.fx is not None
-    ]
+    names = _factor_names(job)
     corr = _correlation(job, names, source)
     netting: list[NettingSetSetup] = []
     for ns in s.netting_sets:
-        trades: list[Swap | FxForward] = []
+        trades: list[Trade] = []
         for tr in ns.trades:
             if isinstance(tr, SwapSpec):
                 trades.append(
@@ -369,9 +450,34 @@ def to_setup(job: ExposureJob, source: str) -> ExposureSetup:
                         tr.current_fixing,
                     )
                 )
-            else:
+            elif isinstance(tr, FxForwardSpec):
                 trades.append(
                     FxForward(tr.id, tr.bought, tr.sold, tr.notional, tr.strike, tr.maturity)
+                )
+            elif isinstance(tr, FxOptionSpec):
+                trades.append(
+                    FxOption(
+                        tr.id,
+                        tr.underlying,
+                        tr.against,
+                        tr.notional,
+                        tr.strike,
+                        tr.option_type == "call",
+                        tr.expiry,
+                        tr.volatility,
+                    )
+                )
+            else:
+                trades.append(
+                    EquityOption(
+                        tr.id,
+                        tr.underlying,
+                        tr.quantity,
+                        tr.strike,
+                        tr.option_type == "call",
+                        tr.expiry,
+                        tr.volatility,
+                    )
                 )
         csa = None
         if ns.csa is not None:
@@ -397,6 +503,10 @@ def to_setup(job: ExposureJob, source: str) -> ExposureSetup:
         quantiles=tuple(s.measures.pfe_quantiles),
         counterparties={k: _credit(as_of, v) for k, v in s.counterparties.items()},
         bank=_credit(as_of, s.bank) if s.bank else None,
+        equities={
+            n: EquitySetup(e.currency, e.spot, e.dividend_yield, e.volatility)
+            for n, e in s.equities.items()
+        },
         rate_bump=s.measures.rate_bump_bp * 1e-4,
         credit_bump=s.measures.credit_bump_bp * 1e-4,
     )

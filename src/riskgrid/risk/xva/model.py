@@ -26,6 +26,10 @@ Simulation is exact: per step, the Gaussian increments of the components ``x_c =
 from their joint covariance ``ρ_ij ∫ g_i g_j ds``; every ``g`` is a sum of exponentials, so each
 integral is closed form. ``log Y`` adds ``Δw_f + Δu_f − Δu_d`` minus half its step variance,
 and ``x_f`` adds its drift ``−Cov(Δx_f, Δw_f + Δu_f − Δu_d)``.
+
+Equities: a share ``S`` in currency ``c`` with dividend yield ``q`` and lognormal volatility
+``σ_S``. ``E = X_c S e^{qt} / N_d`` is a base martingale whose diffusion is
+``σ_S dW_S (+ σ_X dW_X for a foreign c) − H_d α_d dW_d``; it is simulated like ``log Y``.
 """
 
 from __future__ import annotations
@@ -82,11 +86,17 @@ def _integral(f: Exps, g: Exps, t0: float, t1: float) -> float:
 
 @dataclass(frozen=True)
 class Factor:
-    """A Brownian driver: ``IR:<ccy>`` (Hull–White) or ``FX:<ccy>`` (its FX rate's σ_X)."""
+    """A Brownian driver: ``IR:<ccy>`` (Hull–White), ``FX:<ccy>`` (its FX rate's σ_X) or
+    ``EQ:<name>`` (an equity in ``equity_currency`` with lognormal volatility ``fx_vol``)."""
 
     name: str
     rates: HullWhite | None = None
     fx_vol: float = 0.0
+    equity_currency: str = ""
+
+    @property
+    def is_equity(self) -> bool:
+        return self.name.startswith("EQ:")
 
     @property
     def currency(self) -> str:
@@ -97,7 +107,8 @@ class Factor:
 class Model:
     """Factors, their correlation and each step's exact covariance on a time grid.
 
-    State columns: ``x`` per IR factor and ``log(Y/Y(0))`` per FX factor, in factor order;
+    State columns: ``x`` per IR factor, ``log(Y/Y(0))`` per FX factor and ``log(E/E(0))`` per
+    equity factor (``E = X_c S e^{qt} / N_d``, a base martingale), in factor order;
     the ``u`` components ride along in the Gaussian draw only.
     """
 
@@ -139,7 +150,7 @@ def build_model(
     """Precompute step covariances; raises ``ValueError`` if the correlation is not PD."""
     m = len(factors)
     ir = [k for k, f in enumerate(factors) if f.rates is not None]
-    fx = [k for k, f in enumerate(factors) if f.rates is None]
+    fx = [k for k, f in enumerate(factors) if f.rates is None]  # FX and equity factors
     if base is None:
         base = factors[ir[0]].currency
     if np.linalg.eigvalsh(correlation).min() <= 1e-12:
@@ -151,9 +162,16 @@ def build_model(
     mix = np.zeros((n_c, m))
     for i, k in enumerate(ir):
         mix[i, k] = 1.0
+    fx_of = {factors[k].currency: k for k in fx if not factors[k].is_equity}
     for j, k in enumerate(fx):
         mix[2 * len(ir) + j, k] = 1.0
-        mix[u_col[ir_of[factors[k].currency]], k] += 1.0
+        if factors[k].is_equity:
+            # log(X_c S e^{qt} / N_d): σ_S dW_S (+ σ_X dW_X if foreign) − H_d α_d dW_d
+            ccy = factors[k].equity_currency
+            if ccy != base:
+                mix[2 * len(ir) + fx.index(fx_of[ccy]), k] += 1.0
+        else:
+            mix[u_col[ir_of[factors[k].currency]], k] += 1.0
         mix[u_col[ir_of[base]], k] -= 1.0
     n = len(times)
     chol = np.zeros((n, n_c, n_c))
@@ -166,8 +184,8 @@ def build_model(
                 cov[a, b] = correlation[fa, fb] * _integral(ga, gb, prev, float(t))
         state_cov = mix.T @ cov @ mix  # covariance of the state increments
         for k in fx:
-            drift[i, k] = -0.5 * state_cov[k, k]  # keeps Y a martingale
-            f = ir_of.get(factors[k].currency)
+            drift[i, k] = -0.5 * state_cov[k, k]  # keeps Y (or the deflated equity) a martingale
+            f = None if factors[k].is_equity else ir_of.get(factors[k].currency)
             if f is not None:
                 # x_f: −Cov(Δx_f, Δlog Y_f), the Girsanov drift into the foreign measure
                 drift[i, f] = -state_cov[f, k]

@@ -19,8 +19,17 @@ from riskgrid.risk.xva import dates as xd
 from riskgrid.risk.xva.curves import ZeroCurve
 from riskgrid.risk.xva.measures import Credit, Csa
 from riskgrid.risk.xva.model import Factor, HullWhite, Model, build_model
-from riskgrid.risk.xva.trades import Cashflows, FxForward, Swap, add_fx_forward, add_swap
-from riskgrid.risk.xva.valuation import Book, compile_currency
+from riskgrid.risk.xva.trades import (
+    Cashflows,
+    EquityOption,
+    FxForward,
+    Swap,
+    Trade,
+    add_fx_forward,
+    add_option,
+    add_swap,
+)
+from riskgrid.risk.xva.valuation import Book, CompiledOption, OptionLeg, compile_currency
 
 
 @dataclass(frozen=True)
@@ -33,11 +42,19 @@ class CurrencySetup:
 
 
 @dataclass(frozen=True)
+class EquitySetup:
+    currency: str
+    spot: float
+    dividend_yield: float
+    volatility: float
+
+
+@dataclass(frozen=True)
 class NettingSetSetup:
     name: str
     counterparty: str
     csa: Csa | None
-    trades: tuple[Swap | FxForward, ...]
+    trades: tuple[Trade, ...]
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,7 @@ class ExposureSetup:
     bank: Credit | None = None
     rate_bump: float = 1e-4
     credit_bump: float = 1e-4
+    equities: dict[str, EquitySetup] = field(default_factory=dict)
 
     @property
     def n_trades(self) -> int:
@@ -84,15 +102,71 @@ def _cashflows(setup: ExposureSetup, shift: dict[str, float]) -> Cashflows:
                 bump = shift.get(tr.currency, 0.0)
                 fwd = cur.indices[tr.index] if tr.index else cur.discount
                 add_swap(cf, tr, k, setup.as_of, cur.discount.shifted(bump), fwd.shifted(bump))
-            else:
+            elif isinstance(tr, FxForward):
                 add_fx_forward(cf, tr, k, setup.as_of)
+            elif isinstance(tr, EquityOption):
+                add_option(cf, tr, k, setup.as_of, setup.equities[tr.underlying].currency)
+            else:
+                add_option(cf, tr, k, setup.as_of)
     return cf
+
+
+def _expiry_of(tr: Trade) -> dt.date:
+    if isinstance(tr, Swap):
+        return tr.end
+    return tr.maturity if isinstance(tr, FxForward) else tr.expiry
+
+
+def _options(
+    setup: ExposureSetup, cf: Cashflows, shift: dict[str, float], idx: dict[str, int]
+) -> tuple[CompiledOption, ...]:
+    out = []
+    for o in cf.options:
+
+        def leg(ccy: str, t: float = o.expiry) -> OptionLeg:
+            cur = setup.currencies[ccy]
+            p0 = float(cur.discount.shifted(shift.get(ccy, 0.0)).discount(np.array(t)))
+            return OptionLeg(ccy, p0, float(cur.rates.H(np.array(t))))
+
+        if o.kind == "fx":
+            out.append(
+                CompiledOption(
+                    "fx",
+                    o.amount,
+                    o.strike,
+                    o.call,
+                    o.expiry,
+                    o.volatility,
+                    o.netting_set,
+                    leg(o.currency),
+                    leg(o.underlying),
+                )
+            )
+        else:
+            eq = setup.equities[o.underlying]
+            out.append(
+                CompiledOption(
+                    "equity",
+                    o.amount,
+                    o.strike,
+                    o.call,
+                    o.expiry,
+                    o.volatility,
+                    o.netting_set,
+                    leg(o.currency),
+                    None,
+                    idx[f"EQ:{o.underlying}"],
+                    setup.currencies[eq.currency].fx_spot * eq.spot,
+                    eq.dividend_yield,
+                )
+            )
+    return tuple(out)
 
 
 def _maturities(setup: ExposureSetup) -> np.ndarray:
     out = []
     for ns in setup.netting_sets:
-        last = max(tr.end if isinstance(tr, Swap) else tr.maturity for tr in ns.trades)
+        last = max(_expiry_of(tr) for tr in ns.trades)
         out.append(xd.model_time(setup.as_of, last))
     return np.array(out)
 
@@ -120,8 +194,12 @@ def compile_run(setup: ExposureSetup) -> CompiledRun:
 
     factors: list[Factor] = []
     for name in setup.factor_names:
-        kind, ccy = name.split(":")
-        cur = setup.currencies[ccy]
+        kind, key = name.split(":", 1)
+        if kind == "EQ":
+            eq = setup.equities[key]
+            factors.append(Factor(name, fx_vol=eq.volatility, equity_currency=eq.currency))
+            continue
+        cur = setup.currencies[key]
         factors.append(Factor(name, cur.rates) if kind == "IR" else Factor(name, fx_vol=cur.fx_vol))
     model = build_model(factors, setup.correlation, times, setup.base)
     idx = {n: i for i, n in enumerate(setup.factor_names)}
@@ -145,7 +223,16 @@ def compile_run(setup: ExposureSetup) -> CompiledRun:
                 n_ns,
             )
         base_disc = setup.currencies[setup.base].discount.shifted(sh.get(setup.base, 0.0))
-        books.append(Book(model, setup.base, cbs, n_ns, base_disc.discount(times)))
+        books.append(
+            Book(
+                model,
+                setup.base,
+                cbs,
+                n_ns,
+                base_disc.discount(times),
+                _options(setup, cf, sh, idx),
+            )
+        )
 
     report_idx = np.searchsorted(times, report_t)
     lag_idx = np.empty((n_ns, len(report_t)), dtype=np.int64)

@@ -12,6 +12,9 @@ simulated state is a sum of ``weight · P(t, T | x)``:
   accrual start (no fixing lag); a coupon fixed before the valuation date uses its given fixing.
 * an FX forward buying ``N`` of CCY1 for ``N·K`` of CCY2 at ``T`` is ``+N`` bonds in CCY1 and
   ``−N·K`` bonds in CCY2, both alive while ``t < T``.
+
+European FX and equity options are not linear in bonds: they are kept as option terms and
+valued by Black's formula on each simulated state (:mod:`riskgrid.risk.xva.valuation`).
 """
 
 from __future__ import annotations
@@ -52,9 +55,6 @@ class FxForward:
     maturity: dt.date
 
 
-Trade = Swap | FxForward
-
-
 @dataclass
 class BondTerm:
     currency: str
@@ -79,6 +79,7 @@ class Cashflows:
     bonds: list[BondTerm] = field(default_factory=list)
     coupons: list[FixedCoupon] = field(default_factory=list)
     fixing_times: set[float] = field(default_factory=set)
+    options: list[OptionTerm] = field(default_factory=list)
     last_payment: float = 0.0
 
 
@@ -139,3 +140,75 @@ def add_fx_forward(cf: Cashflows, f: FxForward, ns: int, as_of: dt.date) -> None
     cf.bonds.append(BondTerm(f.bought, f.notional, tm, tm, ns))
     cf.bonds.append(BondTerm(f.sold, -f.notional * f.strike, tm, tm, ns))
     cf.last_payment = max(cf.last_payment, tm)
+
+
+@dataclass(frozen=True)
+class FxOption:
+    """European option on ``notional`` units of ``underlying`` paid in ``against``; ``strike``
+    in ``against`` per unit; ``notional < 0`` is a short position. Cash-settled at expiry."""
+
+    id: str
+    underlying: str
+    against: str
+    notional: float
+    strike: float
+    call: bool
+    expiry: dt.date
+    volatility: float  # Black volatility used to value it on each simulated state
+
+
+@dataclass(frozen=True)
+class EquityOption:
+    """European option on ``quantity`` shares (negative: short) of an equity factor."""
+
+    id: str
+    underlying: str
+    quantity: float
+    strike: float
+    call: bool
+    expiry: dt.date
+    volatility: float
+
+
+@dataclass
+class OptionTerm:
+    """An option valued by Black's formula on the state (see valuation.py)."""
+
+    kind: str  # "fx" or "equity"
+    underlying: str  # FX: currency of the underlying; equity: the equity's name
+    currency: str  # payment currency (FX: ``against``; equity: the equity's currency)
+    amount: float  # signed notional / quantity
+    strike: float
+    call: bool
+    expiry: float  # model time
+    volatility: float
+    netting_set: int
+
+
+def add_option(
+    cf: Cashflows, o: FxOption | EquityOption, ns: int, as_of: dt.date, equity_currency: str = ""
+) -> None:
+    if o.expiry <= as_of:
+        return
+    te = model_time(as_of, o.expiry)
+    if isinstance(o, FxOption):
+        term = OptionTerm(
+            "fx", o.underlying, o.against, o.notional, o.strike, o.call, te, o.volatility, ns
+        )
+    else:
+        term = OptionTerm(
+            "equity",
+            o.underlying,
+            equity_currency,
+            o.quantity,
+            o.strike,
+            o.call,
+            te,
+            o.volatility,
+            ns,
+        )
+    cf.options.append(term)
+    cf.last_payment = max(cf.last_payment, te)
+
+
+Trade = Swap | FxForward | FxOption | EquityOption

@@ -42,12 +42,38 @@ class CurrencyBook:
 
 
 @dataclass(frozen=True)
+class OptionLeg:
+    """``Y_c · P(t,T)/N_c`` of one currency at an option's expiry, from today's curve."""
+
+    currency: str
+    p0: float  # P_c(0, T)
+    h: float  # H_c(T)
+
+
+@dataclass(frozen=True)
+class CompiledOption:
+    kind: str  # "fx" | "equity"
+    amount: float
+    strike: float
+    call: bool
+    expiry: float
+    volatility: float
+    netting_set: int
+    pay: OptionLeg  # the payment currency's bond to expiry
+    under: OptionLeg | None  # FX: the underlying currency's bond to expiry
+    equity_col: int = -1  # equity: state column of log(E/E0)
+    equity_e0: float = 0.0  # E(0) = X_c(0)·S(0)
+    dividend: float = 0.0
+
+
+@dataclass(frozen=True)
 class Book:
     model: Model
     base: str
     currencies: dict[str, CurrencyBook]
     n_netting_sets: int
     base_p0: np.ndarray  # (n_times,) P_base(0, t) on the timeline
+    options: tuple[CompiledOption, ...] = ()
 
 
 def compile_currency(
@@ -135,6 +161,57 @@ def deflated_values(book: Book, states: np.ndarray, at: np.ndarray) -> np.ndarra
             if cb.fx >= 0:
                 val *= (cb.fx_spot * np.exp(states[:, i, cb.fx]))[:, None]
             out[:, j, :] += val
+    if book.options:
+        out += option_values(book, states, at)
+    return out
+
+
+def _deflated_bond(book: Book, leg: OptionLeg, states: np.ndarray, i: int) -> np.ndarray:
+    """``Y_c · P_c(t, T) / N_c`` on every path at timeline index ``i``."""
+    cb = book.currencies[leg.currency]
+    x = states[:, i, cb.ir]
+    out = leg.p0 * np.exp(-leg.h * x - 0.5 * leg.h * leg.h * cb.zeta[i])
+    if cb.fx >= 0:
+        out = out * cb.fx_spot * np.exp(states[:, i, cb.fx])
+    return out
+
+
+def _black(fwd: np.ndarray, strike: float, sd: float, call: bool) -> np.ndarray:
+    """Undiscounted Black price with total standard deviation ``sd`` > 0."""
+    from scipy.special import ndtr
+
+    d1 = (np.log(fwd / strike) + 0.5 * sd * sd) / sd
+    d2 = d1 - sd
+    if call:
+        return fwd * ndtr(d1) - strike * ndtr(d2)
+    return strike * ndtr(-d2) - fwd * ndtr(-d1)
+
+
+def option_values(book: Book, states: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """European options by Black's formula on each state, deflated: ``(paths, len(at), ns)``.
+
+    With ``D = Y_c P_c(t,T)/N_c`` (deflated bonds to expiry), an FX option has forward
+    ``F = D_under / D_pay`` and an equity option ``F = E e^{−qT} / D_pay``; the deflated value is
+    ``amount · D_pay · Black(F, K, σ √(T − t))``. An option at or past expiry is worth nothing
+    (cash-settled at expiry).
+    """
+    out = np.zeros((states.shape[0], len(at), book.n_netting_sets))
+    times = book.model.times
+    for o in book.options:
+        for j, i in enumerate(at):
+            tau = o.expiry - times[i]
+            if tau <= 0:
+                continue
+            d_pay = _deflated_bond(book, o.pay, states, i)
+            if o.kind == "fx":
+                assert o.under is not None
+                fwd = _deflated_bond(book, o.under, states, i) / d_pay
+            else:
+                e = o.equity_e0 * np.exp(states[:, i, o.equity_col])
+                fwd = e * np.exp(-o.dividend * o.expiry) / d_pay
+            out[:, j, o.netting_set] += (
+                o.amount * d_pay * _black(fwd, o.strike, o.volatility * np.sqrt(tau), o.call)
+            )
     return out
 
 

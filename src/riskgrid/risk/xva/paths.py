@@ -34,6 +34,8 @@ def evaluate_block(run: CompiledRun, normals: np.ndarray) -> dict[str, np.ndarra
             v = values[:, at_report, k]
             lagged = values[:, np.searchsorted(needed, run.lag_idx[k]), k]
             e = collateralised(v, lagged, run.csas[k])
+            # After its last payment a netting set is closed: no trades, no collateral held.
+            e[:, run.report_times >= run.maturities[k]] = 0.0
             pos[s, :, :, k] = np.maximum(e, 0.0) / n_r_num
             neg[s, :, :, k] = np.maximum(-e, 0.0) / n_r_num
             if s == 0:

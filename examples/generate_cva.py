@@ -23,12 +23,27 @@ SEED = 20261129
 AS_OF = dt.date(2026, 11, 20)
 OUT = Path(__file__).resolve().parent / "jobs" / "cva.yaml"
 CURVES = {  # ccy: (zero rates by pillar, index name, index basis over discount, HW λ, σ)
-    "EUR": ({"1Y": 0.0205, "5Y": 0.0235, "10Y": 0.0262, "20Y": 0.0275}, "EURIBOR-6M", 0.0012,
-            0.03, 0.0075),
-    "USD": ({"1Y": 0.0415, "5Y": 0.0390, "10Y": 0.0405, "20Y": 0.0420}, "SOFR-3M", 0.0006,
-            0.02, 0.0095),
-    "GBP": ({"1Y": 0.0390, "5Y": 0.0375, "10Y": 0.0395, "20Y": 0.0410}, "SONIA-6M", 0.0004,
-            0.025, 0.0090),
+    "EUR": (
+        {"1Y": 0.0205, "5Y": 0.0235, "10Y": 0.0262, "20Y": 0.0275},
+        "EURIBOR-6M",
+        0.0012,
+        0.03,
+        0.0075,
+    ),
+    "USD": (
+        {"1Y": 0.0415, "5Y": 0.0390, "10Y": 0.0405, "20Y": 0.0420},
+        "SOFR-3M",
+        0.0006,
+        0.02,
+        0.0095,
+    ),
+    "GBP": (
+        {"1Y": 0.0390, "5Y": 0.0375, "10Y": 0.0395, "20Y": 0.0410},
+        "SONIA-6M",
+        0.0004,
+        0.025,
+        0.0090,
+    ),
 }
 FX = {"USD": (0.8613, 0.085), "GBP": (1.1540, 0.065)}  # EUR per unit, vol
 EQUITIES = {"ACME": ("USD", 182.0, 0.012, 0.28), "EUROCO": ("EUR", 64.0, 0.025, 0.22)}
@@ -70,13 +85,19 @@ def _fx(rng: np.random.Generator, k: int) -> dict:
         bought, sold = pair if rng.random() < 0.5 else pair[::-1]
         rate = spot if bought == pair[0] else 1.0 / spot
         return {
-            "id": f"fxf-{k:04d}", "type": "fx_forward", "bought": bought, "sold": sold,
+            "id": f"fxf-{k:04d}",
+            "type": "fx_forward",
+            "bought": bought,
+            "sold": sold,
             "notional": float(rng.choice([1e6, 5e6, 10e6])),
             "strike": round(rate * float(rng.uniform(0.97, 1.03)), 6),
             "maturity": maturity.isoformat(),
         }
     return {
-        "id": f"fxo-{k:04d}", "type": "fx_option", "underlying": pair[0], "against": pair[1],
+        "id": f"fxo-{k:04d}",
+        "type": "fx_option",
+        "underlying": pair[0],
+        "against": pair[1],
         "notional": float(rng.choice([-1, 1]) * rng.choice([1e6, 5e6])),
         "strike": round(spot * float(rng.uniform(0.92, 1.08)), 6),
         "optionType": str(rng.choice(["call", "put"])),
@@ -89,7 +110,9 @@ def _equity(rng: np.random.Generator, k: int) -> dict:
     name = str(rng.choice(list(EQUITIES)))
     _, spot, _, vol = EQUITIES[name]
     return {
-        "id": f"eqo-{k:04d}", "type": "equity_option", "underlying": name,
+        "id": f"eqo-{k:04d}",
+        "type": "equity_option",
+        "underlying": name,
         "quantity": float(rng.choice([-1, 1]) * rng.choice([5e3, 2e4, 5e4])),
         "strike": round(spot * float(rng.uniform(0.85, 1.15)), 2),
         "optionType": str(rng.choice(["call", "put"])),
@@ -129,8 +152,11 @@ def build() -> dict:
             "name": "fund-f",
             "counterparty": "FUND-F",
             "csa": {
-                "thresholdReceive": 2e6, "thresholdPay": 2e6, "minimumTransferAmount": 2.5e5,
-                "independentAmount": 5e6, "marginPeriodOfRiskDays": 10,
+                "thresholdReceive": 2e6,
+                "thresholdPay": 2e6,
+                "minimumTransferAmount": 2.5e5,
+                "independentAmount": 5e6,
+                "marginPeriodOfRiskDays": 10,
             },
             "trades": trades["FUND-F"],
         },

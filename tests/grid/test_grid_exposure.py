@@ -86,3 +86,25 @@ def test_cli_writes_result_json_profiles_and_chart(
     assert len(table["epe"]) == on_disk["stats"]["dates"]
     assert max(table["epe"]) == pytest.approx(ns["peakEpe"])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_checkpoint_resumes_with_identical_results(small_job: Path, tmp_path: Path) -> None:
+    from riskgrid.spec.exposure import job_fingerprint
+
+    job, setup = load_exposure_job(small_job)
+    fp = job_fingerprint(job)
+    ck = tmp_path / "ck"
+    first = run_exposure(setup, workers=1, paths_per_task=64, checkpoint=ck, fingerprint=fp)
+    saved = sorted((ck / "tasks").glob("*.npz"))
+    assert first.stats["fromCheckpoint"] == 0 and len(saved) == 5
+    # A crash after three tasks: two results are missing; the rerun computes only those two,
+    # with the recorded task size even though another was asked for.
+    saved[1].unlink()
+    saved[3].unlink()
+    again = run_exposure(setup, workers=2, paths_per_task=128, checkpoint=ck, fingerprint=fp)
+    assert again.stats["fromCheckpoint"] == 3 and again.stats["tasks"] == 5
+    assert _numbers(again) == _numbers(first)
+    from riskgrid.grid.checkpoint import CheckpointMismatch
+
+    with pytest.raises(CheckpointMismatch, match="belongs to other inputs"):
+        run_exposure(setup, workers=1, checkpoint=ck, fingerprint="another job")

@@ -1,9 +1,10 @@
 """Run ORE (the ``open-source-risk-engine`` wheel) on the vendored MinimalSetup inputs.
 
-Test and benchmark helper, not a riskgrid module. ``run_ore(workdir, sigma, reversion, samples)``
-copies the inputs, fixes every LGM model to constant Hull–White parameters (no calibration),
-sets the sample count, runs ORE in a subprocess (its C++ logging and memory stay out of the test
-process) and returns the parsed exposure profile and XVA figures.
+Test and benchmark helper, not a riskgrid module. ``run_ore`` copies the inputs, fixes every
+LGM model and every FX model to constant parameters (no calibration), sets the samples, grid,
+correlations and — optionally — the portfolio and netting-set XML, runs ORE in a subprocess (its
+C++ logging and memory stay out of the test process) and returns the netting set's exposure
+profile and XVA figures.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import csv
 import shutil
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -23,33 +25,66 @@ p = ORE.Parameters(); p.fromFile(sys.argv[1]); ORE.OREApp(p).run()
 """
 
 
-def _constant_lgm(sim: Path, sigma: float, reversion: float, samples: int, grid: str) -> None:
+def _set(parent: ET.Element, path: str, text: str) -> None:
+    node = parent.find(path)
+    assert node is not None, path
+    node.text = text
+
+
+def _configure(
+    sim: Path,
+    sigma: dict[str, float],
+    reversion: float,
+    fx_sigma: float,
+    samples: int,
+    grid: str,
+    correlations: dict[tuple[str, str], float],
+    sequence: str,
+) -> None:
     tree = ET.parse(sim)
     root = tree.getroot()
-    root.find("Parameters/Samples").text = str(samples)
-    root.find("Parameters/Grid").text = grid
+    _set(root, "Parameters/Samples", str(samples))
+    _set(root, "Parameters/Grid", grid)
+    _set(root, "Parameters/Sequence", sequence)
     for lgm in root.iter("LGM"):
-        vol = lgm.find("Volatility")
-        vol.find("Calibrate").text = "N"
-        vol.find("VolatilityType").text = "HullWhite"
-        vol.find("ParamType").text = "Constant"
-        vol.find("TimeGrid").text = ""
-        vol.find("InitialValue").text = str(sigma)
-        rev = lgm.find("Reversion")
-        rev.find("Calibrate").text = "N"
-        rev.find("InitialValue").text = str(reversion)
-        lgm.find("CalibrationType").text = "None"
+        ccy = lgm.get("ccy", "default")
+        _set(lgm, "CalibrationType", "None")
+        _set(lgm, "Volatility/Calibrate", "N")
+        _set(lgm, "Volatility/VolatilityType", "HullWhite")
+        _set(lgm, "Volatility/ParamType", "Constant")
+        _set(lgm, "Volatility/TimeGrid", "")
+        _set(lgm, "Volatility/InitialValue", str(sigma.get(ccy, sigma.get("default", 0.005))))
+        _set(lgm, "Reversion/Calibrate", "N")
+        _set(lgm, "Reversion/InitialValue", str(reversion))
+    for fx in root.iter("CrossCcyLGM"):
+        _set(fx, "CalibrationType", "None")
+        _set(fx, "Sigma/Calibrate", "N")
+        _set(fx, "Sigma/ParamType", "Constant")
+        _set(fx, "Sigma/TimeGrid", "")
+        _set(fx, "Sigma/InitialValue", str(fx_sigma))
+    corr = root.find("CrossAssetModel/InstantaneousCorrelations")
+    assert corr is not None
+    for node in list(corr):
+        corr.remove(node)
+    for (a, b), v in correlations.items():
+        el = ET.SubElement(corr, "Correlation", factor1=a, factor2=b)
+        el.text = str(v)
     tree.write(sim)
 
 
 def run_ore(
     workdir: Path,
     *,
-    sigma: float,
+    sigma: float | dict[str, float],
     reversion: float,
     samples: int,
     grid: str = "81,6M",
-    timeout: float = 600,
+    fx_sigma: float = 0.1,
+    correlations: dict[tuple[str, str], float] | None = None,
+    portfolio_xml: str | None = None,
+    netting_xml: str | None = None,
+    sequence: str = "SobolBrownianBridge",
+    timeout: float = 900,
 ) -> dict:
     inp = workdir / "Input"
     shutil.copytree(FIXTURE, inp)
@@ -57,7 +92,14 @@ def run_ore(
     ore_xml = inp / "ore.xml"
     text = ore_xml.read_text().replace("../../Input/pricingengine.xml", "pricingengine.xml")
     ore_xml.write_text(text)
-    _constant_lgm(inp / "simulation.xml", sigma, reversion, samples, grid)
+    if portfolio_xml is not None:
+        (inp / "portfolio_swap.xml").write_text(portfolio_xml)
+    if netting_xml is not None:
+        (inp / "netting.xml").write_text(netting_xml)
+    sig = sigma if isinstance(sigma, dict) else {"default": sigma}
+    corr = correlations if correlations is not None else {("IR:EUR", "IR:GBP"): 0.3}
+    _configure(inp / "simulation.xml", sig, reversion, fx_sigma, samples, grid, corr, sequence)
+    t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", _RUNNER, str(ore_xml)],
         cwd=workdir,
@@ -65,10 +107,11 @@ def run_ore(
         text=True,
         timeout=timeout,
     )
+    wall = time.perf_counter() - t0
     out = workdir / "Output"
     if proc.returncode != 0 or not (out / "xva.csv").exists():
         raise RuntimeError(f"ORE failed (rc {proc.returncode}): {proc.stderr[-2000:]}")
-    with open(out / "exposure_trade_Swap_20y.csv") as fh:
+    with open(out / "exposure_nettingset_CPTY_A.csv") as fh:
         rows = list(csv.DictReader(fh))
     with open(out / "xva.csv") as fh:
         xva = next(r for r in csv.DictReader(fh) if r["#TradeId"] == "")
@@ -80,4 +123,5 @@ def run_ore(
         "cva": float(xva["CVA"]),
         "dva": float(xva["DVA"]),
         "eepe": float(xva["BaselEEPE"]),
+        "wall": wall,
     }

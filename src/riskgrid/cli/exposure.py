@@ -42,13 +42,16 @@ def register(app: typer.Typer) -> None:
         ),
         as_json: bool = typer.Option(False, "--json", help="Print result.json only."),
         png: Path | None = typer.Option(None, "--png", help="Write an EPE/ENE/PFE chart here."),
+        checkpoint: Path | None = typer.Option(
+            None, "--checkpoint", help="Save finished path blocks here; a rerun resumes."
+        ),
     ) -> None:
         """Simulate exposures of every netting set; CVA/DVA, EEPE and CVA sensitivities."""
         from riskgrid.grid.engine import JobFailed
         from riskgrid.grid.exposure import run_exposure
         from riskgrid.grid.exposure_results import to_result, write_exposure_results
         from riskgrid.spec.errors import RiskgridError
-        from riskgrid.spec.exposure import load_exposure_job
+        from riskgrid.spec.exposure import job_fingerprint, load_exposure_job
 
         if engine is EngineName.local and ray_address:
             raise RiskgridError("--ray-address needs --engine ray")
@@ -61,6 +64,8 @@ def register(app: typer.Typer) -> None:
                 workers=workers,
                 ray_address=ray_address,
                 paths_per_task=paths_per_task,
+                checkpoint=checkpoint,
+                fingerprint=job_fingerprint(job),
             )
         except JobFailed as exc:
             print(f"error: exposure run failed: {exc}\n  no results were written", file=sys.stderr)

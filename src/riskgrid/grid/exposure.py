@@ -20,10 +20,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from riskgrid.grid.checkpoint import CheckpointStore
 from riskgrid.grid.engine import DEFAULT_MAX_RETRIES, Engine
 from riskgrid.grid.rng import stream
 from riskgrid.grid.tasks import Task
@@ -128,8 +130,15 @@ def run_exposure(
     paths_per_task: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     max_retries: int = DEFAULT_MAX_RETRIES,
+    checkpoint: str | Path | None = None,
+    fingerprint: str = "",
 ) -> ExposureRun:
-    """Run an exposure job; see the module docstring."""
+    """Run an exposure job; see the module docstring.
+
+    With ``checkpoint`` (a directory) each finished task's arrays are saved and a rerun with the
+    same ``fingerprint`` (a hash of the job) loads them instead of recomputing; the recorded
+    paths-per-task is reused so the keys match.
+    """
     from riskgrid.grid.runner import make_engine  # the runner imports the VaR path's modules
 
     t0 = time.perf_counter()
@@ -147,7 +156,13 @@ def run_exposure(
         if own:
             eng.start()
         tasks = plan_paths(setup.paths, eng.workers, paths_per_task)
+        store = CheckpointStore(checkpoint) if checkpoint is not None else None
+        if store is not None:
+            wanted = {"paths": setup.paths, "pathsPerTask": tasks[0].row_stop - tasks[0].row_start}
+            recorded = store.open(fingerprint or "unnamed", wanted)
+            tasks = plan_paths(setup.paths, eng.workers, int(recorded["pathsPerTask"]))
         done = 0
+        from_checkpoint = 0
 
         def place(task: Task, value: dict[str, np.ndarray]) -> None:
             nonlocal done
@@ -159,8 +174,21 @@ def run_exposure(
             if progress is not None:
                 progress(done, len(tasks))
 
+        def finished(task: Task, value: dict[str, np.ndarray]) -> None:
+            if store is not None:
+                store.save(task.key, value)
+            place(task, value)
+
+        todo = []
+        for t in tasks:
+            saved = store.load(t.key) if store is not None else None
+            if saved is not None and set(saved) == {"pos", "neg", "pfe"}:
+                place(t, saved)
+                from_checkpoint += 1
+            else:
+                todo.append(t)
         t1 = time.perf_counter()
-        rstats = eng.run(run_exposure_task, ctx, tasks, on_result=place, max_retries=max_retries)
+        rstats = eng.run(run_exposure_task, ctx, todo, on_result=finished, max_retries=max_retries)
         t2 = time.perf_counter()
     finally:
         if own:
@@ -170,6 +198,7 @@ def run_exposure(
         "engine": getattr(eng, "name", str(engine)),
         "workers": eng.workers,
         "tasks": len(tasks),
+        "fromCheckpoint": from_checkpoint,
         "retried": rstats.retried,
         "paths": setup.paths,
         "dates": n_r,

@@ -520,3 +520,11 @@ def load_exposure_job(path: str | Path) -> tuple[ExposureJob, ExposureSetup]:
         return job, to_setup(job, source)
     except ValueError as exc:  # e.g. a running period without its fixing
         raise SpecError.one(source, str(exc), ("spec", "nettingSets")) from None
+
+
+def job_fingerprint(job: ExposureJob) -> str:
+    """SHA-256 of the job's canonical JSON (the whole input: no files are referenced)."""
+    import hashlib
+
+    text = job.model_dump_json(by_alias=True, exclude={"metadata"})
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -43,8 +43,9 @@ ENV = (
 )
 
 
-def _leg(kind: str, payer: bool, notional: float, tenor: str, start: str, end: str, extra: str
-         ) -> str:
+def _leg(
+    kind: str, payer: bool, notional: float, tenor: str, start: str, end: str, extra: str
+) -> str:
     return (
         f"<LegData><LegType>{kind}</LegType><Payer>{str(payer).lower()}</Payer>"
         f"<Currency>EUR</Currency><Notionals><Notional>{notional}</Notional></Notionals>"
@@ -66,21 +67,47 @@ def portfolio(n: int, seed: int = 7) -> tuple[str, list[dict]]:
         notional = float(rng.choice([5e6, 1e7, 2.5e7]))
         pay_fixed = bool(rng.random() < 0.5)
         s, e = start.strftime("%Y%m%d"), end.strftime("%Y%m%d")
-        fixed = _leg("Fixed", pay_fixed, notional, "1Y", s, e,
-                     f"<FixedLegData><Rates><Rate>{rate}</Rate></Rates></FixedLegData>")
-        flt = _leg("Floating", not pay_fixed, notional, "6M", s, e,
-                   "<FloatingLegData><Index>EUR-EURIBOR-6M</Index><Spreads><Spread>0.0</Spread>"
-                   "</Spreads><IsInArrears>false</IsInArrears><FixingDays>2</FixingDays>"
-                   "</FloatingLegData>")
-        xml.append(f'<Trade id="S{k}"><TradeType>Swap</TradeType>{ENV}<SwapData>{fixed}{flt}'
-                   "</SwapData></Trade>")
-        trades.append({
-            "id": f"S{k}", "type": "swap", "currency": "EUR", "notional": notional,
-            "fixedRate": rate, "payer": "fixed" if pay_fixed else "float",
-            "start": start.isoformat(), "end": end.isoformat(), "fixedTenor": "1Y",
-            "floatTenor": "6M", "fixedDayCount": "ACT/360", "floatDayCount": "ACT/360",
-            "index": "EURIBOR-6M",
-        })
+        fixed = _leg(
+            "Fixed",
+            pay_fixed,
+            notional,
+            "1Y",
+            s,
+            e,
+            f"<FixedLegData><Rates><Rate>{rate}</Rate></Rates></FixedLegData>",
+        )
+        flt = _leg(
+            "Floating",
+            not pay_fixed,
+            notional,
+            "6M",
+            s,
+            e,
+            "<FloatingLegData><Index>EUR-EURIBOR-6M</Index><Spreads><Spread>0.0</Spread>"
+            "</Spreads><IsInArrears>false</IsInArrears><FixingDays>2</FixingDays>"
+            "</FloatingLegData>",
+        )
+        xml.append(
+            f'<Trade id="S{k}"><TradeType>Swap</TradeType>{ENV}<SwapData>{fixed}{flt}'
+            "</SwapData></Trade>"
+        )
+        trades.append(
+            {
+                "id": f"S{k}",
+                "type": "swap",
+                "currency": "EUR",
+                "notional": notional,
+                "fixedRate": rate,
+                "payer": "fixed" if pay_fixed else "float",
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "fixedTenor": "1Y",
+                "floatTenor": "6M",
+                "fixedDayCount": "ACT/360",
+                "floatDayCount": "ACT/360",
+                "index": "EURIBOR-6M",
+            }
+        )
     xml.append("</Portfolio>")
     return "".join(xml), trades
 
@@ -88,8 +115,11 @@ def portfolio(n: int, seed: int = 7) -> tuple[str, list[dict]]:
 def job_file(trades: list[dict], paths: int, folder: Path) -> Path:
     doc = yaml.safe_load((ROOT / "examples" / "exposure" / "ore-minimal.yaml").read_text())
     doc["spec"]["nettingSets"][0]["trades"] = trades
-    doc["spec"]["simulation"] = {"grid": [{"until": "246M", "step": "6M"}], "paths": paths,
-                                 "seed": 1}
+    doc["spec"]["simulation"] = {
+        "grid": [{"until": "246M", "step": "6M"}],
+        "paths": paths,
+        "seed": 1,
+    }
     doc["spec"]["measures"] = {"pfeQuantiles": [0.95], "rateBumpBp": 0, "creditBumpBp": 0}
     path = folder / "job.yaml"
     path.write_text(yaml.safe_dump(doc))
@@ -109,8 +139,15 @@ def main() -> None:
     work = args.paths * dates * args.trades
 
     def ore_once(i: int) -> tuple[float, float]:
-        out = run_ore(folder / f"ore{i}", sigma=0.005, reversion=0.03, samples=args.paths,
-                      grid="41,6M", portfolio_xml=xml, sequence="MersenneTwister")
+        out = run_ore(
+            folder / f"ore{i}",
+            sigma=0.005,
+            reversion=0.03,
+            samples=args.paths,
+            grid="41,6M",
+            portfolio_xml=xml,
+            sequence="MersenneTwister",
+        )
         return out["wall"], out["cva"]
 
     def rg_once(workers: int) -> tuple[float, float]:
@@ -120,8 +157,11 @@ def main() -> None:
 
     ore_once(-1)  # warm-up, not reported
     rg_once(1)
-    walls: dict[str, list[float]] = {"ORE (1 thread)": [], "riskgrid 1 worker": [],
-                                     "riskgrid 2 workers": []}
+    walls: dict[str, list[float]] = {
+        "ORE (1 thread)": [],
+        "riskgrid 1 worker": [],
+        "riskgrid 2 workers": [],
+    }
     cvas: dict[str, float] = {}
     for i in range(args.repeat):
         w, c = ore_once(i)
@@ -132,17 +172,23 @@ def main() -> None:
             walls[f"riskgrid {n} worker{'s' if n > 1 else ''}"].append(w)
             cvas[f"riskgrid {n} worker{'s' if n > 1 else ''}"] = c
     load = Path("/proc/loadavg").read_text().split()[:3]
-    print(f"{args.trades} EUR swaps × {args.paths} paths × {dates} dates; "
-          f"{args.repeat} runs each; load {' '.join(load)}")
+    print(
+        f"{args.trades} EUR swaps × {args.paths} paths × {dates} dates; "
+        f"{args.repeat} runs each; load {' '.join(load)}"
+    )
     print(f"{'engine':22} {'min s':>8} {'median s':>9} {'p·d·t / s / core':>18} {'CVA':>12}")
     for name, ws in walls.items():
         cores = 2 if "2 workers" in name else 1
-        print(f"{name:22} {min(ws):8.2f} {statistics.median(ws):9.2f} "
-              f"{work / min(ws) / cores:18,.0f} {cvas[name]:12,.0f}")
+        print(
+            f"{name:22} {min(ws):8.2f} {statistics.median(ws):9.2f} "
+            f"{work / min(ws) / cores:18,.0f} {cvas[name]:12,.0f}"
+        )
     one, two = min(walls["riskgrid 1 worker"]), min(walls["riskgrid 2 workers"])
-    print(f"riskgrid per-core throughput vs ORE: "
-          f"{min(walls['ORE (1 thread)']) / one:.1f}×; 1 → 2 workers efficiency "
-          f"{one / (2 * two):.0%}")
+    print(
+        f"riskgrid per-core throughput vs ORE: "
+        f"{min(walls['ORE (1 thread)']) / one:.1f}×; 1 → 2 workers efficiency "
+        f"{one / (2 * two):.0%}"
+    )
 
 
 if __name__ == "__main__":

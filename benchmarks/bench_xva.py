@@ -37,25 +37,6 @@ from ore_peer import run_ore  # noqa: E402
 from riskgrid.grid.exposure import run_exposure  # noqa: E402
 from riskgrid.spec.exposure import load_exposure_job  # noqa: E402
 
-ENV = (
-    "<Envelope><CounterParty>CPTY_A</CounterParty><NettingSetId>CPTY_A</NettingSetId>"
-    "<AdditionalFields/></Envelope>"
-)
-
-
-def _leg(
-    kind: str, payer: bool, notional: float, tenor: str, start: str, end: str, extra: str
-) -> str:
-    return (
-        f"<LegData><LegType>{kind}</LegType><Payer>{str(payer).lower()}</Payer>"
-        f"<Currency>EUR</Currency><Notionals><Notional>{notional}</Notional></Notionals>"
-        f"<DayCounter>A360</DayCounter><PaymentConvention>MF</PaymentConvention>{extra}"
-        f"<ScheduleData><Rules><StartDate>{start}</StartDate><EndDate>{end}</EndDate>"
-        f"<Tenor>{tenor}</Tenor><Calendar>TARGET</Calendar><Convention>MF</Convention>"
-        "<TermConvention>MF</TermConvention><Rule>Forward</Rule><EndOfMonth/><FirstDate/>"
-        "<LastDate/></Rules></ScheduleData></LegData>"
-    )
-
 
 def portfolio(n: int, seed: int = 7) -> tuple[str, list[dict]]:
     rng = np.random.default_rng(seed)
@@ -67,29 +48,10 @@ def portfolio(n: int, seed: int = 7) -> tuple[str, list[dict]]:
         notional = float(rng.choice([5e6, 1e7, 2.5e7]))
         pay_fixed = bool(rng.random() < 0.5)
         s, e = start.strftime("%Y%m%d"), end.strftime("%Y%m%d")
-        fixed = _leg(
-            "Fixed",
-            pay_fixed,
-            notional,
-            "1Y",
-            s,
-            e,
-            f"<FixedLegData><Rates><Rate>{rate}</Rate></Rates></FixedLegData>",
-        )
-        flt = _leg(
-            "Floating",
-            not pay_fixed,
-            notional,
-            "6M",
-            s,
-            e,
-            "<FloatingLegData><Index>EUR-EURIBOR-6M</Index><Spreads><Spread>0.0</Spread>"
-            "</Spreads><IsInArrears>false</IsInArrears><FixingDays>2</FixingDays>"
-            "</FloatingLegData>",
-        )
         xml.append(
-            f'<Trade id="S{k}"><TradeType>Swap</TradeType>{ENV}<SwapData>{fixed}{flt}'
-            "</SwapData></Trade>"
+            swap_xml(
+                f"S{k}", "EUR", notional, rate, pay_fixed, s, e, "A360", "EUR-EURIBOR-6M", "TARGET"
+            )
         )
         trades.append(
             {

@@ -125,3 +125,110 @@ def run_ore(
         "eepe": float(xva["BaselEEPE"]),
         "wall": wall,
     }
+
+
+ENVELOPE = (
+    "<Envelope><CounterParty>CPTY_A</CounterParty><NettingSetId>CPTY_A</NettingSetId>"
+    "<AdditionalFields/></Envelope>"
+)
+
+
+def _leg(
+    kind: str,
+    payer: bool,
+    ccy: str,
+    notional: float,
+    day_count: str,
+    tenor: str,
+    start: str,
+    end: str,
+    calendar: str,
+    extra: str,
+) -> str:
+    return (
+        f"<LegData><LegType>{kind}</LegType><Payer>{str(payer).lower()}</Payer>"
+        f"<Currency>{ccy}</Currency><Notionals><Notional>{notional}</Notional></Notionals>"
+        f"<DayCounter>{day_count}</DayCounter><PaymentConvention>MF</PaymentConvention>{extra}"
+        f"<ScheduleData><Rules><StartDate>{start}</StartDate><EndDate>{end}</EndDate>"
+        f"<Tenor>{tenor}</Tenor><Calendar>{calendar}</Calendar><Convention>MF</Convention>"
+        "<TermConvention>MF</TermConvention><Rule>Forward</Rule><EndOfMonth/><FirstDate/>"
+        "<LastDate/></Rules></ScheduleData></LegData>"
+    )
+
+
+def swap_xml(
+    trade_id: str,
+    ccy: str,
+    notional: float,
+    rate: float,
+    pay_fixed: bool,
+    start: str,
+    end: str,
+    day_count: str,
+    index: str,
+    calendar: str,
+) -> str:
+    """A fixed (1Y) vs floating (6M) swap; dates as YYYYMMDD."""
+    fixed = _leg(
+        "Fixed",
+        pay_fixed,
+        ccy,
+        notional,
+        day_count,
+        "1Y",
+        start,
+        end,
+        calendar,
+        f"<FixedLegData><Rates><Rate>{rate}</Rate></Rates></FixedLegData>",
+    )
+    flt = _leg(
+        "Floating",
+        not pay_fixed,
+        ccy,
+        notional,
+        day_count,
+        "6M",
+        start,
+        end,
+        calendar,
+        f"<FloatingLegData><Index>{index}</Index><Spreads><Spread>0.0</Spread></Spreads>"
+        "<IsInArrears>false</IsInArrears><FixingDays>2</FixingDays></FloatingLegData>",
+    )
+    return (
+        f'<Trade id="{trade_id}"><TradeType>Swap</TradeType>{ENVELOPE}'
+        f"<SwapData>{fixed}{flt}</SwapData></Trade>"
+    )
+
+
+def fx_forward_xml(
+    trade_id: str, value_date: str, bought: str, bought_amount: float, sold: str, sold_amount: float
+) -> str:
+    return (
+        f'<Trade id="{trade_id}"><TradeType>FxForward</TradeType>{ENVELOPE}<FxForwardData>'
+        f"<ValueDate>{value_date}</ValueDate><BoughtCurrency>{bought}</BoughtCurrency>"
+        f"<BoughtAmount>{bought_amount}</BoughtAmount><SoldCurrency>{sold}</SoldCurrency>"
+        f"<SoldAmount>{sold_amount}</SoldAmount></FxForwardData></Trade>"
+    )
+
+
+def netting_xml(threshold: float | None) -> str:
+    """CPTY_A's netting set; with a threshold: an active CSA (no MTA, no IA, MPoR 0W)."""
+    active = "true" if threshold is not None else "false"
+    thr = threshold or 0.0
+    return (
+        '<?xml version="1.0"?><NettingSetDefinitions><NettingSet>'
+        f"<NettingSetId>CPTY_A</NettingSetId><ActiveCSAFlag>{active}</ActiveCSAFlag>"
+        "<CSADetails><Bilateral>Bilateral</Bilateral><CSACurrency>EUR</CSACurrency>"
+        f"<Index>EUR-EONIA</Index><ThresholdPay>{thr}</ThresholdPay>"
+        f"<ThresholdReceive>{thr}</ThresholdReceive>"
+        "<MinimumTransferAmountPay>0</MinimumTransferAmountPay>"
+        "<MinimumTransferAmountReceive>0</MinimumTransferAmountReceive><IndependentAmount>"
+        "<IndependentAmountHeld>0</IndependentAmountHeld><IndependentAmountType>FIXED"
+        "</IndependentAmountType></IndependentAmount><MarginingFrequency><CallFrequency>1D"
+        "</CallFrequency><PostFrequency>1D</PostFrequency></MarginingFrequency>"
+        "<MarginPeriodOfRisk>0W</MarginPeriodOfRisk><CollateralCompoundingSpreadReceive>0.00"
+        "</CollateralCompoundingSpreadReceive><CollateralCompoundingSpreadPay>0.00"
+        "</CollateralCompoundingSpreadPay><EligibleCollaterals><Currencies><Currency>EUR"
+        "</Currency></Currencies></EligibleCollaterals></CSADetails></NettingSet>"
+        "</NettingSetDefinitions>"
+    )

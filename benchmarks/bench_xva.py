@@ -32,7 +32,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "peers"))
 
-from ore_peer import run_ore  # noqa: E402
+from ore_peer import run_ore, swap_xml  # noqa: E402
 
 from riskgrid.grid.exposure import run_exposure  # noqa: E402
 from riskgrid.spec.exposure import load_exposure_job  # noqa: E402

@@ -75,7 +75,7 @@ def _multi_ccy_portfolio() -> str:
             "GBP-LIBOR-6M",
             "UK",
         )
-        + fx_forward_xml("FxFwd", "2021-02-05", "GBP", 8e6, "EUR", 1e7)
+        + fx_forward_xml("FxFwd", "2021-03-05", "GBP", 8e6, "EUR", 1e7)
         + "</Portfolio>"
     )
 
@@ -88,7 +88,11 @@ def test_ore_multi_currency_netting_set(csa: bool, tmp_path: Path) -> None:
     few percent; riskgrid 8,192 paths. Allowed: 3 riskgrid SE plus 6% (10% with the CSA) of
     the profile's peak, and 6% (10%) on CVA and DVA. The CSA case is looser because ORE's
     collateral account is stateful (it starts from today's value and margins daily between
-    grid dates) where riskgrid's variation margin is the stateless target of the date."""
+    grid dates) where riskgrid's variation margin is the stateless target of the date.
+
+    The FX forward settles off the simulation grid on purpose: ORE counts a cash flow paid on
+    a grid date as still part of the value on that date (IncludeReferenceDateEvents), riskgrid
+    values after the date's payments (docs/exposure.md)."""
     from ore_peer import netting_xml
 
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "ore-multi-ccy.yaml"

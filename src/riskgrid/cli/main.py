@@ -14,6 +14,7 @@ from riskgrid.cli import (
     audit,
     burst,
     client,
+    exposure,
     netpol,
     platform,
     policy,
@@ -39,7 +40,20 @@ def _root() -> None:
     """Secure, self-service grid risk calculation."""
 
 
-for _area in (run, schema, policy, tenant, platform, netpol, threats, serve, client, audit, burst):
+for _area in (
+    run,
+    exposure,
+    schema,
+    policy,
+    tenant,
+    platform,
+    netpol,
+    threats,
+    serve,
+    client,
+    audit,
+    burst,
+):
     _area.register(app)
 
 

@@ -14,6 +14,8 @@ from riskgrid.spec.errors import RiskgridError
 
 MODELS: dict[str, str] = {
     "RiskJob": "riskgrid.spec.job:RiskJob",
+    "ExposureJob": "riskgrid.spec.exposure:ExposureJob",
+    "ExposureResult": "riskgrid.spec.exposure_result:ExposureResult",
     "MarketData": "riskgrid.spec.market_files:MarketFile",
     "Result": "riskgrid.spec.result:Result",
     "PolicyException": "riskgrid.spec.exceptions:PolicyException",

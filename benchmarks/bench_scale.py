@@ -101,12 +101,11 @@ def _dir_bytes(path: Path) -> int:
 
 def one(n_positions: int, n_scenarios: int, workers: int) -> dict:
     """One sized run in this (fresh) process; returns its measurements."""
-    from riskgrid.grid.synthetic import scaled_inputs
-    from riskgrid.spec.job import load_job
-
     import pyarrow.parquet  # noqa: F401  (imports are not the run's memory)
 
     from riskgrid.grid.runner import execute
+    from riskgrid.grid.synthetic import scaled_inputs
+    from riskgrid.spec.job import load_job
 
     inputs = scaled_inputs(load_job(JOB), n_positions, n_scenarios)
     base_kib = _status_kib(os.getpid(), "VmRSS")

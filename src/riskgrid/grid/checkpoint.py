@@ -62,7 +62,12 @@ class CheckpointStore:
                 manifest = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise CheckpointMismatch(f"{path}: unreadable checkpoint manifest: {exc}") from None
-            if manifest.get("format") != FORMAT or manifest.get("fingerprint") != fingerprint:
+            if manifest.get("format") != FORMAT:
+                raise CheckpointMismatch(
+                    f"{path}: checkpoint format {manifest.get('format')!r}, this riskgrid "
+                    f"reads format {FORMAT} (Parquet shards); use an empty checkpoint directory"
+                )
+            if manifest.get("fingerprint") != fingerprint:
                 raise CheckpointMismatch(
                     f"{path}: checkpoint belongs to other inputs "
                     f"(fingerprint {str(manifest.get('fingerprint'))[:12]}…, "

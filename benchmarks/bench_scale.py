@@ -110,7 +110,7 @@ def one(n_positions: int, n_scenarios: int, workers: int) -> dict:
     inputs = scaled_inputs(load_job(JOB), n_positions, n_scenarios)
     base_kib = _status_kib(os.getpid(), "VmRSS")
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-scale-", dir=REPO / ".bench"))
+    tmp = Path(tempfile.mkdtemp(prefix="riskgrid-bench-scale-"))
     try:
         with RssSampler() as sampler:
             t0 = time.perf_counter()
@@ -151,7 +151,6 @@ def _fit(xs: list[float], ys: list[float]) -> float:
 
 
 def scale(args: argparse.Namespace) -> None:
-    (REPO / ".bench").mkdir(exist_ok=True)
     sizes = [int(float(x)) for x in args.sizes.split(",")]
     print(f"# scale: {os.cpu_count()} cores, workers {args.workers}, loadavg {_loadavg()}")
     best: dict[int, dict] = {}

@@ -252,6 +252,8 @@ def overhead(args: argparse.Namespace) -> None:
                 times["raw Ray"].append(_timed(raw))
                 times["riskgrid Ray engine"].append(_timed(rg))
                 times["local"].append(_timed(lp))
+                print(f"  {name} run: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items())
+                      + f"; loadavg {_loadavg()}", flush=True)  # fmt: skip
             ideal = n * secs / w
             print(f"\n{name}: {n:,} tasks, ideal {ideal:.1f} s, loadavg {_loadavg()}")
             print("| engine | wall min / median (s) | overhead per task min / median (µs) |")

@@ -82,6 +82,10 @@ def test_component_var_and_es_from_shards_match_the_matrix(big_inputs: Any, tmp_
 
     all_ces = component_from_shards(asm2, p2.tasks, rm.tail_weights(asm2.portfolio_pnl, 0.975))
     assert all_ces.sum() == pytest.approx(rm.es(asm2.portfolio_pnl, 0.975), rel=1e-9)
+    # the ``linear`` convention weighs two scenarios: the same weights, read from the shards
+    lin = component_from_shards(asm, p.tasks, rm.var_weights(asm.portfolio_pnl, 0.99, "linear"))
+    np.testing.assert_allclose(lin, rm.component_var(full, 0.99, "linear"), rtol=1e-12, atol=1e-6)
+    assert lin.sum() == pytest.approx(rm.var(full.sum(axis=0), 0.99, "linear"), rel=1e-9)
 
 
 def test_driver_never_allocates_the_matrix_and_pnl_loads_on_request(

@@ -12,6 +12,7 @@ import typer
 
 from riskgrid.cli import (
     audit,
+    burst,
     client,
     netpol,
     platform,
@@ -38,7 +39,7 @@ def _root() -> None:
     """Secure, self-service grid risk calculation."""
 
 
-for _area in (run, schema, policy, tenant, platform, netpol, threats, serve, client, audit):
+for _area in (run, schema, policy, tenant, platform, netpol, threats, serve, client, audit, burst):
     _area.register(app)
 
 

@@ -32,9 +32,11 @@ from riskgrid.grid.shards import ShardStore
 from riskgrid.grid.tasks import Task
 from riskgrid.risk import measures as rm
 from riskgrid.risk.portfolio import Portfolio
+from riskgrid.risk.theta import ROLL_CONVENTION
 
 #: Greeks that add up across underlyings (base currency); the others only by underlying.
-ADDITIVE_GREEKS = ("delta_cash", "gamma_cash", "vega", "rho")
+#: ``theta`` is there only when the job sets a theta horizon.
+ADDITIVE_GREEKS = ("delta_cash", "gamma_cash", "vega", "rho", "theta")
 UNIT_GREEKS = ("delta", "gamma")
 #: Default bytes of early blocks kept in memory before they are re-read from their shards.
 DEFAULT_REORDER_BYTES = 256 * 2**20
@@ -49,12 +51,17 @@ def conf_key(c: float) -> str:
 
 
 def measures_of(
-    pnl: np.ndarray, pv: float, var_levels: Sequence[float], es_levels: Sequence[float], n: int
+    pnl: np.ndarray,
+    pv: float,
+    var_levels: Sequence[float],
+    es_levels: Sequence[float],
+    n: int,
+    convention: str = "quantile",
 ) -> dict:
     return {
         "pv": float(pv),
-        "var": {conf_key(c): rm.var(pnl, c) for c in var_levels},
-        "es": {conf_key(c): rm.es(pnl, c) for c in es_levels},
+        "var": {conf_key(c): rm.var(pnl, c, convention) for c in var_levels},
+        "es": {conf_key(c): rm.es(pnl, c, convention) for c in es_levels},
         "positions": n,
     }
 
@@ -188,6 +195,8 @@ class Aggregates:
     group_pnl: dict[str, dict[str, np.ndarray]]
     top: dict | None
     greeks: dict[str, dict[str, dict[str, float]]]
+    #: (n_positions,) theta per position, base currency (None without a theta horizon)
+    theta: np.ndarray | None = None
 
 
 def _greek_sums(
@@ -207,10 +216,11 @@ def aggregate(
     var_levels: Sequence[float],
     es_levels: Sequence[float],
     top_n: int,
+    convention: str = "quantile",
 ) -> Aggregates:
     """Measures from the folded vectors; component VaR/ES from the shards."""
     port_pnl = asm.portfolio_pnl
-    port = measures_of(port_pnl, asm.pv.sum(), var_levels, es_levels, asm.n_positions)
+    port = measures_of(port_pnl, asm.pv.sum(), var_levels, es_levels, asm.n_positions, convention)
     groups: dict[str, dict[str, dict]] = {}
     group_pnl: dict[str, dict[str, np.ndarray]] = {}
     greeks: dict[str, dict[str, dict[str, float]]] = {}
@@ -223,7 +233,7 @@ def aggregate(
             vec = g.vectors[code]
             group_pnl[key][label] = vec
             groups[key][label] = measures_of(
-                vec, asm.pv[mask].sum(), var_levels, es_levels, int(mask.sum())
+                vec, asm.pv[mask].sum(), var_levels, es_levels, int(mask.sum()), convention
             )
             if asm.greek_values:
                 names = ADDITIVE_GREEKS + (UNIT_GREEKS if key == "underlying" else ())
@@ -232,8 +242,9 @@ def aggregate(
             greeks[key] = per_greeks
     top = None
     if top_n > 0 and var_levels:
-        top = _top_contributors(asm, tasks, port, var_levels[0], es_levels, top_n)
-    return Aggregates(port, port_pnl, groups, group_pnl, top, greeks)
+        top = _top_contributors(asm, tasks, port, var_levels[0], es_levels, top_n, convention)
+    theta = asm.greek_values.get("theta")
+    return Aggregates(port, port_pnl, groups, group_pnl, top, greeks, theta)
 
 
 def component_from_shards(asm: Assembly, tasks: Sequence[Task], weights: np.ndarray) -> np.ndarray:
@@ -268,14 +279,15 @@ def _top_contributors(
     c: float,
     es_levels: Sequence[float],
     top_n: int,
+    convention: str,
 ) -> dict:
-    k = rm.var_scenario(asm.portfolio_pnl, c)
-    one_hot = np.zeros(asm.n_scenarios)
-    one_hot[k] = 1.0  # component VaR = the position's loss in the VaR scenario
-    cvar = component_from_shards(asm, tasks, one_hot)
+    port_pnl = asm.portfolio_pnl
+    # the VaR scenario's weight (1), or the two bracketing scenarios' under ``linear``
+    cvar = component_from_shards(asm, tasks, rm.var_weights(port_pnl, c, convention))
     ces = None
     if es_levels:
-        ces = component_from_shards(asm, tasks, rm.tail_weights(asm.portfolio_pnl, es_levels[0]))
+        w = rm.tail_weights(port_pnl, es_levels[0], convention)
+        ces = component_from_shards(asm, tasks, w)
     total_var = port["var"][conf_key(c)]
     order = np.argsort(-cvar, kind="stable")[:top_n]
     groups = asm.portfolio.groups
@@ -291,4 +303,16 @@ def _top_contributors(
             }
             for i in order
         ],
+    }
+
+
+def theta_report(agg: Aggregates, portfolio: Portfolio, horizon_days: int) -> dict | None:
+    """result.json's ``theta`` section (None without a theta horizon); sums are in ``greeks``."""
+    if horizon_days <= 0 or agg.theta is None:
+        return None
+    return {
+        "horizonDays": horizon_days,
+        "roll": ROLL_CONVENTION,
+        "total": float(agg.theta.sum()),
+        "positions": {str(i): float(v) for i, v in zip(portfolio.ids, agg.theta, strict=True)},
     }

@@ -37,7 +37,13 @@ import numpy as np
 import riskgrid
 from riskgrid.grid import budget as gb
 from riskgrid.grid import faults
-from riskgrid.grid.aggregate import DEFAULT_REORDER_BYTES, Aggregates, Assembly, aggregate
+from riskgrid.grid.aggregate import (
+    DEFAULT_REORDER_BYTES,
+    Aggregates,
+    Assembly,
+    aggregate,
+    theta_report,
+)
 from riskgrid.grid.checkpoint import CheckpointStore
 from riskgrid.grid.engine import DEFAULT_MAX_RETRIES, Engine, JobCancelled, JobFailed, RunStats
 from riskgrid.grid.fingerprint import input_hashes
@@ -251,8 +257,9 @@ def _setup(eng: Engine, inputs: Any, o: dict[str, Any]) -> _Setup:
     if o.get("max_retries", DEFAULT_MAX_RETRIES) < 0:
         raise RiskgridError("max retries must be ≥ 0")
     t_start = time.perf_counter()
+    m = inputs.measures
     ctx = RiskContext(
-        inputs.portfolio, inputs.market, inputs.scenarios, bool(inputs.measures.greeks)
+        inputs.portfolio, inputs.market, inputs.scenarios, bool(m.greeks), int(m.theta_horizon_days)
     )
     target = _target_seconds(inputs, o.get("target_task_seconds"))
     hashes = input_hashes(inputs)
@@ -340,7 +347,13 @@ def _result(
     m, stats, the_plan = inputs.measures, st.stats, st.plan
     n, s = inputs.portfolio.n, inputs.scenarios.n
     outputs = (
-        output_names(m.group_by, n, s, o.get("positions_limit", POSITIONS_LIMIT))
+        output_names(
+            m.group_by,
+            n,
+            s,
+            o.get("positions_limit", POSITIONS_LIMIT),
+            theta=m.theta_horizon_days > 0,
+        )
         if agg is not None and o.get("out_dir") is not None
         else {}
     )
@@ -357,10 +370,12 @@ def _result(
             "rayAddress": o.get("ray_address"),
             "positions": n,
             "scenarios": s,
+            "convention": m.convention,
             "portfolio": agg.portfolio if agg else None,
             "groups": agg.groups if agg else {},
             "topContributors": agg.top if agg else None,
             "greeks": agg.greeks if agg else {},
+            "theta": theta_report(agg, inputs.portfolio, m.theta_horizon_days) if agg else None,
             "tasks": {
                 "total": len(the_plan.tasks),
                 "completed": from_checkpoint + stats.completed,
@@ -431,7 +446,12 @@ def _execute(eng: Engine, inputs: Any, **o: Any) -> Execution:
         agg = None
         if run[0] == "completed":
             agg = aggregate(
-                asm, st.plan.tasks, var_levels=m.var, es_levels=m.es, top_n=m.top_contributors
+                asm,
+                st.plan.tasks,
+                var_levels=m.var,
+                es_levels=m.es,
+                top_n=m.top_contributors,
+                convention=m.convention,
             )
         result = _result(eng, inputs, st, agg, run, (t_planned, t_ran), o)
         written = None

@@ -19,6 +19,8 @@ MODELS: dict[str, str] = {
     "PolicyException": "riskgrid.spec.exceptions:PolicyException",
     "PolicyConfig": "riskgrid.policy.config:PolicyConfig",
     "Tenant": "riskgrid.spec.tenant:Tenant",
+    "CapacityPlan": "riskgrid.spec.capacity:CapacityPlan",
+    "CapacityDay": "riskgrid.spec.capacity_day:CapacityDay",
     "ThreatModelFile": "riskgrid.threats.model:Part",
 }
 

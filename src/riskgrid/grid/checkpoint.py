@@ -2,8 +2,11 @@
 
 Layout of a checkpoint directory::
 
-    manifest.json          job fingerprint (input hashes) + the plan's block sizes
-    tasks/<task key>.npz   the arrays one task returned, written as tmp file + rename
+    manifest.json              job fingerprint (input hashes) + the plan's block sizes
+    tasks/<task key>.parquet   the task's shard (:mod:`riskgrid.grid.shards`), fsynced + renamed
+
+The shards *are* the run's streaming output: a checkpointed run writes each task's shard here
+instead of into a private work directory, so checkpointing costs one fsync per task.
 
 The manifest pins the plan: a restart reuses the recorded block sizes (a fresh calibration
 could choose others, and keys would no longer match). A checkpoint written for different
@@ -19,12 +22,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from riskgrid.grid.shards import ShardStore
 from riskgrid.spec.errors import RiskgridError
 
 MANIFEST = "manifest.json"
-FORMAT = 1
+FORMAT = 2  # 1: .npz per task; 2: Parquet shards
 
 
 class CheckpointMismatch(RiskgridError):
@@ -60,7 +62,12 @@ class CheckpointStore:
                 manifest = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise CheckpointMismatch(f"{path}: unreadable checkpoint manifest: {exc}") from None
-            if manifest.get("format") != FORMAT or manifest.get("fingerprint") != fingerprint:
+            if manifest.get("format") != FORMAT:
+                raise CheckpointMismatch(
+                    f"{path}: checkpoint format {manifest.get('format')!r}, this riskgrid "
+                    f"reads format {FORMAT} (Parquet shards); use an empty checkpoint directory"
+                )
+            if manifest.get("fingerprint") != fingerprint:
                 raise CheckpointMismatch(
                     f"{path}: checkpoint belongs to other inputs "
                     f"(fingerprint {str(manifest.get('fingerprint'))[:12]}…, "
@@ -72,23 +79,9 @@ class CheckpointStore:
         _atomic_write(path, lambda fh: fh.write(data))
         return dict(plan)
 
-    def _path(self, key: str) -> Path:
-        return self.tasks_dir / f"{key}.npz"
-
-    def save(self, key: str, arrays: Mapping[str, np.ndarray]) -> None:
-        _atomic_write(self._path(key), lambda fh: np.savez(fh, **arrays))
-
-    def load(self, key: str) -> dict[str, np.ndarray] | None:
-        path = self._path(key)
-        if not path.exists():
-            return None
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                return {name: data[name] for name in data.files}
-        except (OSError, ValueError):
-            return None  # a damaged file is recomputed, not trusted
+    def shards(self) -> ShardStore:
+        """The store of finished tasks (durable: fsynced before each rename)."""
+        return ShardStore(self.tasks_dir, durable=True)
 
     def completed(self) -> set[str]:
-        if not self.tasks_dir.exists():
-            return set()
-        return {p.name.removesuffix(".npz") for p in self.tasks_dir.glob("*.npz")}
+        return self.shards().keys()

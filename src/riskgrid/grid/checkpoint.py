@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from riskgrid.grid.shards import ShardStore
 from riskgrid.spec.errors import RiskgridError
 
@@ -85,3 +87,17 @@ class CheckpointStore:
 
     def completed(self) -> set[str]:
         return self.shards().keys()
+
+    # Runs whose tasks return arrays rather than P&L shards (exposure path blocks).
+    def save_arrays(self, key: str, arrays: Mapping[str, np.ndarray]) -> None:
+        _atomic_write(self.tasks_dir / f"{key}.npz", lambda fh: np.savez(fh, **arrays))
+
+    def load_arrays(self, key: str) -> dict[str, np.ndarray] | None:
+        path = self.tasks_dir / f"{key}.npz"
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {name: data[name] for name in data.files}
+        except (OSError, ValueError):
+            return None  # a damaged file is recomputed, not trusted

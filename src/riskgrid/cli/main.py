@@ -12,8 +12,10 @@ import typer
 
 from riskgrid.cli import (
     audit,
+    burst,
     client,
     cluster,
+    exposure,
     netpol,
     platform,
     policy,
@@ -41,6 +43,7 @@ def _root() -> None:
 
 for _area in (
     run,
+    exposure,
     schema,
     policy,
     tenant,
@@ -50,6 +53,7 @@ for _area in (
     serve,
     client,
     audit,
+    burst,
     cluster,
 ):
     _area.register(app)

@@ -112,16 +112,52 @@ def register(app: typer.Typer) -> None:
             None, "--checkpoint", help="Save finished tasks here; a rerun resumes from them."
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+        max_tasks: int | None = typer.Option(
+            None,
+            "--max-tasks",
+            min=1,
+            envvar="RISKGRID_MAX_TASKS",
+            help="Refuse a job planned with more tasks (default 1,000,000).",
+        ),
+        max_driver_memory: str | None = typer.Option(
+            None,
+            "--max-driver-memory",
+            envvar="RISKGRID_MAX_DRIVER_MEMORY",
+            help="Refuse a job whose estimated driver memory exceeds this (default 8GiB).",
+        ),
+        max_worker_memory: str | None = typer.Option(
+            None,
+            "--max-worker-memory",
+            envvar="RISKGRID_MAX_WORKER_MEMORY",
+            help="Refuse a job whose estimated memory per worker exceeds this (default 4GiB).",
+        ),
+        work_dir: Path | None = typer.Option(
+            None,
+            "--work-dir",
+            envvar="RISKGRID_WORK_DIR",
+            help="Where the run keeps its P&L shards (default: the system temp directory).",
+        ),
     ) -> None:
         """Run a RiskJob: PV, VaR, ES (per group) and Greeks, on a local pool or Ray."""
+        from riskgrid.grid.budget import Budget, BudgetExceeded, parse_bytes
         from riskgrid.grid.progress import reporter_for
         from riskgrid.grid.runner import execute
-        from riskgrid.spec.errors import RiskgridError
+        from riskgrid.spec.errors import RiskgridError, SpecError
         from riskgrid.spec.job import load_job
 
         if engine is EngineName.local and ray_address:
             raise RiskgridError("--ray-address needs --engine ray")
         engine_name = (engine or (EngineName.ray if ray_address else EngineName.local)).value
+        default = Budget()
+        budget = Budget(
+            max_tasks=max_tasks or default.max_tasks,
+            max_driver_bytes=(
+                parse_bytes(max_driver_memory) if max_driver_memory else default.max_driver_bytes
+            ),
+            max_worker_bytes=(
+                parse_bytes(max_worker_memory) if max_worker_memory else default.max_worker_bytes
+            ),
+        )
         t0 = time.perf_counter()
         inputs = load_job(job_file)
         load_seconds = time.perf_counter() - t0
@@ -139,10 +175,15 @@ def register(app: typer.Typer) -> None:
                 max_retries=max_retries,
                 target_task_seconds=target_task_seconds,
                 load_seconds=load_seconds,
+                budget=budget,
+                work_dir=work_dir,
             )
+        except BudgetExceeded as exc:
+            raise SpecError.one(str(job_file), str(exc)) from None
         finally:
             if reporter is not None:
                 reporter.close()
+        ex.close()  # the shards: the results directory holds what the user asked for
         result = ex.result
         if as_json:
             typer.echo(result.model_dump_json(by_alias=True, indent=2))

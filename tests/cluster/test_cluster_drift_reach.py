@@ -13,6 +13,7 @@ from riskgrid.cli.main import main
 from riskgrid.cluster.drift import drift
 from riskgrid.cluster.reach import isolation, snapshot_matrix
 from riskgrid.cluster.snapshot import load_snapshot
+from riskgrid.tenancy.platform import render_platform
 from riskgrid.tenancy.render import render_tenants
 from riskgrid.tenancy.verify import allowed_egress
 
@@ -52,14 +53,18 @@ def test_live_copy_of_the_bundles_has_no_drift_and_isolation_holds(tmp_path: Pat
     pods = [pod(EQ, "w1", "10.1.0.5"), pod(FX, "w2", "10.1.1.5")]
     snap = load_snapshot([snapshot_dir(tmp_path, _live(pods))])
     tenants, _ = rendered_world()
-    report = drift(snap, render_tenants(tenants), tenants)
+    report = drift(snap, [*render_platform(tenants), *render_tenants(tenants)], tenants)
     assert report.clean, report.to_dict()
+    # Gatekeeper objects are rendered but a snapshot does not read them: said, not hidden.
+    assert report.not_compared and all("Rg" in r or "Constraint" in r for r in report.not_compared)
     res = _iso(snap)
     assert res.holds is True and res.findings == [] and res.undecided == []
 
 
 def test_missing_extra_and_changed_fields(tmp_path: Path) -> None:
-    live = _live(drop={"NetworkPolicy/allow-dns"})
+    live = _live(
+        drop={"NetworkPolicy/allow-dns", "GlobalNetworkPolicy/riskgrid-isolation.tenant-eq-vol"}
+    )
     deny = _find(live, "NetworkPolicy", EQ, "default-deny")
     deny["spec"]["policyTypes"] = ["Ingress"]  # someone removed egress isolation by hand
     deny["metadata"]["labels"]["riskgrid.dev/tenant"] = "other"
@@ -71,8 +76,9 @@ def test_missing_extra_and_changed_fields(tmp_path: Path) -> None:
     }
     snap = load_snapshot([snapshot_dir(tmp_path, [*live, role])])
     tenants, _ = rendered_world()
-    report = drift(snap, render_tenants(tenants), tenants)
+    report = drift(snap, [*render_platform(tenants), *render_tenants(tenants)], tenants)
     assert sorted(report.missing) == [
+        "GlobalNetworkPolicy/riskgrid-isolation.tenant-eq-vol",
         f"NetworkPolicy/{FX}/allow-dns",
         f"NetworkPolicy/{EQ}/allow-dns",
     ]

@@ -178,13 +178,14 @@ def register(app: typer.Typer) -> None:
         from riskgrid.cluster.reach import isolation
         from riskgrid.cluster.snapshot import load_snapshot
         from riskgrid.spec.tenant import load_tenants
+        from riskgrid.tenancy.platform import render_platform
         from riskgrid.tenancy.render import render_tenants
         from riskgrid.tenancy.verify import allowed_egress
 
         ts = load_tenants(tenants)
         snap = load_snapshot([snapshot])
         _banner(snap)
-        rep = drift(snap, render_tenants(ts), ts)
+        rep = drift(snap, [*render_platform(ts), *render_tenants(ts)], ts)
         iso = isolation(
             snap,
             tenants={t.name: {t.namespace} for t in ts},
@@ -210,6 +211,8 @@ def register(app: typer.Typer) -> None:
                     print(f"         {ch}")
             for f in iso.findings:
                 print(f"ISOLATION {f}")
+            if rep.not_compared:
+                print(f"not compared (not in a snapshot): {len(rep.not_compared)} objects")
             print(
                 f"{len(rep.missing)} missing, {len(rep.extra)} extra, {len(rep.changed)} changed; "
                 f"isolation on the live state: {iso.verdict()}"

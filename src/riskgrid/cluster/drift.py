@@ -1,4 +1,6 @@
-"""Drift: the live objects against the bundles riskgrid would render now.
+"""Drift: the live objects against the bundles riskgrid would render now (the platform
+bundle and every tenant's; Gatekeeper objects, which a snapshot does not read, are listed as
+not compared).
 
 Objects are matched by (apiVersion group, kind, namespace, name). *Missing*: rendered, not
 live. *Changed*: both, with a field-level diff of everything the renderer sets, ignoring what
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from riskgrid.cluster.resources import KNOWN
 from riskgrid.cluster.snapshot import Snapshot, object_ref
 from riskgrid.spec.tenant import Tenant
 from riskgrid.tenancy import constants as c
@@ -44,6 +47,8 @@ class DriftReport:
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     changed: dict[str, list[FieldChange]] = field(default_factory=dict)
+    #: Rendered objects of kinds a snapshot does not hold (Gatekeeper templates/constraints).
+    not_compared: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -53,6 +58,7 @@ class DriftReport:
         return {
             "missing": self.missing,
             "extra": self.extra,
+            "notCompared": self.not_compared,
             "changed": {
                 ref: [{"path": f.path, "rendered": f.rendered, "live": f.live} for f in changes]
                 for ref, changes in self.changed.items()
@@ -111,8 +117,13 @@ def drift(
     snap: Snapshot, rendered: Sequence[dict[str, Any]], tenants: Sequence[Tenant]
 ) -> DriftReport:
     live = {_key(so.obj): so.obj for so in snap.objects}
-    want = {_key(o): o for o in rendered}
     report = DriftReport()
+    want: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for o in rendered:
+        if (str(o.get("apiVersion")), str(o.get("kind"))) in KNOWN:
+            want[_key(o)] = o
+        else:
+            report.not_compared.append(object_ref(o))
     for key, obj in want.items():
         if key not in live:
             report.missing.append(object_ref(obj))
@@ -126,9 +137,8 @@ def drift(
             continue
         labels = (obj.get("metadata") or {}).get("labels") or {}
         managed = labels.get(c.MANAGED_BY_LABEL) == c.MANAGED_BY
-        if key[2] in tenant_ns or (
-            managed and labels.get(c.TENANT_LABEL) in {t.name for t in tenants}
-        ):
+        owners = {t.name for t in tenants} | {c.PLATFORM_TENANT}
+        if key[2] in tenant_ns or (managed and labels.get(c.TENANT_LABEL) in owners):
             report.extra.append(object_ref(obj))
     report.missing.sort()
     report.extra.sort()

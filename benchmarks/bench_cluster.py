@@ -97,6 +97,7 @@ def main() -> None:
     ap.add_argument("--namespaces", type=int, default=200)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--peer", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--peer-runs", type=int, default=None, help="default: --runs")
     ap.add_argument("--child", choices=("riskgrid", "peer"))
     ap.add_argument("--snapshot", type=Path)
     args = ap.parse_args()
@@ -110,7 +111,7 @@ def main() -> None:
     from riskgrid.cluster.snapshot import write_objects
     from riskgrid.cluster.synthetic import synthetic_objects
 
-    print(f"load before: {Path('/proc/loadavg').read_text().strip()}")
+    print(f"load before: {Path('/proc/loadavg').read_text().strip()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
         snapdir = Path(tmp) / "snap"
         t0 = time.perf_counter()
@@ -119,13 +120,15 @@ def main() -> None:
         print(
             f"snapshot: {args.namespaces} namespaces, {args.namespaces * 250} pods, "
             f"{args.namespaces * 10} NetworkPolicies; written in "
-            f"{time.perf_counter() - t0:.1f} s, {size:.0f} MiB"
+            f"{time.perf_counter() - t0:.1f} s, {size:.0f} MiB",
+            flush=True,
         )
         runs: dict[str, list[dict[str, Any]]] = {"riskgrid": [], "peer": []}
-        for _ in range(args.runs):
-            runs["riskgrid"].append(_child("riskgrid", snapdir))
-            if args.peer:
-                runs["peer"].append(_child("peer", snapdir))
+        for i in range(args.runs):
+            peer_runs = args.runs if args.peer_runs is None else args.peer_runs
+            for which in ("riskgrid", "peer") if args.peer and i < peer_runs else ("riskgrid",):
+                runs[which].append(_child(which, snapdir))
+                print(f"run {i + 1} {which}: {json.dumps(runs[which][-1])}", flush=True)
         for which, results in runs.items():
             if not results:
                 continue

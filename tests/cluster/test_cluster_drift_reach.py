@@ -159,3 +159,14 @@ def test_cli_drift_matrix_explain_isolation(tmp_path: Path, capsys) -> None:
     assert "UNDECIDED" in capsys.readouterr().out
     assert main(["cluster", "matrix", str(broken)]) == 0
     assert f"{EQ}/w1 -> {FX}/w2 UNDECIDED" in capsys.readouterr().out
+
+
+def test_netpol_commands_take_a_snapshot(tmp_path: Path, capsys) -> None:
+    snap = snapshot_dir(tmp_path, _broken_world("10.40.12.9"))
+    argv = ["netpol", "explain", str(snap), "--from", f"{EQ}/w1", "--to", f"{FX}/w2"]
+    assert main([*argv, "--port", "443"]) == 0
+    assert "ALLOWED" in capsys.readouterr().out
+    assert main(["netpol", "matrix", str(snap), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {"src": f"{EQ}/w1", "dst": f"{FX}/w2", "ports": "TCP:443"} in data["connections"]
+    assert data["undecided"] == []

@@ -44,9 +44,33 @@ def load_objects(paths: list[Path]) -> tuple[list[Any], list[str]]:
     return objects, sources
 
 
+def _is_snapshot(path: Path) -> bool:
+    return path.is_dir() and (path / "manifest.json").is_file()
+
+
 def _matrix(paths: list[Path], pod_network: list[str] | None) -> ConnectivityMatrix:
-    objects, sources = load_objects(paths)
-    mx = connectivity(objects, sources=sources, pod_network=pod_network or ())
+    if len(paths) == 1 and _is_snapshot(paths[0]):
+        # A cluster snapshot (riskgrid cluster snapshot): running pods with their addresses;
+        # verdicts that depend on a missing address are flagged (docs/cluster.md).
+        from riskgrid.cluster.reach import network_world
+        from riskgrid.cluster.snapshot import load_snapshot
+
+        snap = load_snapshot(paths)
+        for problem in snap.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        if snap.banner():
+            print(snap.banner(), file=sys.stderr)
+        world = network_world(snap)
+        mx = connectivity(
+            world.objects,
+            sources=world.sources,
+            pod_network=pod_network or (),
+            add_cluster_dns=False,
+            flag_unknown_addresses=True,
+        )
+    else:
+        objects, sources = load_objects(paths)
+        mx = connectivity(objects, sources=sources, pod_network=pod_network or ())
     for warning in mx.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return mx

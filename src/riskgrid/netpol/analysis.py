@@ -428,7 +428,8 @@ def compute(
     program = comp.program()
     doubt = (
         address_doubt(program)
-        if any(
+        if flag_unknown_addresses
+        or any(
             r.peer_doubt is not None or r.local_doubt is not None
             for t in program.tiers
             for cp in t.policies

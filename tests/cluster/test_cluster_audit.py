@@ -153,6 +153,14 @@ def test_policy_reports_validate_against_the_wg_policy_crd(tmp_path: Path) -> No
     assert [x["properties"]["exception"] for x in skips] == ["debug-ok"]
     assert {x["resources"][0]["kind"] for x in fails} >= {"Deployment", "Pod"}
     assert all(x["resources"][0]["namespace"] == NS for x in fails)
+    dep = next(x["resources"][0] for x in fails if x["resources"][0]["kind"] == "Deployment")
+    assert dep == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "web",
+        "namespace": NS,
+        "uid": "d-1",
+    }
     assert reports[1]["summary"]["fail"] >= 1  # the wildcard ClusterRole
     broken = copy.deepcopy(ns_report)
     broken["results"][0]["result"] = "failed"

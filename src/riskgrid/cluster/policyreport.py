@@ -22,11 +22,18 @@ API_VERSION = "wgpolicyk8s.io/v1alpha2"
 SOURCE = "riskgrid"
 
 
-def _result(v: Violation, outcome: str, api_versions: dict[str, str], ts: int) -> dict[str, Any]:
-    res: dict[str, Any] = {"apiVersion": api_versions.get(v.kind, "v1"), "kind": v.kind}
+_Index = dict[tuple[str, str, str], dict[str, Any]]
+
+
+def _result(v: Violation, outcome: str, index: _Index, ts: int) -> dict[str, Any]:
+    obj = index.get((v.kind, v.namespace, v.name)) or {}
+    res: dict[str, Any] = {"apiVersion": str(obj.get("apiVersion", "v1")), "kind": v.kind}
     res["name"] = v.name
     if v.namespace:
         res["namespace"] = v.namespace
+    uid = (obj.get("metadata") or {}).get("uid")
+    if uid:
+        res["uid"] = str(uid)
     props = {"path": v.path, "hint": v.hint}
     if v.container:
         props["container"] = v.container
@@ -50,7 +57,11 @@ def _result(v: Violation, outcome: str, api_versions: dict[str, str], ts: int) -
 def policy_reports(result: AuditResult, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """The reports, namespaces in name order, the ClusterPolicyReport last."""
     ts = int((now or dt.datetime.now(dt.UTC)).timestamp())
-    api_versions = {str(o.get("kind")): str(o.get("apiVersion")) for o in result.objects}
+    index: _Index = {}
+    for o in result.objects:
+        meta = o.get("metadata") or {}
+        key = (str(o.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name")))
+        index.setdefault(key, o)
     per_ns: dict[str, list[dict[str, Any]]] = defaultdict(list)
     objects_per_ns: dict[str, set[str]] = defaultdict(set)
     failing_per_ns: dict[str, set[str]] = defaultdict(set)
@@ -68,10 +79,10 @@ def policy_reports(result: AuditResult, *, now: dt.datetime | None = None) -> li
             if full not in result.folded:
                 objects_per_ns[ns].add(f"Pod/{meta.get('name')}")
     for v in result.report.violations:
-        per_ns[v.namespace].append(_result(v, "fail", api_versions, ts))
+        per_ns[v.namespace].append(_result(v, "fail", index, ts))
         failing_per_ns[v.namespace].add(f"{v.kind}/{v.name}")
     for v in result.report.waived:
-        per_ns[v.namespace].append(_result(v, "skip", api_versions, ts))
+        per_ns[v.namespace].append(_result(v, "skip", index, ts))
     out = []
     for ns in sorted(set(per_ns) | set(objects_per_ns)):
         results = per_ns.get(ns, [])

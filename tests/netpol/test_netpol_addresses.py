@@ -86,6 +86,7 @@ def test_unknown_address_is_flagged_never_allowed_or_denied() -> None:
     assert ("a/inside", "db/pg") in listed
     d = mx.explain("a/pending", "db/pg", 8080)
     assert d.depends_on_addresses and "UNDECIDED" in d.explain()
+    assert d.unaddressed == ("a/pending",) and "a/pending has no status.podIP" in d.explain()
     assert {"src": "a/pending", "dst": "db/pg"} in mx.to_dict()["undecided"]
 
 

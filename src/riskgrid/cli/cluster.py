@@ -57,6 +57,9 @@ def register(app: typer.Typer) -> None:
             list[Path] | None, typer.Option("--exceptions", "-e", help="PolicyException file(s).")
         ] = None,
         fail_on: Annotated[str, typer.Option(help="Lowest failing severity.")] = "low",
+        config: Annotated[
+            Path | None, typer.Option("--config", "-c", help="PolicyConfig file.")
+        ] = None,
     ) -> None:
         """Evaluate the policy library over every live object (pods with their controller)."""
         from riskgrid.cluster.audit import audit_snapshot
@@ -71,7 +74,13 @@ def register(app: typer.Typer) -> None:
         snap = load_snapshot(snapshot)
         if snap.banner():
             print(snap.banner(), file=sys.stderr)
-        result = audit_snapshot(snap, exceptions=load_exceptions(list(exceptions or [])))
+        from riskgrid.policy.config import load_config
+
+        result = audit_snapshot(
+            snap,
+            config=load_config(config) if config else None,
+            exceptions=load_exceptions(list(exceptions or [])),
+        )
         rep = result.report
         if fmt == "text":
             text = r.render_text(rep)

@@ -58,6 +58,8 @@ class Decision:
     #: The verdict could change once unknown pod addresses are known (never "allowed" or
     #: "denied" for sure then).
     depends_on_addresses: bool = False
+    #: The endpoints of this decision whose addresses are unknown (when it depends on them).
+    unaddressed: tuple[str, ...] = ()
 
     def policies(self) -> list[str]:
         """The policies (with their tier) whose rules decided, in evaluation order."""
@@ -71,9 +73,10 @@ class Decision:
     def explain(self) -> str:
         verdict = "ALLOWED" if self.allowed else "DENIED"
         if self.depends_on_addresses:
+            who = ", ".join(self.unaddressed) or "a pod"
             verdict = (
-                f"UNDECIDED (depends on pod addresses not in the input; with them outside "
-                f"every ipBlock: {verdict})"
+                f"UNDECIDED (depends on pod addresses not in the input: {who} has no "
+                f"status.podIP; with it outside every ipBlock: {verdict})"
             )
         lines = [f"{self.src} -> {self.dst} {self.port}: {verdict}"]
         for v in (self.egress, self.ingress):
@@ -287,6 +290,7 @@ class ConnectivityMatrix:
             action, steps = trace(self.program, "ingress", d, peer, p)
             ingress = Verdict("ingress", action, tuple(steps))
         allowed = all(v.action == "Allow" for v in (egress, ingress) if v is not None)
+        doubt = self._doubt(sk, s, dk, d)
         return Decision(
             src or self.endpoint_name(sk, s),
             dst or self.endpoint_name(dk, d),
@@ -294,7 +298,12 @@ class ConnectivityMatrix:
             allowed,
             egress,
             ingress,
-            self._doubt(sk, s, dk, d),
+            doubt,
+            tuple(
+                self.classes[i].pods[0].id
+                for kind, i in ((sk, s), (dk, d))
+                if doubt and kind == "pod" and self.classes[i].addresses is None
+            ),
         )
 
     def endpoint_name(self, kind: str, index: int) -> str:

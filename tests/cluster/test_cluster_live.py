@@ -204,3 +204,21 @@ def test_cli_snapshot_then_audit(server, tmp_path: Path, capsys) -> None:
     report = json.loads(capsys.readouterr().out)
     assert report["objects"] == 2 + 1 + 7  # namespaces, NetworkPolicy, 7 bare pods
     assert code in (0, 1)
+
+
+def test_missing_core_resource_is_an_error_not_an_empty_list(server, tmp_path: Path) -> None:
+    state, kubeconfig = server
+    _fill(state)
+    del state.collections["/apis/networking.k8s.io/v1/networkpolicies"]
+    with pytest.raises(SnapshotReadError, match=r"networkpolicies: .*404"):
+        snapshot_cluster(tmp_path / "snap", kubeconfig=str(kubeconfig))
+    assert not (tmp_path / "snap").exists()
+
+
+def test_cli_reports_an_unreachable_server(tmp_path: Path, capsys) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("not: [a kubeconfig")
+    code = main(["cluster", "snapshot", "--kubeconfig", str(kubeconfig), "-o", str(tmp_path / "s")])
+    assert code == 2
+    assert "cannot load kubeconfig" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()

@@ -2,7 +2,8 @@
 
 A thin shell over :func:`riskgrid.grid.runner.execute`: load the job, run it, print a summary
 (or ``result.json`` with ``--json``), write the results directory. Exit codes: 0 completed,
-1 failed, 2 bad input, 130 interrupted (Ctrl-C; workers are stopped, nothing is written).
+1 failed (including an engine that could not start within its deadline), 2 bad input,
+130 interrupted (Ctrl-C; workers are stopped, nothing is written).
 """
 
 from __future__ import annotations
@@ -103,8 +104,27 @@ def register(app: typer.Typer) -> None:
             None, "--checkpoint", help="Save finished tasks here; a rerun resumes from them."
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+        startup_timeout: float = typer.Option(
+            120.0, "--startup-timeout", min=0.1, help="Seconds for workers / Ray to start."
+        ),
+        job_timeout: float = typer.Option(
+            6 * 3600.0, "--job-timeout", min=0.1, help="Seconds for the whole run."
+        ),
+        task_timeout_factor: float = typer.Option(
+            10.0,
+            "--task-timeout-factor",
+            min=0.0,
+            help="A task is stopped and retried after this × its estimated time (0: never).",
+        ),
+        task_timeout_min: float = typer.Option(
+            60.0, "--task-timeout-min", min=0.1, help="…but never before this many seconds."
+        ),
+        speculation: bool = typer.Option(
+            True, "--speculation/--no-speculation", help="Duplicate straggling last tasks."
+        ),
     ) -> None:
         """Run a RiskJob: PV, VaR, ES (per group) and Greeks, on a local pool or Ray."""
+        from riskgrid.grid.engine import EngineUnavailable
         from riskgrid.grid.progress import reporter_for
         from riskgrid.grid.runner import execute
         from riskgrid.spec.errors import RiskgridError
@@ -130,7 +150,16 @@ def register(app: typer.Typer) -> None:
                 max_retries=max_retries,
                 target_task_seconds=target_task_seconds,
                 load_seconds=load_seconds,
+                startup_timeout=startup_timeout,
+                job_timeout=job_timeout,
+                task_timeout_factor=task_timeout_factor,
+                task_timeout_min=task_timeout_min,
+                speculation=speculation,
             )
+        except EngineUnavailable as exc:
+            print(f"error: engine {engine_name} could not start: {exc}", file=sys.stderr)
+            print("  no results were written", file=sys.stderr)
+            raise typer.Exit(1) from None
         finally:
             if reporter is not None:
                 reporter.close()

@@ -81,6 +81,13 @@ def _n_tasks(total_seconds: float, target: float, workers: int) -> int:
     return max(1, by_target, by_balance)
 
 
+def estimate_seconds(task: Task, cost: CostModel, *, greeks: bool = True) -> float:
+    """The cost model's estimate for one task (the per-task timeout scales it)."""
+    if task.kind == "pnl":
+        return cost.per_element * task.elements
+    return cost.per_position * task.elements * (1.0 if greeks else 0.2)
+
+
 def plan_blocks(
     n_positions: int,
     n_scenarios: int,

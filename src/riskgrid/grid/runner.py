@@ -7,7 +7,11 @@ This is the library entry point behind ``riskgrid run`` and the service's job ru
   callable) stops the run, which then returns a ``cancelled`` result;
 - ``checkpoint`` (a directory) saves each finished task and, on a restart with the same
   inputs, loads finished tasks instead of recomputing them;
-- ``out_dir`` receives the results directory (only for a completed run).
+- ``out_dir`` receives the results directory (only for a completed run);
+- deadlines (nothing waits forever): ``startup_timeout`` (workers / Ray must start, default
+  120 s), ``job_timeout`` (whole run, default 6 h), per-task timeout
+  ``max(task_timeout_factor × estimate, task_timeout_min)`` (defaults 10× and 60 s; factor 0
+  turns it off) and straggler ``speculation`` (default on).
 
 A run that cannot complete returns a ``failed`` result whose message names the task and the
 error; it never carries measures. Ctrl-C (``KeyboardInterrupt``) stops the workers and
@@ -29,7 +33,21 @@ import riskgrid
 from riskgrid.grid import faults
 from riskgrid.grid.aggregate import Aggregates, Assembly, aggregate
 from riskgrid.grid.checkpoint import CheckpointStore
-from riskgrid.grid.engine import DEFAULT_MAX_RETRIES, Engine, JobCancelled, JobFailed, RunStats
+from riskgrid.grid.engine import (
+    DEFAULT_JOB_SECONDS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_SPECULATE_FACTOR,
+    DEFAULT_SPECULATE_MIN_SECONDS,
+    DEFAULT_STARTUP_SECONDS,
+    DEFAULT_TASK_TIMEOUT_FACTOR,
+    DEFAULT_TASK_TIMEOUT_MIN_SECONDS,
+    Engine,
+    JobCancelled,
+    JobFailed,
+    Limits,
+    RunStats,
+    task_timeout_from_estimate,
+)
 from riskgrid.grid.fingerprint import input_hashes
 from riskgrid.grid.jobtask import RiskContext, calibrate, run_risk_task
 from riskgrid.grid.local import LocalPoolEngine
@@ -38,7 +56,9 @@ from riskgrid.grid.planner import (
     DEFAULT_TARGET_TASK_SECONDS,
     MAX_TASK_SECONDS,
     MIN_TASK_SECONDS,
+    CostModel,
     Plan,
+    estimate_seconds,
     plan,
     plan_blocks,
 )
@@ -62,13 +82,19 @@ class Execution:
     out_dir: Path | None = None
 
 
-def make_engine(engine: str, workers: int | None, ray_address: str | None) -> Engine:
+def make_engine(
+    engine: str,
+    workers: int | None,
+    ray_address: str | None,
+    *,
+    startup_timeout: float = DEFAULT_STARTUP_SECONDS,
+) -> Engine:
     if engine == "local":
         if ray_address:
             raise RiskgridError("--ray-address needs --engine ray")
         return LocalPoolEngine(workers, preload=("numpy", "riskgrid.grid.jobtask"))
     if engine == "ray":
-        return RayEngine(workers, address=ray_address)
+        return RayEngine(workers, address=ray_address, startup_seconds=startup_timeout)
     raise RiskgridError(f"unknown engine {engine!r}; choose local or ray")
 
 
@@ -93,6 +119,30 @@ def _target_seconds(inputs: Any, override: float | None) -> float:
     return float(value)
 
 
+def _limits(
+    cost: CostModel,
+    greeks: bool,
+    *,
+    startup_timeout: float,
+    job_timeout: float,
+    task_timeout_factor: float,
+    task_timeout_min: float,
+    speculation: bool,
+) -> Limits:
+    """Deadlines for one run; a task's timeout scales the planner's estimate of that task."""
+    return Limits(
+        startup_seconds=startup_timeout,
+        job_seconds=job_timeout,
+        task_timeout=task_timeout_from_estimate(
+            lambda t: estimate_seconds(t, cost, greeks=greeks),
+            factor=task_timeout_factor,
+            min_seconds=task_timeout_min,
+        ),
+        speculate_factor=DEFAULT_SPECULATE_FACTOR if speculation else 0.0,
+        speculate_min_seconds=DEFAULT_SPECULATE_MIN_SECONDS,
+    )
+
+
 def execute(
     inputs: Any,
     *,
@@ -108,10 +158,17 @@ def execute(
     planner's), ``calibrate_cost`` (measure the cost model; default true), ``positions_limit``
     (largest positions × scenarios matrix written to Parquet), ``load_seconds`` (reported).
     An engine object passed in is used as is and left open; a named one is created, started
-    and closed here.
+    and closed here. A named engine that cannot start (an unreachable ``ray_address``, no
+    worker within ``startup_timeout``) raises :class:`~riskgrid.grid.engine.EngineUnavailable`
+    before anything is written.
     """
     if isinstance(engine, str):
-        eng = make_engine(engine, workers, ray_address)
+        eng = make_engine(
+            engine,
+            workers,
+            ray_address,
+            startup_timeout=float(options.get("startup_timeout", DEFAULT_STARTUP_SECONDS)),
+        )
         try:
             # Local: boot workers now, their imports overlap with calibration below.
             # Ray: start/connect now, so the planner sees the cluster's CPU count.
@@ -138,9 +195,18 @@ def _execute(
     calibrate_cost: bool = True,
     positions_limit: int = POSITIONS_LIMIT,
     load_seconds: float = 0.0,
+    startup_timeout: float = DEFAULT_STARTUP_SECONDS,
+    job_timeout: float = DEFAULT_JOB_SECONDS,
+    task_timeout_factor: float = DEFAULT_TASK_TIMEOUT_FACTOR,
+    task_timeout_min: float = DEFAULT_TASK_TIMEOUT_MIN_SECONDS,
+    speculation: bool = True,
 ) -> Execution:
     if max_retries < 0:
         raise RiskgridError("max retries must be ≥ 0")
+    if not (startup_timeout > 0 and job_timeout > 0 and task_timeout_min > 0):
+        raise RiskgridError("startup, job and minimum task timeouts must be > 0 seconds")
+    if task_timeout_factor < 0:
+        raise RiskgridError("the task timeout factor must be ≥ 0 (0: no task timeout)")
     t_start = time.perf_counter()
     job = inputs.job
     m = inputs.measures
@@ -208,6 +274,15 @@ def _execute(
             progress(done, len(tasks))
 
     fn = faults.from_environment(run_risk_task, tasks)
+    limits = _limits(
+        cost,
+        ctx.greeks,
+        startup_timeout=startup_timeout,
+        job_timeout=job_timeout,
+        task_timeout_factor=task_timeout_factor,
+        task_timeout_min=task_timeout_min,
+        speculation=speculation,
+    )
     stats = RunStats(submitted=len(todo))
     status, message = "completed", None
     try:
@@ -218,6 +293,7 @@ def _execute(
             on_result=on_result,
             cancel=_cancel_check(cancel),
             max_retries=max_retries,
+            limits=limits,
         )
         asm.check_complete(tasks)
     except JobFailed as exc:
@@ -267,6 +343,10 @@ def _execute(
                 "attempts": stats.attempts,
                 "fromCheckpoint": from_checkpoint,
                 "workerDeaths": stats.worker_deaths,
+                "timedOut": stats.timed_out,
+                "speculative": stats.speculative,
+                "speculativeWins": stats.speculative_wins,
+                "nodes": dict(sorted(stats.nodes.items())),
             },
             "plan": {
                 "blockRows": the_plan.block_rows,

@@ -217,3 +217,30 @@ def test_ctrl_c_on_ray_stops_every_ray_process(small_job_path: Path, tmp_path: P
     assert any("raylet" in n for n in names)  # the listing did see Ray's own processes
     wait_until(lambda: not alive(seen), 30, "Ray's processes to exit")
     assert not out.exists()
+
+
+def test_cancel_stops_running_ray_tasks_within_seconds(ray_runtime, tmp_path: Path):
+    import os
+    import threading
+
+    from grid_procs import cmdline, descendants, wait_until
+
+    from riskgrid.grid.engine import JobCancelled
+
+    def running_tasks() -> list:
+        return [p for p in descendants(os.getpid()) if "ray::_execute" in cmdline(p)]
+
+    ctx = SyntheticContext(seed=0, weights=np.ones(4))
+    tasks = [Task("pnl", i, i + 1, 0, 1) for i in range(4)]
+    fn = FaultInjector(keyed_block, tuple(("slow", t.key) for t in tasks), str(tmp_path))
+    stop = threading.Event()
+    threading.Thread(
+        target=lambda: (wait_until(lambda: bool(running_tasks()), 120, "a Ray task"), stop.set()),
+        daemon=True,
+    ).start()
+    t0 = time.monotonic()
+    with pytest.raises(JobCancelled, match="4 of 4 tasks unfinished"):
+        RayEngine().run(fn, ctx, tasks, on_result=lambda t, v: None, cancel=stop.is_set)
+    assert stop.is_set()
+    wait_until(lambda: not running_tasks(), 30, "cancelled Ray tasks to stop")
+    assert time.monotonic() - t0 < 120  # the 60 s tasks did not run to the end

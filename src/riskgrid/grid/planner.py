@@ -40,6 +40,20 @@ class CostModel:
 DEFAULT_COST = CostModel(per_element=2e-7, per_position=5e-6, measured=False)
 
 
+def estimate_seconds(
+    n_positions: int, n_scenarios: int, cost: CostModel = DEFAULT_COST, *, greeks: bool = True
+) -> tuple[float, float]:
+    """Estimated core-seconds of a job: ``(P&L matrix, per-position PV/Greeks)``.
+
+    P&L: ``per_element × positions × scenarios``; positions: ``per_position × positions``,
+    a fifth of that without Greeks (PV alone is one revaluation of the ~five a Greek needs).
+    The planner sizes tasks from it and the burst planner sizes capacity from it.
+    """
+    pnl_seconds = cost.per_element * n_positions * n_scenarios
+    pos_seconds = cost.per_position * n_positions * (1.0 if greeks else 0.2)
+    return pnl_seconds, pos_seconds
+
+
 @dataclass(frozen=True)
 class Plan:
     """Tasks and the block sizes that produced them."""
@@ -81,11 +95,13 @@ def _n_tasks(total_seconds: float, target: float, workers: int) -> int:
     return max(1, by_target, by_balance)
 
 
-def estimate_seconds(task: Task, cost: CostModel, *, greeks: bool = True) -> float:
-    """The cost model's estimate for one task (the per-task timeout scales it)."""
+def task_estimate_seconds(task: Task, cost: CostModel, *, greeks: bool = True) -> float:
+    """The cost model's estimate for one task (the per-task timeout scales it): the job
+    formula of :func:`estimate_seconds` applied to the task's block."""
+    rows = task.row_stop - task.row_start
     if task.kind == "pnl":
-        return cost.per_element * task.elements
-    return cost.per_position * task.elements * (1.0 if greeks else 0.2)
+        return estimate_seconds(rows, task.col_stop - task.col_start, cost, greeks=greeks)[0]
+    return estimate_seconds(rows, 1, cost, greeks=greeks)[1]
 
 
 def plan_blocks(
@@ -143,7 +159,7 @@ def plan(
     workers = max(1, workers)
     target = target_task_seconds
 
-    pnl_seconds = cost.per_element * n_positions * n_scenarios
+    pnl_seconds, pos_seconds = estimate_seconds(n_positions, n_scenarios, cost, greeks=greeks)
     n_pnl = _n_tasks(pnl_seconds, target, workers)
     elements_per_task = max(1, math.ceil(n_positions * n_scenarios / n_pnl))
     rows_full_width = elements_per_task // n_scenarios
@@ -153,7 +169,6 @@ def plan(
         block_rows = min(min_rows, n_positions)
         block_cols = max(1, elements_per_task // block_rows)
 
-    pos_seconds = cost.per_position * n_positions * (1.0 if greeks else 0.2)
     n_pos = _n_tasks(pos_seconds, target, workers)
     pos_block_rows = max(1, math.ceil(n_positions / n_pos))
 

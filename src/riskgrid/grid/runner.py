@@ -31,7 +31,7 @@ import numpy as np
 
 import riskgrid
 from riskgrid.grid import faults
-from riskgrid.grid.aggregate import Aggregates, Assembly, aggregate
+from riskgrid.grid.aggregate import Aggregates, Assembly, aggregate, theta_report
 from riskgrid.grid.checkpoint import CheckpointStore
 from riskgrid.grid.engine import (
     DEFAULT_JOB_SECONDS,
@@ -58,9 +58,9 @@ from riskgrid.grid.planner import (
     MIN_TASK_SECONDS,
     CostModel,
     Plan,
-    estimate_seconds,
     plan,
     plan_blocks,
+    task_estimate_seconds,
 )
 from riskgrid.grid.progress import ProgressCallback
 from riskgrid.grid.ray_engine import RayEngine
@@ -134,7 +134,7 @@ def _limits(
         startup_seconds=startup_timeout,
         job_seconds=job_timeout,
         task_timeout=task_timeout_from_estimate(
-            lambda t: estimate_seconds(t, cost, greeks=greeks),
+            lambda t: task_estimate_seconds(t, cost, greeks=greeks),
             factor=task_timeout_factor,
             min_seconds=task_timeout_min,
         ),
@@ -211,7 +211,9 @@ def _execute(
     job = inputs.job
     m = inputs.measures
     portfolio, scenarios = inputs.portfolio, inputs.scenarios
-    ctx = RiskContext(portfolio, inputs.market, scenarios, bool(m.greeks))
+    ctx = RiskContext(
+        portfolio, inputs.market, scenarios, bool(m.greeks), int(m.theta_horizon_days)
+    )
     target = _target_seconds(inputs, target_task_seconds)
     hashes = input_hashes(inputs)
 
@@ -304,7 +306,9 @@ def _execute(
     t_ran = time.perf_counter()
 
     outputs = (
-        output_names(m.group_by, portfolio.n, scenarios.n, positions_limit)
+        output_names(
+            m.group_by, portfolio.n, scenarios.n, positions_limit, theta=m.theta_horizon_days > 0
+        )
         if status == "completed" and out_dir is not None
         else {}
     )
@@ -317,6 +321,7 @@ def _execute(
             es_levels=m.es,
             group_by=m.group_by,
             top_n=m.top_contributors,
+            convention=m.convention,
         )
     t_agg = time.perf_counter()
     result = Result.model_validate(
@@ -331,10 +336,12 @@ def _execute(
             "rayAddress": ray_address,
             "positions": portfolio.n,
             "scenarios": scenarios.n,
+            "convention": m.convention,
             "portfolio": agg.portfolio if agg else None,
             "groups": agg.groups if agg else {},
             "topContributors": agg.top if agg else None,
             "greeks": agg.greeks if agg else {},
+            "theta": theta_report(agg, portfolio, m.theta_horizon_days) if agg else None,
             "tasks": {
                 "total": len(tasks),
                 "completed": from_checkpoint + stats.completed,

@@ -15,6 +15,11 @@ The driver streams: each task's P&L goes to a shard on disk (the checkpoint dire
 private work directory) and is folded into per-group scenario vectors; it never holds the
 positions × scenarios matrix (``docs/grid.md``, "Memory model").
 
+Deadlines (nothing waits forever): ``startup_timeout`` (workers / Ray must start, default
+120 s), ``job_timeout`` (whole run, default 6 h), per-task timeout
+``max(task_timeout_factor × estimate, task_timeout_min)`` (defaults 10× and 60 s; factor 0
+turns it off) and straggler ``speculation`` (default on).
+
 A run that cannot complete returns a ``failed`` result whose message names the task and the
 error; it never carries measures. Ctrl-C (``KeyboardInterrupt``) stops the workers and
 propagates. Bad arguments raise :class:`~riskgrid.spec.errors.RiskgridError`.
@@ -45,7 +50,21 @@ from riskgrid.grid.aggregate import (
     theta_report,
 )
 from riskgrid.grid.checkpoint import CheckpointStore
-from riskgrid.grid.engine import DEFAULT_MAX_RETRIES, Engine, JobCancelled, JobFailed, RunStats
+from riskgrid.grid.engine import (
+    DEFAULT_JOB_SECONDS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_SPECULATE_FACTOR,
+    DEFAULT_SPECULATE_MIN_SECONDS,
+    DEFAULT_STARTUP_SECONDS,
+    DEFAULT_TASK_TIMEOUT_FACTOR,
+    DEFAULT_TASK_TIMEOUT_MIN_SECONDS,
+    Engine,
+    JobCancelled,
+    JobFailed,
+    Limits,
+    RunStats,
+    task_timeout_from_estimate,
+)
 from riskgrid.grid.fingerprint import input_hashes
 from riskgrid.grid.jobtask import RiskContext, calibrate, run_risk_task
 from riskgrid.grid.local import LocalPoolEngine
@@ -54,9 +73,11 @@ from riskgrid.grid.planner import (
     DEFAULT_TARGET_TASK_SECONDS,
     MAX_TASK_SECONDS,
     MIN_TASK_SECONDS,
+    CostModel,
     Plan,
     plan,
     plan_blocks,
+    task_estimate_seconds,
 )
 from riskgrid.grid.progress import ProgressCallback
 from riskgrid.grid.ray_engine import RayEngine
@@ -117,13 +138,19 @@ class Execution:
         self.close()
 
 
-def make_engine(engine: str, workers: int | None, ray_address: str | None) -> Engine:
+def make_engine(
+    engine: str,
+    workers: int | None,
+    ray_address: str | None,
+    *,
+    startup_timeout: float = DEFAULT_STARTUP_SECONDS,
+) -> Engine:
     if engine == "local":
         if ray_address:
             raise RiskgridError("--ray-address needs --engine ray")
         return LocalPoolEngine(workers, preload=("numpy", "riskgrid.grid.jobtask"))
     if engine == "ray":
-        return RayEngine(workers, address=ray_address)
+        return RayEngine(workers, address=ray_address, startup_seconds=startup_timeout)
     raise RiskgridError(f"unknown engine {engine!r}; choose local or ray")
 
 
@@ -133,6 +160,30 @@ def _cancel_check(cancel: CancelLike | None) -> Callable[[], bool] | None:
     if isinstance(cancel, threading.Event):
         return cancel.is_set
     return cancel
+
+
+def _limits(
+    cost: CostModel,
+    greeks: bool,
+    *,
+    startup_timeout: float,
+    job_timeout: float,
+    task_timeout_factor: float,
+    task_timeout_min: float,
+    speculation: bool,
+) -> Limits:
+    """Deadlines for one run; a task's timeout scales the planner's estimate of that task."""
+    return Limits(
+        startup_seconds=startup_timeout,
+        job_seconds=job_timeout,
+        task_timeout=task_timeout_from_estimate(
+            lambda t: task_estimate_seconds(t, cost, greeks=greeks),
+            factor=task_timeout_factor,
+            min_seconds=task_timeout_min,
+        ),
+        speculate_factor=DEFAULT_SPECULATE_FACTOR if speculation else 0.0,
+        speculate_min_seconds=DEFAULT_SPECULATE_MIN_SECONDS,
+    )
 
 
 def _target_seconds(inputs: Any, override: float | None) -> float:
@@ -166,10 +217,18 @@ def execute(
     a checkpoint keeps its shards; default: the system temp directory), ``reorder_bytes``
     (memory for blocks that arrive ahead of their turn).
     An engine object passed in is used as is and left open; a named one is created, started
-    and closed here.
+    and closed here. A named engine that cannot start (an unreachable ``ray_address``, no
+    worker within ``startup_timeout``) raises :class:`~riskgrid.grid.engine.EngineUnavailable`
+    before anything is written. Deadlines: ``startup_timeout``, ``job_timeout``,
+    ``task_timeout_factor``, ``task_timeout_min``, ``speculation`` (module docstring).
     """
     if isinstance(engine, str):
-        eng = make_engine(engine, workers, ray_address)
+        eng = make_engine(
+            engine,
+            workers,
+            ray_address,
+            startup_timeout=float(options.get("startup_timeout", DEFAULT_STARTUP_SECONDS)),
+        )
         try:
             # Local: boot workers now, their imports overlap with calibration below.
             # Ray: start/connect now, so the planner sees the cluster's CPU count.
@@ -256,6 +315,13 @@ def _setup(eng: Engine, inputs: Any, o: dict[str, Any]) -> _Setup:
     the budget check passed."""
     if o.get("max_retries", DEFAULT_MAX_RETRIES) < 0:
         raise RiskgridError("max retries must be ≥ 0")
+    startup = o.get("startup_timeout", DEFAULT_STARTUP_SECONDS)
+    job_s = o.get("job_timeout", DEFAULT_JOB_SECONDS)
+    task_min = o.get("task_timeout_min", DEFAULT_TASK_TIMEOUT_MIN_SECONDS)
+    if not (startup > 0 and job_s > 0 and task_min > 0):
+        raise RiskgridError("startup, job and minimum task timeouts must be > 0 seconds")
+    if o.get("task_timeout_factor", DEFAULT_TASK_TIMEOUT_FACTOR) < 0:
+        raise RiskgridError("the task timeout factor must be ≥ 0 (0: no task timeout)")
     t_start = time.perf_counter()
     m = inputs.measures
     ctx = RiskContext(
@@ -312,6 +378,15 @@ def _run_tasks(
             progress(done, len(tasks))
 
     fn = faults.from_environment(run_risk_task, tasks)
+    limits = _limits(
+        st.cost,
+        st.ctx.greeks,
+        startup_timeout=o.get("startup_timeout", DEFAULT_STARTUP_SECONDS),
+        job_timeout=o.get("job_timeout", DEFAULT_JOB_SECONDS),
+        task_timeout_factor=o.get("task_timeout_factor", DEFAULT_TASK_TIMEOUT_FACTOR),
+        task_timeout_min=o.get("task_timeout_min", DEFAULT_TASK_TIMEOUT_MIN_SECONDS),
+        speculation=o.get("speculation", True),
+    )
     st.stats = RunStats(submitted=len(todo))
     try:
         st.stats = eng.run(
@@ -321,6 +396,7 @@ def _run_tasks(
             on_result=on_result,
             cancel=_cancel_check(o.get("cancel")),
             max_retries=o.get("max_retries", DEFAULT_MAX_RETRIES),
+            limits=limits,
         )
         asm.check_complete(tasks)
     except JobFailed as exc:
@@ -384,6 +460,10 @@ def _result(
                 "attempts": stats.attempts,
                 "fromCheckpoint": from_checkpoint,
                 "workerDeaths": stats.worker_deaths,
+                "timedOut": stats.timed_out,
+                "speculative": stats.speculative,
+                "speculativeWins": stats.speculative_wins,
+                "nodes": dict(sorted(stats.nodes.items())),
             },
             "plan": {
                 "blockRows": the_plan.block_rows,
@@ -411,7 +491,8 @@ _OPTIONS = frozenset(
     {
         "ray_address", "progress", "out_dir", "checkpoint", "cancel", "max_retries",
         "target_task_seconds", "block_rows", "block_cols", "calibrate_cost", "positions_limit",
-        "load_seconds", "budget", "work_dir", "reorder_bytes",
+        "load_seconds", "budget", "work_dir", "reorder_bytes", "startup_timeout", "job_timeout",
+        "task_timeout_factor", "task_timeout_min", "speculation",
     }
 )  # fmt: skip
 

@@ -41,6 +41,7 @@ from riskgrid.grid.engine import (
     ResultSink,
     RetryBook,
     RunStats,
+    TaskEventSink,
     TaskFn,
     last_line,
 )
@@ -152,9 +153,10 @@ class LocalPoolEngine:
         on_result: ResultSink,
         cancel: CancelCheck | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        events: TaskEventSink | None = None,
     ) -> RunStats:
         stats = RunStats(submitted=len(tasks))
-        book = RetryBook(max_retries, stats)
+        book = RetryBook(max_retries, stats, events)
         if not tasks:
             return stats
         run_id = next(_RUN_IDS)
@@ -181,7 +183,7 @@ class LocalPoolEngine:
                             queue.appendleft(i)  # dead worker: its socket reports EOF below
                             break
                         w.held.append(i)
-                        book.started()
+                        book.started(tasks[i])
                 ready = wait([w.conn for w in self._pool], timeout=_POLL_SECONDS)
                 for w in [w for w in self._pool if w.conn in ready]:
                     done, alive = self._drain(w, tasks, on_result, book, queue)

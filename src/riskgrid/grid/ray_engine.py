@@ -28,6 +28,7 @@ from riskgrid.grid.engine import (
     ResultSink,
     RetryBook,
     RunStats,
+    TaskEventSink,
     TaskFn,
     last_line,
 )
@@ -113,12 +114,13 @@ class RayEngine:
         on_result: ResultSink,
         cancel: CancelCheck | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        events: TaskEventSink | None = None,
     ) -> RunStats:
         ray = self._ensure()
         from ray.exceptions import RayError, RayTaskError
 
         stats = RunStats(submitted=len(tasks))
-        book = RetryBook(max_retries, stats)
+        book = RetryBook(max_retries, stats, events)
         if not tasks:
             return stats
         holder = [ray.put((fn, context))]  # once, into the object store
@@ -135,7 +137,7 @@ class RayEngine:
                 while queue and len(running) < limit:
                     i = queue.popleft()
                     running[self._remote.remote(holder, tasks[i])] = i
-                    book.started()
+                    book.started(tasks[i])
                 ready, _ = ray.wait(list(running), num_returns=1, timeout=_POLL_SECONDS)
                 if ready:
                     more, _ = ray.wait(list(running), num_returns=len(running), timeout=0)

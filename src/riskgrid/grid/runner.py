@@ -7,7 +7,9 @@ This is the library entry point behind ``riskgrid run`` and the service's job ru
   callable) stops the run, which then returns a ``cancelled`` result;
 - ``checkpoint`` (a directory) saves each finished task and, on a restart with the same
   inputs, loads finished tasks instead of recomputing them;
-- ``out_dir`` receives the results directory (only for a completed run).
+- ``out_dir`` receives the results directory (only for a completed run);
+- ``task_events(kind, task)`` (optional) observes each task: started, retried, failed,
+  succeeded (the service's metrics use it).
 
 A run that cannot complete returns a ``failed`` result whose message names the task and the
 error; it never carries measures. Ctrl-C (``KeyboardInterrupt``) stops the workers and
@@ -29,7 +31,14 @@ import riskgrid
 from riskgrid.grid import faults
 from riskgrid.grid.aggregate import Aggregates, Assembly, aggregate
 from riskgrid.grid.checkpoint import CheckpointStore
-from riskgrid.grid.engine import DEFAULT_MAX_RETRIES, Engine, JobCancelled, JobFailed, RunStats
+from riskgrid.grid.engine import (
+    DEFAULT_MAX_RETRIES,
+    Engine,
+    JobCancelled,
+    JobFailed,
+    RunStats,
+    TaskEventSink,
+)
 from riskgrid.grid.fingerprint import input_hashes
 from riskgrid.grid.jobtask import RiskContext, calibrate, run_risk_task
 from riskgrid.grid.local import LocalPoolEngine
@@ -106,7 +115,8 @@ def execute(
     Options: ``progress``, ``out_dir``, ``checkpoint``, ``cancel``, ``max_retries``,
     ``target_task_seconds``, ``block_rows``/``block_cols`` (fixed block sizes instead of the
     planner's), ``calibrate_cost`` (measure the cost model; default true), ``positions_limit``
-    (largest positions × scenarios matrix written to Parquet), ``load_seconds`` (reported).
+    (largest positions × scenarios matrix written to Parquet), ``load_seconds`` (reported),
+    ``task_events`` (per-task observer, see :data:`~riskgrid.grid.engine.TaskEventSink`).
     An engine object passed in is used as is and left open; a named one is created, started
     and closed here.
     """
@@ -138,6 +148,7 @@ def _execute(
     calibrate_cost: bool = True,
     positions_limit: int = POSITIONS_LIMIT,
     load_seconds: float = 0.0,
+    task_events: TaskEventSink | None = None,
 ) -> Execution:
     if max_retries < 0:
         raise RiskgridError("max retries must be ≥ 0")
@@ -204,6 +215,8 @@ def _execute(
         if store is not None:
             store.save(task.key, value)
         done += 1
+        if task_events is not None:
+            task_events("succeeded", task)
         if progress is not None:
             progress(done, len(tasks))
 
@@ -218,6 +231,8 @@ def _execute(
             on_result=on_result,
             cancel=_cancel_check(cancel),
             max_retries=max_retries,
+            # only when asked, so an engine object without the hook keeps working
+            **({"events": task_events} if task_events is not None else {}),
         )
         asm.check_complete(tasks)
     except JobFailed as exc:

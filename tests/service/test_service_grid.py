@@ -15,10 +15,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from grid_service_helpers import RayHead, descendants, ray_head
 from prometheus_client.parser import text_string_to_metric_families
-from service_helpers import PLATFORM_ADMINS, LiveServer, job_file, tenant_doc
+from service_helpers import (
+    PLATFORM_ADMINS,
+    LiveServer,
+    dev_settings,
+    free_port,
+    job_file,
+    start_server,
+    tenant_doc,
+)
 
 from riskgrid.client import Client, ClientError
 from riskgrid.grid.runner import run_job
@@ -44,6 +53,16 @@ def ray_cluster() -> Iterator[RayHead]:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def ray_server(ray_cluster: RayHead, tmp_path_factory: pytest.TempPathFactory):
+    """One API server on the Ray engine for the module (each connect to Ray costs seconds)."""
+    state = tmp_path_factory.mktemp("ray-server")
+    srv = start_server(dev_settings(state, engine="ray", ray_address=ray_cluster.address))
+    _tenant(srv, "desk-r")
+    yield srv
+    srv.stop()
 
 
 def _tenant(srv: LiveServer, name: str) -> None:
@@ -95,10 +114,9 @@ def _wait_until(cond, what: str, timeout: float = 120.0):  # type: ignore[no-unt
 @pytest.mark.ray
 @pytest.mark.slow
 def test_service_runs_a_job_on_ray_with_the_same_answer_auth_and_audit(
-    ray_cluster: RayHead, make_server, tmp_path: Path
+    ray_cluster: RayHead, ray_server: LiveServer, tmp_path: Path
 ):
-    srv = make_server(engine="ray", ray_address=ray_cluster.address)
-    _tenant(srv, "desk-r")
+    srv = ray_server
     path = job_file(tmp_path / "jobs", "desk-r", "multi-desk-var.yaml")
     # the same authorisation as on the local engine: a viewer of the desk may not submit
     outsider = Client(srv.url, srv.token("vic", "desk-r-viewers"), tenant="desk-r")
@@ -133,13 +151,12 @@ def test_service_runs_a_job_on_ray_with_the_same_answer_auth_and_audit(
 @pytest.mark.ray
 @pytest.mark.slow
 def test_cancel_stops_the_jobs_ray_tasks_within_seconds(
-    ray_cluster: RayHead, make_server, tmp_path: Path, monkeypatch
+    ray_cluster: RayHead, ray_server: LiveServer, tmp_path: Path, monkeypatch
 ):
     # the grid's test hook: task #1 of the job sleeps 60 s, so it is caught running
     monkeypatch.setenv("RISKGRID_TEST_FAULTS", "slow:#1")
     monkeypatch.setenv("RISKGRID_TEST_FAULTS_DIR", str(tmp_path / "markers"))
-    srv = make_server(engine="ray", ray_address=ray_cluster.address)
-    _tenant(srv, "desk-r")
+    srv = ray_server
     token = srv.token("dana", "desk-r-devs")
     dev = Client(srv.url, token, tenant="desk-r")
     job = dev.submit(
@@ -194,7 +211,9 @@ def test_queue_depth_per_tenant_and_task_metrics_after_a_job(make_server, tmp_pa
     depth = ("riskgrid_queue_depth", (("tenant", "desk-q"),))
     assert _samples(api_only)[depth] == 2  # nobody runs them: both wait
 
-    runner = make_server(db_url, results_url=results)  # a replica with a runner (SQLite: the only one)
+    runner = make_server(
+        db_url, results_url=results
+    )  # a replica with a runner (SQLite: the only one)
     for j in jobs:
         assert j.wait(timeout=120, poll=0.1)["state"] == "succeeded"
     m = _samples(runner)
@@ -206,3 +225,52 @@ def test_queue_depth_per_tenant_and_task_metrics_after_a_job(make_server, tmp_pa
     assert m[("riskgrid_grid_task_seconds_sum", (("engine", "local"),))] > 0
     assert m[("riskgrid_grid_tasks_running", (("engine", "local"), ("tenant", "desk-q")))] == 0
     assert ("riskgrid_grid_tasks_total", (*labels[:1], ("outcome", "retried"), labels[2])) not in m
+
+
+@pytest.mark.slow
+def test_a_ray_address_nobody_answers_fails_the_job_within_the_deadline(tmp_path: Path):
+    """`ray.init` would wait minutes: the service gives up after RISKGRID_RAY_CONNECT_SECONDS.
+
+    A separate `riskgrid serve` process, so the abandoned connection attempt dies with it.
+    """
+    state, port = tmp_path / "state", free_port()
+    env = {
+        **os.environ,
+        "RISKGRID_STATE_DIR": str(state),
+        "RISKGRID_ENGINE": "ray",
+        "RISKGRID_RAY_ADDRESS": f"127.0.0.1:{free_port()}",  # nothing listens there
+        "RISKGRID_RAY_CONNECT_SECONDS": "3",
+    }
+    env.pop("RISKGRID_DB_URL", None)
+    log = tmp_path / "serve.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "riskgrid.cli.main", "serve", "--dev", "--port", str(port)],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        srv = LiveServer(url, dev_settings(state), None, None, None)  # type: ignore[arg-type]
+
+        def ready() -> bool:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            try:
+                return srv.client().get("/readyz").status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        _wait_until(ready, "the server to start", 60)
+        _tenant(srv, "desk-n")
+        dev = Client(url, srv.token("dana", "desk-n-devs"), tenant="desk-n")
+        start = time.monotonic()
+        final = dev.submit(job_file(tmp_path / "jobs", "desk-n")).wait(timeout=60, poll=0.2)
+        assert time.monotonic() - start < 30
+        assert final["state"] == "failed"
+        assert final["error"].startswith(
+            f"could not connect to the Ray cluster at {env['RISKGRID_RAY_ADDRESS']} within 3 s"
+        )
+    finally:
+        os.killpg(proc.pid, 9)
+        proc.wait(10)

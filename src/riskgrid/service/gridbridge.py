@@ -17,6 +17,7 @@ RESULT_FILE = "result.json"
 
 _ray_lock = threading.Lock()
 _ray_anchor: Any = None  # the RayEngine that owns this process's Ray connection
+_ray_pending: threading.Thread | None = None  # a connection attempt past its deadline
 
 
 class EngineUnavailable(Exception):
@@ -28,16 +29,24 @@ def connect_ray(address: str | None, deadline_seconds: float) -> None:
 
     The first Ray job of the server process starts the Ray runtime through the grid's own
     :class:`RayEngine` (so the grid's runtime-environment rules apply) and keeps it for the
-    server's lifetime; later jobs find Ray initialised and share it. ``ray.init`` can wait a
-    long time for an address nobody answers at, so it runs in a helper thread and the job
-    fails with a message when the deadline passes.
+    server's lifetime; later jobs find Ray initialised and share it. ``ray.init`` can wait
+    minutes for an address nobody answers at, so it runs in a helper thread and the job fails
+    with a message when the deadline passes; while that attempt is still pending, further jobs
+    fail at once instead of starting a second one.
     """
-    global _ray_anchor
+    global _ray_anchor, _ray_pending
     from riskgrid.grid.ray_engine import RayEngine
 
+    where = f"the Ray cluster at {address}" if address else "a local Ray runtime"
+    hint = (
+        "check RISKGRID_RAY_ADDRESS, that the cluster is up, and RAY_AUTH_TOKEN when it uses "
+        "token authentication"
+    )
     with _ray_lock:
         if _ray_anchor is not None:
             return
+        if _ray_pending is not None and _ray_pending.is_alive():
+            raise EngineUnavailable(f"still trying to connect to {where}; {hint}")
         anchor = RayEngine(address=address)
         failure: list[BaseException] = []
 
@@ -50,12 +59,11 @@ def connect_ray(address: str | None, deadline_seconds: float) -> None:
         t = threading.Thread(target=start, name="riskgrid-ray-connect", daemon=True)
         t.start()
         t.join(deadline_seconds)
-        where = f"the Ray cluster at {address}" if address else "a local Ray runtime"
         if t.is_alive():
+            _ray_pending = t
             raise EngineUnavailable(
                 f"could not connect to {where} within {deadline_seconds:g} s "
-                "(RISKGRID_RAY_CONNECT_SECONDS); check RISKGRID_RAY_ADDRESS, that the cluster "
-                "is up, and RAY_AUTH_TOKEN when it uses token authentication"
+                f"(RISKGRID_RAY_CONNECT_SECONDS); {hint}"
             )
         if failure:
             raise EngineUnavailable(f"could not connect to {where}: {failure[0]}")

@@ -83,27 +83,40 @@ class RayHead:
 
 
 @contextlib.contextmanager
-def ray_head(num_cpus: int = 2) -> Iterator[RayHead]:
-    """``ray start --head`` on loopback: dynamic ports, own temp dir, token authentication."""
-    temp_dir = Path(tempfile.mkdtemp(prefix="rg-svc-ray-", dir="/tmp"))
+def ray_head(num_cpus: int = 2, attempts: int = 2) -> Iterator[RayHead]:
+    """``ray start --head`` on loopback: dynamic ports, own temp dir, token authentication.
+
+    Ray gives its raylet a fixed 30 s to register; on this shared, often overloaded machine
+    that can pass, so a failed start is cleaned up and tried once more.
+    """
     token = secrets.token_hex(32)
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token}
-    port = free_port()
     ray = str(Path(sys.executable).with_name("ray"))
-    cmd = [
-        ray, "start", "--head", f"--port={port}", f"--temp-dir={temp_dir}",
-        f"--num-cpus={num_cpus}", "--node-ip-address=127.0.0.1", "--include-dashboard=false",
-        "--disable-usage-stats", "--dashboard-agent-listen-port=0",
-        "--dashboard-agent-grpc-port=0", "--metrics-export-port=0",
-        "--runtime-env-agent-port=0",
-    ]  # fmt: skip
-    head = RayHead(f"127.0.0.1:{port}", token, temp_dir)
-    try:
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-        assert out.returncode == 0, f"ray start failed:\n{out.stdout}\n{out.stderr}"
-        yield head
-    finally:
+    errors: list[str] = []
+    for _ in range(attempts):
+        temp_dir = Path(tempfile.mkdtemp(prefix="rg-svc-ray-", dir="/tmp"))
+        port = free_port()
+        cmd = [
+            ray, "start", "--head", f"--port={port}", f"--temp-dir={temp_dir}",
+            f"--num-cpus={num_cpus}", "--node-ip-address=127.0.0.1", "--include-dashboard=false",
+            "--disable-usage-stats", "--dashboard-agent-listen-port=0",
+            "--dashboard-agent-grpc-port=0", "--metrics-export-port=0",
+            "--runtime-env-agent-port=0",
+        ]  # fmt: skip
+        head = RayHead(f"127.0.0.1:{port}", token, temp_dir)
+        try:
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+        except subprocess.TimeoutExpired as exc:
+            out = subprocess.CompletedProcess(cmd, -1, str(exc.stdout), str(exc.stderr))
+        if out.returncode == 0:
+            try:
+                yield head
+            finally:
+                stop_ray_head(head)
+            return
+        errors.append(f"{out.stdout}\n{out.stderr}"[-2000:])
         stop_ray_head(head)
+    raise AssertionError("ray start failed:\n" + "\n---\n".join(errors))
 
 
 def stop_ray_head(head: RayHead) -> None:

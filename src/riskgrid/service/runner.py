@@ -227,7 +227,11 @@ class JobRunner:
             if self._stop.is_set() or len(self._active) >= self.settings.max_running_jobs:
                 return False
         with self.db.session() as s:
-            queued = self.claims.candidates(s)
+            with self._lock:
+                mine = set(self._active)
+            # a job this process still runs is not claimed again here, even if its lease
+            # lapsed (a slow heartbeat): the heartbeat stops it, another replica resumes it
+            queued = [(j, t) for j, t in self.claims.candidates(s) if j not in mine]
             if not queued:
                 return False
             running = self.claims.running_by_tenant(s)

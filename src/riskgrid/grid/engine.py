@@ -37,6 +37,10 @@ from riskgrid.spec.errors import RiskgridError
 TaskFn = Callable[[Any, Task], Any]
 ResultSink = Callable[[Task, Any], None]
 CancelCheck = Callable[[], bool]
+#: Optional per-task observer: ``events(kind, task)`` with kind ``"started"`` (sent to a
+#: worker), ``"retried"`` (an attempt failed, it will run again) or ``"failed"`` (out of
+#: retries); the runner adds ``"succeeded"``. For metrics only: it must not raise or block.
+TaskEventSink = Callable[[str, Task], None]
 
 DEFAULT_MAX_RETRIES = 2
 
@@ -186,15 +190,18 @@ def deadline_message(
 class RetryBook:
     """Attempts per task; decides between retrying and failing the job."""
 
-    def __init__(self, max_retries: int, stats: RunStats):
+    def __init__(self, max_retries: int, stats: RunStats, events: TaskEventSink | None = None):
         if max_retries < 0:
             raise ValueError("max retries must be ≥ 0")
         self.max_retries = max_retries
         self.stats = stats
+        self.events = events
         self._failures: dict[str, int] = {}
 
-    def started(self) -> None:
+    def started(self, task: Task | None = None) -> None:
         self.stats.attempts += 1
+        if self.events is not None and task is not None:
+            self.events("started", task)
 
     def timed_out(self, task: Task, seconds: float) -> None:
         """A task ran past its timeout and was stopped: a failed attempt, counted apart."""
@@ -213,12 +220,16 @@ class RetryBook:
         self.stats.errors.append(f"{task.key} (attempt {n}): {reason}")
         if n > self.max_retries:
             self.stats.failed_keys.add(task.key)
+            if self.events is not None:
+                self.events("failed", task)
             raise JobFailed(
                 f"task {task.key} failed {n} time(s), more than the {self.max_retries} "
                 f"retr{'y' if self.max_retries == 1 else 'ies'} allowed; last error: {reason}",
                 self.stats,
             )
         self.stats.retried_keys.add(task.key)
+        if self.events is not None:
+            self.events("retried", task)
 
 
 class Engine(Protocol):
@@ -242,6 +253,7 @@ class Engine(Protocol):
         cancel: CancelCheck | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         limits: Limits | None = None,
+        events: TaskEventSink | None = None,
     ) -> RunStats: ...
 
     def close(self) -> None: ...

@@ -44,6 +44,7 @@ from riskgrid.grid.engine import (
     ResultSink,
     RetryBook,
     RunStats,
+    TaskEventSink,
     TaskFn,
     deadline_message,
     last_line,
@@ -160,9 +161,10 @@ class LocalPoolEngine:
         cancel: CancelCheck | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         limits: Limits | None = None,
+        events: TaskEventSink | None = None,
     ) -> RunStats:
         stats = RunStats(submitted=len(tasks))
-        book = RetryBook(max_retries, stats)
+        book = RetryBook(max_retries, stats, events)
         if not tasks:
             return stats
         lim = limits or Limits()
@@ -230,7 +232,7 @@ class LocalPoolEngine:
         if not w.held:
             w.started_at = time.monotonic()
         w.held.append(i)
-        st.book.started()
+        st.book.started(st.tasks[i])
         return True
 
     def _check_health(self, st: _RunState, now: float) -> None:

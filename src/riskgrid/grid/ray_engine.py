@@ -45,6 +45,7 @@ from riskgrid.grid.engine import (
     ResultSink,
     RetryBook,
     RunStats,
+    TaskEventSink,
     TaskFn,
     deadline_message,
     last_line,
@@ -242,6 +243,7 @@ class RayEngine:
         cancel: CancelCheck | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         limits: Limits | None = None,
+        events: TaskEventSink | None = None,
     ) -> RunStats:
         lim = limits or Limits(startup_seconds=self.startup_seconds)
         if lim.startup_seconds != self.startup_seconds:
@@ -251,7 +253,7 @@ class RayEngine:
         from ray.exceptions import RayError, RayTaskError
 
         stats = RunStats(submitted=len(tasks))
-        book = RetryBook(max_retries, stats)
+        book = RetryBook(max_retries, stats, events)
         if not tasks:
             return stats
         job_deadline = lim.job_deadline()
@@ -296,7 +298,7 @@ class RayEngine:
                     if i in done or other_copy(i):
                         continue
                     running[self._remote.remote(holder, tasks[i])] = i
-                    book.started()
+                    book.started(tasks[i])
                 for ref in itertools.islice(running, slots):
                     started.setdefault(ref, now)
                 for ref, t0 in list(started.items()):
@@ -311,7 +313,7 @@ class RayEngine:
                         twin = self._remote.remote(holder, tasks[i])
                         running[twin] = i
                         copies[i] = twin
-                        book.started()
+                        book.started(tasks[i])
                         stats.speculative += 1
                 ready, _ = ray.wait(list(running), num_returns=1, timeout=_POLL_SECONDS)
                 if ready:

@@ -20,6 +20,9 @@ Deadlines (nothing waits forever): ``startup_timeout`` (workers / Ray must start
 ``max(task_timeout_factor × estimate, task_timeout_min)`` (defaults 10× and 60 s; factor 0
 turns it off) and straggler ``speculation`` (default on).
 
+``task_events(kind, task)`` (optional) observes each task: started, retried, failed, succeeded
+(the service's metrics use it).
+
 A run that cannot complete returns a ``failed`` result whose message names the task and the
 error; it never carries measures. Ctrl-C (``KeyboardInterrupt``) stops the workers and
 propagates. Bad arguments raise :class:`~riskgrid.spec.errors.RiskgridError`.
@@ -63,6 +66,7 @@ from riskgrid.grid.engine import (
     JobFailed,
     Limits,
     RunStats,
+    TaskEventSink,
     task_timeout_from_estimate,
 )
 from riskgrid.grid.fingerprint import input_hashes
@@ -374,6 +378,9 @@ def _run_tasks(
         shards.save(task, value)
         asm.place(task, value)
         done += 1
+        events: TaskEventSink | None = o.get("task_events")
+        if events is not None:
+            events("succeeded", task)
         if progress is not None:
             progress(done, len(tasks))
 
@@ -397,6 +404,8 @@ def _run_tasks(
             cancel=_cancel_check(o.get("cancel")),
             max_retries=o.get("max_retries", DEFAULT_MAX_RETRIES),
             limits=limits,
+            # only when asked, so an engine object without the hook keeps working
+            **({"events": o["task_events"]} if o.get("task_events") is not None else {}),
         )
         asm.check_complete(tasks)
     except JobFailed as exc:
@@ -492,7 +501,7 @@ _OPTIONS = frozenset(
         "ray_address", "progress", "out_dir", "checkpoint", "cancel", "max_retries",
         "target_task_seconds", "block_rows", "block_cols", "calibrate_cost", "positions_limit",
         "load_seconds", "budget", "work_dir", "reorder_bytes", "startup_timeout", "job_timeout",
-        "task_timeout_factor", "task_timeout_min", "speculation",
+        "task_timeout_factor", "task_timeout_min", "speculation", "task_events",
     }
 )  # fmt: skip
 

@@ -53,6 +53,11 @@ class Settings:
     tenant_max_running_jobs: int = 1  # default when the tenant spec sets none
     runner_enabled: bool = True
     runner_poll_seconds: float = 0.5
+    # several runners on one PostgreSQL (service/claims.py, docs/service.md "Runners")
+    runner_id: str | None = None  # default: host name + state dir; unique per live replica
+    lease_seconds: float = 30.0  # a dead runner's jobs are taken over after this
+    job_deadline_seconds: float = 6 * 3600.0  # a job running longer is stopped and failed
+    ray_connect_seconds: float = 60.0  # connecting to RISKGRID_RAY_ADDRESS
     migrate: bool = True
 
     @property
@@ -64,6 +69,17 @@ class Settings:
     @property
     def results_location(self) -> str:
         return self.results_url or str((self.state_dir / "results").resolve())
+
+    @property
+    def runner_name(self) -> str:
+        """This runner's id in claims; restarting with the same id frees its old claims."""
+        if self.runner_id:
+            return self.runner_id
+        import hashlib
+        import socket
+
+        digest = hashlib.sha256(str(self.state_dir.resolve()).encode()).hexdigest()[:8]
+        return f"{socket.gethostname()}-{digest}"
 
     @property
     def dev_dir(self) -> Path:
@@ -89,6 +105,11 @@ class Settings:
         for name in ("max_body_bytes", "page_max", "max_workers", "max_running_jobs"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name}: must be >= 1")
+        for name in ("lease_seconds", "job_deadline_seconds", "ray_connect_seconds"):
+            if not getattr(self, name) > 0:
+                raise SettingsError(f"RISKGRID_{name.upper()}: must be > 0")
+        if self.ray_address and self.engine != "ray":
+            raise SettingsError("RISKGRID_RAY_ADDRESS needs RISKGRID_ENGINE=ray")
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -117,6 +138,7 @@ def from_env(**overrides: object) -> Settings:
         "ray_address": env.get("RISKGRID_RAY_ADDRESS"),
         # an API-only replica: accepts jobs, leaves running them to another process
         "runner_enabled": _env_bool("RISKGRID_RUNNER", True),
+        "runner_id": env.get("RISKGRID_RUNNER_ID"),
     }
     numeric = {
         "RISKGRID_MAX_BODY_BYTES": ("max_body_bytes", int),
@@ -125,6 +147,9 @@ def from_env(**overrides: object) -> Settings:
         "RISKGRID_MAX_WORKERS": ("max_workers", int),
         "RISKGRID_MAX_RUNNING_JOBS": ("max_running_jobs", int),
         "RISKGRID_TENANT_MAX_RUNNING_JOBS": ("tenant_max_running_jobs", int),
+        "RISKGRID_LEASE_SECONDS": ("lease_seconds", float),
+        "RISKGRID_JOB_DEADLINE_SECONDS": ("job_deadline_seconds", float),
+        "RISKGRID_RAY_CONNECT_SECONDS": ("ray_connect_seconds", float),
     }
     for var, (name, kind) in numeric.items():
         if var in env:

@@ -57,6 +57,7 @@ def build(
     *,
     head: str,
     exceptions: list[ExceptionRecord],
+    problems: list[str] | None = None,
 ) -> dict[str, Any]:
     """The whole report as one document (the JSON format is exactly this)."""
     controls = {c.id: c for c in model.controls}
@@ -64,7 +65,8 @@ def build(
     if evidence is not None:
         for rec in evidence.verifications:
             by_control.setdefault(rec.control, []).append(rec)
-    fresh = evidence is not None and evidence.commit == head
+    # ``evidence`` is what the gate recomputed after checking every binding (workflow.assess).
+    fresh = evidence is not None
     verified = {cid for cid, rec in (evidence.controls.items() if evidence else ()) if rec.verified}
     scores = {s.threat: s for s in metrics.threats}
     threats = []
@@ -109,6 +111,10 @@ def build(
             "dirty": evidence.dirty if evidence else None,
             "generated_at": evidence.generated_at if evidence else None,
             "source": evidence.source if evidence else None,
+            "official": evidence.official if evidence else False,
+            "tree": evidence.tree if evidence else None,
+            "junit": [j.model_dump() for j in evidence.junit] if evidence else [],
+            "problems": list(problems or []),
             "head": head,
             "fresh": fresh,
         },
@@ -166,12 +172,18 @@ def render_markdown(doc: dict[str, Any]) -> str:
     out = [f"# Threat model report: {doc['model']['name']} {doc['model']['version']}", ""]
     if ev["fresh"]:
         dirty = " (working tree had local changes)" if ev["dirty"] else ""
-        out.append(f"Evidence: commit `{ev['commit']}`{dirty}, {ev['generated_at']}.")
+        out.append(
+            f"Evidence: commit `{ev['commit']}`{dirty}, {ev['generated_at']}; control status "
+            "recomputed from the JUnit results by the gate."
+        )
+        if not ev["official"]:
+            out.append("\n**UNOFFICIAL**: made with `--allow-dirty` (dirty tree or no checkout).")
     else:
         out.append(
             f"**No evidence for this commit (`{ev['head']}`)**: nothing counts as verified; "
             "run `riskgrid threats verify`."
         )
+        out += [f"- refused: {p}" for p in ev["problems"]]
     out += ["", "## Headline", "", "| Metric | Value |", "|---|---|"]
     out += [f"| {HEADLINE_LABELS[k]} | {fmt(k, v)} |" for k, v in doc["headline"].items()]
     for tax in doc["taxonomies"].values():
@@ -264,13 +276,17 @@ def render_html(doc: dict[str, Any], model: ThreatModel) -> str:
         dirty = " (working tree had local changes)" if ev["dirty"] else ""
         parts.append(
             f"<p>Evidence from commit <code>{e(ev['commit'])}</code>{dirty}, "
-            f"{e(ev['generated_at'])}, source {e(str(ev['source']))}.</p>"
+            f"{e(ev['generated_at'])}, source {e(str(ev['source']))}; control status "
+            "recomputed from the JUnit results.</p>"
         )
+        if not ev["official"]:
+            parts.append("<p class='warn'>UNOFFICIAL: made with --allow-dirty.</p>")
     else:
         parts.append(
             f"<p class='warn'>No evidence for this commit (<code>{e(ev['head'])}</code>): "
             "nothing counts as verified. Run <code>riskgrid threats verify</code>.</p>"
         )
+        parts += [f"<p class='warn'>refused: {e(p)}</p>" for p in ev["problems"]]
     parts.append("<h2>Headline</h2><table><tr><th>Metric</th><th>Value</th></tr>")
     parts += [
         f"<tr><td>{e(HEADLINE_LABELS[k])}</td><td>{e(fmt(k, v))}</td></tr>"

@@ -18,6 +18,8 @@ from riskgrid.threats.workflow import assess, verify
 
 DEFAULT_MODEL = Path("threatmodel")
 DEFAULT_EVIDENCE = Path("results/threats/evidence.json")
+#: Committed mutation results (``riskgrid threats mutate``), used while their files are unchanged.
+DEFAULT_MUTATION = Path("threatmodel/mutation.json")
 
 _MODEL = typer.Option(DEFAULT_MODEL, "--model", help="Threat-model directory.")
 _ROOT = typer.Option(Path("."), "--repo", help="Repository root (tests, policies, examples).")
@@ -171,6 +173,50 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"FAIL {f}", err=True)
             raise typer.Exit(1)
         typer.echo("gate: pass" if a.official else "gate: pass (UNOFFICIAL: --allow-dirty)")
+
+    @threats.command("mutate")
+    def mutate_cmd(
+        model: Path = _MODEL,
+        repo: Path = _ROOT,
+        control: list[str] = typer.Option(
+            [], "--control", help="Only these controls (default: every one with code refs)."
+        ),
+        per_control: int = typer.Option(
+            3, "--per-control", min=0, help="Fine-grained mutants sampled per control."
+        ),
+        out: Path = typer.Option(DEFAULT_MUTATION, "--out", help="Results JSON to write."),
+    ) -> None:
+        """Mutate each control's code and run its referenced tests: killed/survived per mutant.
+
+        Existing results for other controls in OUT are kept, so a sample can grow run by run.
+        """
+        import json
+
+        from riskgrid.threats.binding import tree_state
+        from riskgrid.threats.mutate import load_results, mutate_controls, write_results
+
+        validated = validate(model, repo_root=repo)
+
+        def show(r) -> None:  # type: ignore[no-untyped-def]
+            m = r.mutant
+            typer.echo(f"  {r.outcome:8} {m.control} {m.operator:8} {m.file}:{m.line} "
+                       f"{m.description} ({r.seconds:.1f} s)")  # fmt: skip
+
+        results = mutate_controls(
+            validated, repo, controls=control, per_control=per_control, progress=show
+        )
+        keep = load_results(out, repo) if out.exists() else {}
+        doc_controls = {cid: {k: v for k, v in rec.items() if k != "fresh"}
+                        for cid, rec in keep.items()}  # fmt: skip
+        write_results(results, out, commit=tree_state(repo).commit)
+        if doc_controls:
+            merged = json.loads(out.read_text())
+            merged["controls"] = {**doc_controls, **merged["controls"]}
+            out.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+        for r in results:
+            score = "n/a" if r.score is None else f"{r.score:.2f}"
+            typer.echo(f"{r.control}: killed {r.killed}/{len(r.results)} (score {score})")
+        typer.echo(f"wrote {out}")
 
     @threats.command("sign")
     def sign_cmd(

@@ -13,13 +13,14 @@ from riskgrid.spec.errors import RiskgridError
 from riskgrid.threats import report as rp
 from riskgrid.threats.gate import gate_failures
 from riskgrid.threats.loader import load_floors
+from riskgrid.threats.mutate import MUTATION_FILE
 from riskgrid.threats.validate import validate
 from riskgrid.threats.workflow import assess, verify
 
 DEFAULT_MODEL = Path("threatmodel")
 DEFAULT_EVIDENCE = Path("results/threats/evidence.json")
 #: Committed mutation results (``riskgrid threats mutate``), used while their files are unchanged.
-DEFAULT_MUTATION = Path("threatmodel/mutation.json")
+DEFAULT_MUTATION = DEFAULT_MODEL / MUTATION_FILE
 
 _MODEL = typer.Option(DEFAULT_MODEL, "--model", help="Threat-model directory.")
 _ROOT = typer.Option(Path("."), "--repo", help="Repository root (tests, policies, examples).")
@@ -131,6 +132,7 @@ def register(app: typer.Typer) -> None:
             head=a.head,
             exceptions=a.exceptions,
             problems=a.binding_problems,
+            mutation=a.mutation,
         )
         text = {
             "md": lambda: rp.render_markdown(doc),
@@ -165,7 +167,7 @@ def register(app: typer.Typer) -> None:
             typer.echo("gate: evidence refused; nothing counts as verified", err=True)
             raise typer.Exit(1)
         headline = a.metrics.headline()
-        failures = gate_failures(headline, a.evidence, load_floors(model))
+        failures = gate_failures(headline, a.evidence, load_floors(model), a.mutation)
         for name, value in headline.items():
             typer.echo(f"{name}: {rp.fmt(name, value)}")
         if failures:

@@ -46,6 +46,8 @@ from riskgrid.threats.resolve import group_by_folder
 from riskgrid.threats.validate import Validated
 
 SCHEMA = "riskgrid.threats.mutation/v1"
+#: The committed results, inside the threat-model directory (not a ``*.yaml`` model file).
+MUTATION_FILE = "mutation.json"
 RUN_TIMEOUT_S = 600
 
 
@@ -319,6 +321,30 @@ def _outcome(rc: int) -> str:
     return {0: "survived", 1: "killed", 2: "killed"}.get(rc, "error")
 
 
+class Shadow:
+    """A private copy of the ``riskgrid`` package that mutants are written into, one at a time."""
+
+    def __init__(self, repo_root: Path, folder: Path):
+        self.repo_root = repo_root
+        self.path = folder / "src"
+        shutil.copytree(repo_root / "src" / "riskgrid", self.path / "riskgrid",
+                        ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+
+    def run(self, mutant: Mutant, tests: list[str]) -> MutantResult:
+        """Apply ``mutant``, run ``tests`` against it, restore the original module."""
+        original = self.repo_root / mutant.file
+        copy = self.path / Path(mutant.file).relative_to("src")
+        started = time.monotonic()
+        try:
+            copy.write_text(mutated_source(mutant, original.read_text(encoding="utf-8")))
+            rc, detail = _run_tests(tests, self.repo_root, self.path)
+        finally:
+            shutil.copyfile(original, copy)
+        outcome = _outcome(rc)
+        return MutantResult(mutant, outcome, time.monotonic() - started,
+                            "" if outcome == "killed" else detail.strip()[-300:])  # fmt: skip
+
+
 def mutate_controls(
     validated: Validated,
     repo_root: Path,
@@ -336,9 +362,7 @@ def mutate_controls(
         raise RiskgridError(f"--control: unknown control(s) {', '.join(sorted(unknown))}")
     out: list[ControlResult] = []
     with tempfile.TemporaryDirectory(prefix="riskgrid-mutate-") as tmp:
-        shadow = Path(tmp) / "src"
-        shutil.copytree(repo_root / "src" / "riskgrid", shadow / "riskgrid",
-                        ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+        shadow = Shadow(repo_root, Path(tmp))
         for c in model.controls:
             if wanted and c.id not in wanted:
                 continue
@@ -352,17 +376,7 @@ def mutate_controls(
             for f in sorted({m.file for m in mutants} | {t.split("::", 1)[0] for t in tests}):
                 result.files[f] = sha256_file(repo_root / f)
             for m in mutants:
-                original = repo_root / m.file
-                copy = shadow / Path(m.file).relative_to("src")
-                started = time.monotonic()
-                try:
-                    copy.write_text(mutated_source(m, original.read_text(encoding="utf-8")))
-                    rc, detail = _run_tests(tests, repo_root, shadow)
-                    outcome = _outcome(rc)
-                finally:
-                    shutil.copyfile(original, copy)
-                r = MutantResult(m, outcome, time.monotonic() - started,
-                                 "" if outcome == "killed" else detail.strip()[-300:])  # fmt: skip
+                r = shadow.run(m, tests)
                 result.results.append(r)
                 if progress:
                     progress(r)

@@ -50,6 +50,27 @@ def fmt(name: str, value: float) -> str:
     return f"{value:.2f}"
 
 
+def _mutation_summary(rec: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A control's sampled mutation result (``riskgrid threats mutate``); None when unsampled."""
+    if rec is None:
+        return None
+    survived = [r["description"] for r in rec.get("results", []) if r["outcome"] == "survived"]
+    return {
+        "killed": rec.get("killed"),
+        "total": rec.get("total"),
+        "score": rec.get("score"),
+        "fresh": rec.get("fresh", False),
+        "survived": survived,
+    }
+
+
+def _mutation_text(m: dict[str, Any] | None) -> str:
+    if m is None:
+        return "mutation: not sampled"
+    stale = "" if m["fresh"] else " (STALE: code or tests changed since; not counted)"
+    return f"mutation: killed {m['killed']}/{m['total']}{stale}"
+
+
 def build(
     model: ThreatModel,
     metrics: Metrics,
@@ -58,6 +79,7 @@ def build(
     head: str,
     exceptions: list[ExceptionRecord],
     problems: list[str] | None = None,
+    mutation: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The whole report as one document (the JSON format is exactly this)."""
     controls = {c.id: c for c in model.controls}
@@ -98,6 +120,7 @@ def build(
                             {"ref": r.ref, "node_id": r.node_id, "outcome": r.outcome}
                             for r in by_control.get(link.control, [])
                         ],
+                        "mutation": _mutation_summary((mutation or {}).get(link.control)),
                     }
                     for link in t.controls
                 ],
@@ -205,6 +228,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
             out.append(f"- **{c['id']}** {c['title']} — {c['type']}, {c['layer']}, {mark}")
             out += [f"  - implements: `{i}`" for i in c["implementation"]]
             out += [f"  - {e['outcome']}: `{e['node_id']}`" for e in c["evidence"]]
+            out.append(f"  - {_mutation_text(c['mutation'])}")
         out.append("")
     out += ["## Attack trees", ""]
     for tree in doc["attack_trees"]:
@@ -321,7 +345,8 @@ def render_html(doc: dict[str, Any], model: ThreatModel) -> str:
             )
             parts.append(
                 f"<li><b>{e(c['id'])}</b> {e(c['title'])} — {e(c['type'])}, {e(c['layer'])}, "
-                f"{e(c['effectiveness'])}, {mark}<ul>{impl}{evid}</ul></li>"
+                f"{e(c['effectiveness'])}, {mark}<ul>{impl}{evid}"
+                f"<li>{e(_mutation_text(c['mutation']))}</li></ul></li>"
             )
         parts.append("</ul></div>")
     parts.append(

@@ -11,12 +11,14 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from riskgrid.spec.errors import RiskgridError
 from riskgrid.threats import evidence as ev
 from riskgrid.threats.binding import tree_state, verify_signature
 from riskgrid.threats.exceptions import read_exceptions
 from riskgrid.threats.metrics import ExceptionRecord, Metrics, compute
+from riskgrid.threats.mutate import MUTATION_FILE, load_results
 from riskgrid.threats.validate import Validated, validate
 
 
@@ -83,6 +85,8 @@ class Assessment:
     #: Why the evidence file given does not hold (empty when it does, or none was given).
     binding_problems: list[str] = field(default_factory=list)
     official: bool = False
+    #: Committed mutation results per control, each marked fresh or stale (threats mutate).
+    mutation: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def assess(
@@ -141,4 +145,5 @@ def assess(
         today=today,
     )
     official = evidence is not None and evidence.official
-    return Assessment(validated, evidence, head, exceptions, metrics, problems, official)
+    mutation = load_results(model_dir / MUTATION_FILE, repo_root)
+    return Assessment(validated, evidence, head, exceptions, metrics, problems, official, mutation)

@@ -190,12 +190,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Mutate each control's code and run its referenced tests: killed/survived per mutant.
 
-        Existing results for other controls in OUT are kept, so a sample can grow run by run.
+        Results are written after each control, and existing results for other controls in OUT
+        are kept, so a sample can grow run by run.
         """
-        import json
-
         from riskgrid.threats.binding import tree_state
-        from riskgrid.threats.mutate import load_results, mutate_controls, write_results
+        from riskgrid.threats.mutate import (
+            load_results,
+            mutate_controls,
+            mutation_targets,
+            write_results,
+        )
 
         validated = validate(model, repo_root=repo)
 
@@ -204,18 +208,16 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  {r.outcome:8} {m.control} {m.operator:8} {m.file}:{m.line} "
                        f"{m.description} ({r.seconds:.1f} s)")  # fmt: skip
 
-        results = mutate_controls(
-            validated, repo, controls=control, per_control=per_control, progress=show
-        )
-        keep = load_results(out, repo) if out.exists() else {}
-        doc_controls = {cid: {k: v for k, v in rec.items() if k != "fresh"}
-                        for cid, rec in keep.items()}  # fmt: skip
-        write_results(results, out, commit=tree_state(repo).commit)
-        if doc_controls:
-            merged = json.loads(out.read_text())
-            merged["controls"] = {**doc_controls, **merged["controls"]}
-            out.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
-        for r in results:
+        commit = tree_state(repo).commit
+        for cid in control or mutation_targets(validated.model):
+            [r] = mutate_controls(
+                validated, repo, controls=[cid], per_control=per_control, progress=show
+            ) or [None]
+            if r is None:
+                typer.echo(f"{cid}: no code reference to mutate (or not implemented)")
+                continue
+            kept = load_results(out, repo) if out.exists() else {}
+            write_results([r], out, commit=commit, keep=kept)
             score = "n/a" if r.score is None else f"{r.score:.2f}"
             typer.echo(f"{r.control}: killed {r.killed}/{len(r.results)} (score {score})")
         typer.echo(f"wrote {out}")

@@ -384,11 +384,29 @@ def mutate_controls(
     return out
 
 
-def write_results(results: list[ControlResult], path: Path, *, commit: str | None) -> None:
+def mutation_targets(model: Any) -> list[str]:
+    """Ids of the implemented controls that name ``code:`` to mutate."""
+    return [
+        c.id
+        for c in model.controls
+        if c.status.value == "implemented" and any(r.startswith("code:") for r in c.implementation)
+    ]
+
+
+def write_results(
+    results: list[ControlResult],
+    path: Path,
+    *,
+    commit: str | None,
+    keep: dict[str, dict[str, Any]] | None = None,
+) -> None:
+    """Write ``results``, keeping ``keep`` (earlier results of other controls) beside them."""
+    earlier = {cid: {k: v for k, v in rec.items() if k != "fresh"}
+               for cid, rec in (keep or {}).items()}  # fmt: skip
     doc = {
         "schema": SCHEMA,
         "commit": commit,
-        "controls": {r.control: r.to_dict() for r in results},
+        "controls": {**earlier, **{r.control: r.to_dict() for r in results}},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

@@ -122,3 +122,22 @@ def test_runs_are_split_per_test_folder_and_merged(tmp_path):
     merged = merge_runs([one, two])
     assert merged.cases == {**one.cases, **two.cases}
     assert merged.timestamp == "2026-11-26T10:00:01"
+
+
+def test_node_ids_rebuilt_from_junit_only_for_tests_that_exist(mini):
+    from riskgrid.threats.evidence import JUnitCase, JUnitRun, collected_from_junit
+
+    ok = JUnitCase("passed", 0.1)
+    run = JUnitRun(
+        {
+            ("checks.probe_checks", "test_passes"): ok,
+            ("checks.probe_checks", "test_fails"): ok,
+            # a JUnit file can claim a test nobody wrote: it must not become a node id
+            ("checks.probe_checks", "test_ghost[1]"): ok,
+            ("checks.nowhere", "test_x"): ok,
+        },
+        None,
+    )
+    seeds = collected_from_junit(run, mini)
+    want = {"checks/probe_checks.py::test_passes", "checks/probe_checks.py::test_fails"}
+    assert seeds == {"checks/probe_checks.py": want, "checks": want}

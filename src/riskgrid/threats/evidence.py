@@ -383,3 +383,32 @@ def check_binding(
         return None, problems
     run, _, stale = read_junit_files(paths, root, last_change(state, test_files, root))
     return run, problems + stale
+
+
+def collected_from_junit(run: JUnitRun, root: Path) -> dict[str, set[str]]:
+    """Node ids per test file and per folder, rebuilt from a JUnit run of the whole suite.
+
+    Lets validation skip its own ``pytest --collect-only`` when the suite has just run (CI):
+    ``tests.a.test_x.C`` + ``t[p]`` → ``tests/a/test_x.py::C::t[p]``, the longest classname
+    prefix that is an existing ``.py`` file being the module.
+    """
+    out: dict[str, set[str]] = {}
+    sources: dict[str, str] = {}
+    for classname, name in run.cases:
+        parts = classname.split(".")
+        for i in range(len(parts), 0, -1):
+            path = "/".join(parts[:i]) + ".py"
+            if (root / path).is_file():
+                if path not in sources:
+                    sources[path] = (root / path).read_text(encoding="utf-8", errors="replace")
+                # a JUnit file can name tests that do not exist: keep only those defined there
+                function = name.split("[", 1)[0]
+                if not re.search(rf"\bdef {re.escape(function)}\(", sources[path]):
+                    break
+                node = "::".join([path, *parts[i:], name])
+                out.setdefault(path, set()).add(node)
+                for parent in Path(path).parents:
+                    if str(parent) != ".":
+                        out.setdefault(str(parent), set()).add(node)
+                break
+    return out

@@ -13,13 +13,37 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from riskgrid.spec.errors import RiskgridError
+from riskgrid.spec.errors import RiskgridError, SpecError
 from riskgrid.threats import evidence as ev
 from riskgrid.threats.binding import tree_state, verify_signature
 from riskgrid.threats.exceptions import read_exceptions
 from riskgrid.threats.metrics import ExceptionRecord, Metrics, compute
 from riskgrid.threats.mutate import MUTATION_FILE, load_results
 from riskgrid.threats.validate import Validated, validate
+
+
+def _validate(model_dir: Path, repo_root: Path, junit: list[Path]) -> Validated:
+    """:func:`validate`, seeded with the node ids of a full suite's JUnit run when there is one
+    (saves a ``pytest --collect-only`` of every referenced file).
+
+    Seeding only saves work: when the seeded validation finds a problem (a partial run, a
+    JUnit file that cannot be read), the model is validated again by collecting for real, so
+    the verdict never depends on the JUnit file's claims about what exists.
+    """
+    seeds: dict[str, set[str]] = {}
+    for path in junit:
+        try:
+            run = ev.parse_junit(path)
+        except SpecError:
+            return validate(model_dir, repo_root=repo_root)
+        for key, ids in ev.collected_from_junit(run, repo_root).items():
+            seeds.setdefault(key, set()).update(ids)
+    if seeds:
+        try:
+            return validate(model_dir, repo_root=repo_root, collected=seeds)
+        except SpecError:
+            pass
+    return validate(model_dir, repo_root=repo_root)
 
 
 def verify(
@@ -37,7 +61,7 @@ def verify(
     Without ``junit`` it runs exactly the referenced tests and keeps their JUnit files next to
     ``out`` (the gate re-reads them).
     """
-    validated = validate(model_dir, repo_root=repo_root)
+    validated = _validate(model_dir, repo_root, [junit] if junit is not None else [])
     state = tree_state(repo_root)
     problems = ev.tree_problems(state, allow_dirty=allow_dirty)
     if problems:
@@ -105,13 +129,17 @@ def assess(
     the signature too when ``trusted_key`` is given, and each control's status is recomputed
     from the model and the JUnit files. Nothing the file says about outcomes is read.
     """
-    validated = validate(model_dir, repo_root=repo_root)
+    recorded = ev.load_evidence(evidence_path) if evidence_path is not None else None
+    junit = [
+        Path(j.path) if Path(j.path).is_absolute() else repo_root / j.path
+        for j in (recorded.junit if recorded is not None else [])
+    ]
+    validated = _validate(model_dir, repo_root, junit)
     state = tree_state(repo_root)
     head = state.commit or "unknown"
     evidence: ev.Evidence | None = None
     problems: list[str] = []
-    if evidence_path is not None:
-        recorded = ev.load_evidence(evidence_path)
+    if evidence_path is not None and recorded is not None:
         if trusted_key is not None and (bad := verify_signature(evidence_path, trusted_key)):
             problems.append(bad)
         tests = ev.referenced_test_files(validated.verifications, repo_root)

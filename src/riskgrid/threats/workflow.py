@@ -22,6 +22,21 @@ from riskgrid.threats.mutate import MUTATION_FILE, load_results
 from riskgrid.threats.validate import Validated, validate
 
 
+def _current(mutation: dict[str, dict[str, Any]], validated: Validated) -> dict[str, Any]:
+    """Mark a mutation result stale when the control now names other code or other tests than
+    the ones it was made with (its files being unchanged is not enough)."""
+    controls = {c.id: c for c in validated.model.controls}
+    for cid, rec in mutation.items():
+        c = controls.get(cid)
+        targets = {r.split(":", 1)[1].strip() for r in (c.implementation if c else [])
+                   if r.startswith("code:")}  # fmt: skip
+        tests = sorted({v.node_id for v in validated.verifications if v.control == cid})
+        made_with = {r.get("target") for r in rec.get("results", [])}
+        if made_with != targets or rec.get("tests") != tests:
+            rec["fresh"] = False
+    return mutation
+
+
 def _validate(model_dir: Path, repo_root: Path, junit: list[Path]) -> Validated:
     """:func:`validate`, seeded with the node ids of a full suite's JUnit run when there is one
     (saves a ``pytest --collect-only`` of every referenced file).
@@ -173,5 +188,5 @@ def assess(
         today=today,
     )
     official = evidence is not None and evidence.official
-    mutation = load_results(model_dir / MUTATION_FILE, repo_root)
+    mutation = _current(load_results(model_dir / MUTATION_FILE, repo_root), validated)
     return Assessment(validated, evidence, head, exceptions, metrics, problems, official, mutation)

@@ -81,3 +81,21 @@ def test_results_are_used_only_while_their_files_are_unchanged(tmp_path: Path) -
     path.write_text('{"schema": "other"}')
     with pytest.raises(RiskgridError, match=r"not a riskgrid\.threats\.mutation/v1 file"):
         load_results(path, tmp_path)
+
+
+def test_results_are_stale_when_the_control_names_other_code_or_tests(mini) -> None:
+    from riskgrid.threats.validate import validate
+    from riskgrid.threats.workflow import _current
+
+    v = validate(mini / "threatmodel", repo_root=mini)
+
+    def rec(target: str, tests: list[str]) -> dict:
+        return {"fresh": True, "tests": tests, "results": [{"target": target}]}
+
+    same = rec("riskgrid.threats.metrics:compute", ["checks/probe_checks.py::test_passes"])
+    moved = rec("riskgrid.threats.metrics:severity", ["checks/probe_checks.py::test_passes"])
+    fewer = rec("riskgrid.threats.metrics:compute", [])
+    out = _current({"C-PRE-A": same}, v)
+    assert out["C-PRE-A"]["fresh"] is True
+    assert _current({"C-PRE-A": moved}, v)["C-PRE-A"]["fresh"] is False
+    assert _current({"C-PRE-A": fewer}, v)["C-PRE-A"]["fresh"] is False

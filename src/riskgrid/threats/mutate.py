@@ -310,14 +310,19 @@ def _run_tests(node_ids: list[str], repo_root: Path, pythonpath: Path) -> tuple[
         except subprocess.TimeoutExpired:
             return 124, f"timed out after {RUN_TIMEOUT_S} s"
         if proc.returncode != 0:
-            return proc.returncode, (proc.stdout + proc.stderr)[-400:]
+            return proc.returncode, (proc.stdout + proc.stderr)[-1500:]
         worst, tail = max(worst, proc.returncode), proc.stdout[-200:]
     return worst, tail
 
 
-def _outcome(rc: int) -> str:
+def _outcome(rc: int, output: str = "") -> str:
     # 1: a test failed; 2: collection/import failed because of the mutant; both mean the tests
-    # depend on the code. 5 (nothing collected) or a timeout is a harness error, not a verdict.
+    # depend on the code. 4 is pytest's "usage error", which is also what it answers when the
+    # named test's module failed to import ("found no collectors" after a collection ERROR):
+    # the mutant broke the import, so that is killed too. Anything else (5: nothing collected,
+    # 124: timeout) is a harness error, not a verdict.
+    if rc == 4 and "found no collectors" in output and "ERROR tests/" in output:
+        return "killed"
     return {0: "survived", 1: "killed", 2: "killed"}.get(rc, "error")
 
 
@@ -340,7 +345,7 @@ class Shadow:
             rc, detail = _run_tests(tests, self.repo_root, self.path)
         finally:
             shutil.copyfile(original, copy)
-        outcome = _outcome(rc)
+        outcome = _outcome(rc, detail)
         return MutantResult(mutant, outcome, time.monotonic() - started,
                             "" if outcome == "killed" else detail.strip()[-300:])  # fmt: skip
 

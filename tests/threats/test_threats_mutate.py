@@ -99,3 +99,13 @@ def test_results_are_stale_when_the_control_names_other_code_or_tests(mini) -> N
     assert out["C-PRE-A"]["fresh"] is True
     assert _current({"C-PRE-A": moved}, v)["C-PRE-A"]["fresh"] is False
     assert _current({"C-PRE-A": fewer}, v)["C-PRE-A"]["fresh"] is False
+
+
+def test_outcomes_from_pytest_exit_codes() -> None:
+    from riskgrid.threats.mutate import _outcome
+
+    assert (_outcome(0), _outcome(1), _outcome(2)) == ("survived", "killed", "killed")
+    broken_import = "ERROR tests/policy/test_x.py - TypeError\nERROR: found no collectors for"
+    assert _outcome(4, broken_import) == "killed"
+    assert _outcome(4, "ERROR: file or directory not found") == "error"  # a bad node id
+    assert (_outcome(5), _outcome(124)) == ("error", "error")

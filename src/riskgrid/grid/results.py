@@ -7,6 +7,8 @@ Layout::
     pnl_<grouping>.parquet     scenario + one column per group (desk, book, underlying…)
     pnl_positions.parquet      id + one column per scenario (only when positions × scenarios
                                is at most ``positions_limit`` elements)
+    positions.parquet          id, pv, pv_se — each position's PV and its Monte Carlo
+                               standard error (0 for closed forms); jobs with exotics only
 
 Everything is written into a hidden sibling temp directory first and renamed into place at the
 end, replacing an older results directory only then. A run that fails or is cancelled writes
@@ -50,13 +52,19 @@ def _column_names(labels: Sequence[str]) -> list[str]:
 
 
 def output_names(
-    group_keys: Sequence[str], n_positions: int, n_scenarios: int, positions_limit: int
+    group_keys: Sequence[str],
+    n_positions: int,
+    n_scenarios: int,
+    positions_limit: int,
+    with_pv_table: bool = False,
 ) -> dict[str, str]:
     names = {"result": RESULT_FILE, "portfolioPnl": "pnl_portfolio.parquet"}
     for key in group_keys:
         names[f"{key}Pnl"] = f"pnl_{key}.parquet"
     if n_positions * n_scenarios <= positions_limit:
         names["positionsPnl"] = "pnl_positions.parquet"
+    if with_pv_table:
+        names["positionsPv"] = "positions.parquet"
     return names
 
 
@@ -67,6 +75,8 @@ def write_results(
     pnl: np.ndarray,
     portfolio: Portfolio,
     scenario_labels: Sequence[str],
+    pv: np.ndarray | None = None,
+    pv_se: np.ndarray | None = None,
 ) -> Path:
     """Write the directory (see module docstring); return its path."""
     out = Path(out_dir)
@@ -88,6 +98,11 @@ def write_results(
             cols = {"id": [str(i) for i in portfolio.ids]}
             cols.update(zip(_column_names(labels), pnl.T, strict=True))
             _write_table(tmp / result.outputs["positionsPnl"], cols)
+        if "positionsPv" in result.outputs:
+            _write_table(
+                tmp / result.outputs["positionsPv"],
+                {"id": [str(i) for i in portfolio.ids], "pv": pv, "pv_se": pv_se},
+            )
         body = result.model_dump_json(by_alias=True, indent=2, exclude_none=False)
         (tmp / RESULT_FILE).write_text(body + "\n", encoding="utf-8")
         _swap_into_place(tmp, out)

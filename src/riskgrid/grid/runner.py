@@ -31,7 +31,7 @@ from riskgrid.grid.aggregate import Aggregates, Assembly, aggregate
 from riskgrid.grid.checkpoint import CheckpointStore
 from riskgrid.grid.engine import DEFAULT_MAX_RETRIES, Engine, JobCancelled, JobFailed, RunStats
 from riskgrid.grid.fingerprint import input_hashes
-from riskgrid.grid.jobtask import RiskContext, calibrate, run_risk_task
+from riskgrid.grid.jobtask import RiskContext, calibrate, estimated_cost, run_risk_task
 from riskgrid.grid.local import LocalPoolEngine
 from riskgrid.grid.planner import (
     DEFAULT_COST,
@@ -93,6 +93,31 @@ def _target_seconds(inputs: Any, override: float | None) -> float:
     return float(value)
 
 
+def _budget_seconds(inputs: Any) -> float:
+    grid = getattr(inputs.job.spec, "grid", None)
+    return float(getattr(grid, "max_cost_seconds", None) or float("inf"))
+
+
+def _monte_carlo(portfolio: Any, asm: Assembly) -> dict[str, Any] | None:
+    """The ``monteCarlo`` section of result.json (None when no position is priced by MC)."""
+    rows = portfolio.mc_rows()
+    if not rows:
+        return None
+    se = asm.greek_values.get("pv_se")
+    s = portfolio.settings
+    return {
+        "positions": len(rows),
+        "paths": s.paths,
+        "seed": s.seed,
+        "sampling": s.sampling,
+        "antithetic": s.antithetic,
+        "controlVariate": s.control_variate,
+        # positions use independent streams: variances add
+        "pvStandardError": float(np.sqrt(np.sum(se**2))) if se is not None else 0.0,
+        "maxPositionStandardError": float(se.max()) if se is not None else 0.0,
+    }
+
+
 def execute(
     inputs: Any,
     *,
@@ -150,7 +175,7 @@ def _execute(
     hashes = input_hashes(inputs)
 
     # -- plan --------------------------------------------------------------------------------
-    cost = calibrate(ctx) if calibrate_cost else DEFAULT_COST
+    cost = estimated_cost(ctx, calibrate(ctx) if calibrate_cost else DEFAULT_COST)
     the_plan: Plan = plan(
         portfolio.n,
         scenarios.n,
@@ -159,6 +184,14 @@ def _execute(
         target_task_seconds=target,
         greeks=ctx.greeks,
     )
+    budget = _budget_seconds(inputs)
+    if the_plan.estimated_seconds > budget:
+        raise RiskgridError(
+            f"job refused: estimated cost {the_plan.estimated_seconds:,.0f} s on one core "
+            f"({portfolio.n} positions × {scenarios.n} scenarios, "
+            f"{len(portfolio.mc_rows())} Monte Carlo) exceeds spec.grid.maxCostSeconds "
+            f"{budget:,.0f} s; reduce paths/scenarios or raise the budget"
+        )
     if block_rows or block_cols:
         the_plan = plan_blocks(
             portfolio.n,
@@ -228,7 +261,7 @@ def _execute(
     t_ran = time.perf_counter()
 
     outputs = (
-        output_names(m.group_by, portfolio.n, scenarios.n, positions_limit)
+        output_names(m.group_by, portfolio.n, scenarios.n, positions_limit, bool(portfolio.exotic))
         if status == "completed" and out_dir is not None
         else {}
     )
@@ -285,12 +318,22 @@ def _execute(
             },
             "inputs": hashes,
             "outputs": outputs,
+            "monteCarlo": _monte_carlo(portfolio, asm) if agg else None,
             "riskgridVersion": riskgrid.__version__,
         }
     )
     written = None
     if agg is not None and out_dir is not None:
-        written = write_results(out_dir, result, agg, asm.pnl, portfolio, scenarios.labels)
+        written = write_results(
+            out_dir,
+            result,
+            agg,
+            asm.pnl,
+            portfolio,
+            scenarios.labels,
+            pv=asm.pv,
+            pv_se=asm.greek_values.get("pv_se", np.zeros(portfolio.n)),
+        )
     return Execution(result, asm.pnl if agg else None, agg, written)
 
 

@@ -28,6 +28,7 @@ state's Black vol and :math:`\sigma_{ref}` the position's base Black vol.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 
@@ -121,14 +122,22 @@ def sim_steps(spec: ExoticSpec, s: PricingSettings) -> int:
 
 
 def cost_units(spec: ExoticSpec, s: PricingSettings) -> float:
-    """Relative cost of one valuation (a vanilla Black–Scholes valuation = 1)."""
+    """Relative cost of one valuation (a vanilla Black–Scholes valuation = 1).
+
+    Rough per-unit costs measured on one core (NumPy 2, 2020s x86): a GBM path-step ≈ 0.15
+    Black–Scholes valuations, a Heston QE or LSM path-step ≈ 1, a PDE node-step ≈ 0.4, a Lewis
+    price ≈ 1000, a barrier/geometric closed form ≈ 20, BAW ≈ 100. The planner only needs the
+    ratios; a calibrated run measures the absolute scale.
+    """
     if is_mc(spec, s):
-        factor = 3.0 if spec.model == "heston" else 1.0
-        return factor * s.paths * max(sim_steps(spec, s), 1)
-    if spec.kind == "american_option" and s.american_method == "pde":
-        return 4.0 * s.pde_space_nodes * s.pde_time_steps
+        heavy = spec.model == "heston" or spec.kind == "american_option"
+        return (1.0 if heavy else 0.15) * s.paths * max(sim_steps(spec, s), 1)
+    if spec.kind == "american_option":
+        if s.american_method == "pde":
+            return 0.4 * s.pde_space_nodes * s.pde_time_steps
+        return 100.0
     if spec.kind == "heston_european":
-        return 400.0
+        return 1000.0
     return 20.0
 
 
@@ -442,3 +451,27 @@ def _heston_mc(
         rebate = spec.rebate * (hit_prob * df_steps[:, None, :]).sum(axis=-1)
         pay = alive * vanilla + rebate
     return exotic_mc._mean_se(np, exotic_mc._pair_mean(np, pay, s.antithetic))
+
+
+def _add_months(d: dt.date, months: int) -> dt.date:
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    last = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(d.day, last))
+
+
+def schedule_back(end: dt.date, count: int, frequency: str) -> list[dt.date]:
+    """``count`` dates ending at ``end``, ``frequency`` (``3D``, ``1W``, ``1M``, ``1Y``) apart.
+
+    Calendar arithmetic (no holiday calendar): months clamp to the month's last day.
+    """
+    n, unit = int(frequency[:-1]), frequency[-1]
+    out = []
+    for k in range(count - 1, -1, -1):
+        if unit == "D":
+            out.append(end - dt.timedelta(days=n * k))
+        elif unit == "W":
+            out.append(end - dt.timedelta(weeks=n * k))
+        else:
+            out.append(_add_months(end, -n * k * (12 if unit == "Y" else 1)))
+    return out

@@ -368,8 +368,14 @@ class HestonSpec(Strict):
 class PricingSpec(Strict):
     """Numerical methods for exotic positions (docs/risk.md)."""
 
-    monte_carlo: MonteCarloSpec = Field(default_factory=MonteCarloSpec, alias="monteCarlo")
-    american: AmericanSpec = Field(default_factory=AmericanSpec)
+    monte_carlo: MonteCarloSpec = Field(
+        default_factory=MonteCarloSpec,
+        alias="monteCarlo",
+        description="Paths, steps and variance reduction of Monte Carlo positions.",
+    )
+    american: AmericanSpec = Field(
+        default_factory=AmericanSpec, description="Method and grid for american_option."
+    )
     heston: dict[str, HestonSpec] = Field(
         default_factory=dict, description="Heston parameters by underlying name."
     )

@@ -265,7 +265,7 @@ def bridge_survival(log_a: Array, log_b: Array, var: Array, log_h: float, is_dow
     xp = array_namespace(log_a)
     da, db = log_a - log_h, log_b - log_h
     safe = (da > 0) & (db > 0) if is_down else (da < 0) & (db < 0)
-    p_cross = xp.exp(-2.0 * da * db / xp.maximum(var, 1e-300))
+    p_cross = xp.exp(xp.where(safe, -2.0 * da * db / xp.maximum(var, 1e-300), 0.0))
     return xp.where(safe, 1.0 - p_cross, 0.0)
 
 

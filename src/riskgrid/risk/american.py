@@ -53,13 +53,27 @@ def baw(
     :math:`q_2 = \tfrac12[-(N-1) + \sqrt{(N-1)^2 + 4M/K}]` and
     :math:`A_2 = \tfrac{S^*}{q_2}[1 - e^{(b-r)T}N(d_1(S^*))]`; puts symmetric with :math:`q_1`.
     """
+    with np.errstate(all="ignore"):  # elements where early exercise never pays are replaced
+        return _baw(is_call, spot, strike, t, r, q, vol, iterations)
+
+
+def _baw(
+    is_call: object,
+    spot: object,
+    strike: object,
+    t: object,
+    r: object,
+    q: object,
+    vol: object,
+    iterations: int,
+) -> np.ndarray:
     c, s, x, t, r, q, v = _bcast(is_call, spot, strike, t, r, q, vol)
     c = c.astype(bool)
     b = r - q
     sd = v * np.sqrt(t)
     nn = 2.0 * b / (v * v)
     mm = 2.0 * r / (v * v)
-    kk = np.where(r != 0, -np.expm1(-r * t), 1e-12)
+    kk = np.where(r > 0, -np.expm1(-r * t), 1.0)  # r ≤ 0: value replaced by the European
     carry = np.exp((b - r) * t)
     disc_r = np.sqrt((nn - 1.0) ** 2 + 4.0 * mm / kk)
     qc = 0.5 * (-(nn - 1.0) + disc_r)
@@ -68,9 +82,8 @@ def baw(
     q_inf_p = 0.5 * (-(nn - 1.0) - np.sqrt((nn - 1.0) ** 2 + 4.0 * mm))
     s_inf_c = x / (1.0 - 1.0 / q_inf_c)
     s_inf_p = x / (1.0 - 1.0 / q_inf_p)
-    with np.errstate(all="ignore"):
-        seed_c = x + (s_inf_c - x) * (1.0 - np.exp(-(b * t + 2.0 * sd) * x / (s_inf_c - x)))
-        seed_p = s_inf_p + (x - s_inf_p) * np.exp((b * t - 2.0 * sd) * x / (x - s_inf_p))
+    seed_c = x + (s_inf_c - x) * (1.0 - np.exp(-(b * t + 2.0 * sd) * x / (s_inf_c - x)))
+    seed_p = s_inf_p + (x - s_inf_p) * np.exp((b * t - 2.0 * sd) * x / (x - s_inf_p))
     crit = np.where(c, seed_c, seed_p)
     crit = np.where(np.isfinite(crit) & (crit > 0), crit, x)
     qi = np.where(c, qc, qp)
@@ -91,7 +104,8 @@ def baw(
     euro = black_scholes.price(c, s, x, t, r, q, v)
     early = np.where(c, s >= crit, s <= crit)
     value = np.where(early, phi * (s - x), euro + a * (s / crit) ** qi)
-    never = c & (b >= r)  # no early exercise of a call without dividend/foreign yield
+    # no early exercise of a call when b ≥ r (no yield), nor of a put when r ≤ 0
+    never = np.where(c, b >= r, r <= 0)
     return np.where(never, euro, value)
 
 

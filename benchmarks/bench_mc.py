@@ -310,6 +310,8 @@ def part2(positions: int) -> None:
         t0 = time.perf_counter()
         ex = execute(sub_inputs, workers=w)
         walls[w] = time.perf_counter() - t0
+        if ex.result.status != "completed":
+            raise SystemExit(f"workers={w}: {ex.result.status}: {ex.result.message}")
         print(
             f"workers={w}: {walls[w]:.2f} s wall, {ex.result.tasks.total} tasks, "
             f"VaR99 {ex.result.portfolio.var['0.99']:.2f}"

@@ -103,6 +103,11 @@ def register(app: typer.Typer) -> None:
             None, "--checkpoint", help="Save finished tasks here; a rerun resumes from them."
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+        device: str = typer.Option(
+            "cpu",
+            "--device",
+            help="cpu (NumPy) or gpu (CuPy, optional extra `gpu`): Monte Carlo kernels.",
+        ),
     ) -> None:
         """Run a RiskJob: PV, VaR, ES (per group) and Greeks, on a local pool or Ray."""
         from riskgrid.grid.progress import reporter_for
@@ -113,8 +118,10 @@ def register(app: typer.Typer) -> None:
         if engine is EngineName.local and ray_address:
             raise RiskgridError("--ray-address needs --engine ray")
         engine_name = (engine or (EngineName.ray if ray_address else EngineName.local)).value
+        from riskgrid.grid.device import use_device
+
         t0 = time.perf_counter()
-        inputs = load_job(job_file)
+        inputs = use_device(load_job(job_file), device)
         load_seconds = time.perf_counter() - t0
         out_dir = out or Path("results") / inputs.job.metadata.name
         reporter = None if quiet else reporter_for(sys.stderr, label=inputs.job.metadata.name)

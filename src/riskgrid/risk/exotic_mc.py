@@ -36,6 +36,11 @@ from riskgrid.risk import _normal
 Array = Any
 
 
+def _host(x: Array) -> np.ndarray:
+    """A NumPy copy of an array of any namespace (CuPy arrays don't convert implicitly)."""
+    return x if isinstance(x, np.ndarray) else np.asarray(x.get() if hasattr(x, "get") else x)
+
+
 def _pair_mean(xp: Any, y: Array, antithetic: bool) -> Array:
     """Pair-average antithetic halves along the last axis (no-op otherwise)."""
     if not antithetic:
@@ -121,17 +126,17 @@ def asian(
     g = _pair_mean(xp, df * xp.maximum(phi * (geo - strike), 0.0), antithetic)
     g_mean = closed.geometric_price(
         is_call,
-        np.asarray(spot),
+        _host(spot),
         strike,
         times,
         expiry,
-        np.asarray(r),
-        np.asarray(q),
-        np.asarray(vol),
+        _host(r),
+        _host(q),
+        _host(vol),
         n_total=n_total,
         past_log_sum=past_log_sum,
     )
-    return _cv_mean_se(xp, y, g, xp.asarray(g_mean))
+    return _cv_mean_se(xp, y, g, xp.asarray(g_mean))  # back on y's device
 
 
 def barrier_discrete(

@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -57,6 +58,8 @@ class PricingSettings:
     pde_time_steps: int = 100
     lsm_steps: int = 50
     memory_bytes: int = 1 << 30
+    #: ``cpu`` (NumPy) or ``gpu`` (CuPy; BSM Asian and discrete-barrier kernels only)
+    device: str = "cpu"
 
 
 @dataclass(frozen=True)
@@ -316,28 +319,48 @@ def _mc_once(
         z = np.diff(rng.brownian_bridge(z, grid), prepend=0.0, axis=1) / np.sqrt(
             np.diff(grid, prepend=0.0)
         )
+    if s.device == "gpu" and (spec.kind == "barrier_option" or len(grid) == len(spec.fix_times)):
+        import cupy  # optional extra `gpu`; the CLI checks it is importable
+
+        on_gpu = [cupy.asarray(a) for a in (z, spot, r, q, vol)]
+        price_d, se_d = _bsm_kernel(spec, grid, *on_gpu, anti=anti, cv=s.control_variate)
+        return cupy.asnumpy(price_d), cupy.asnumpy(se_d)
+    if spec.kind == "asian_option" and len(grid) != len(spec.fix_times):
+        return _asian_on_grid(spec, z, grid, spot, r, q, vol, anti)
+    return _bsm_kernel(spec, grid, z, spot, r, q, vol, anti=anti, cv=s.control_variate)
+
+
+def _bsm_kernel(
+    spec: ExoticSpec,
+    grid: np.ndarray,
+    z: Any,
+    spot: Any,
+    r: Any,
+    q: Any,
+    vol: Any,
+    *,
+    anti: bool,
+    cv: bool,
+) -> tuple[Any, Any]:
+    """The array-API kernels (NumPy or CuPy arrays alike)."""
     if spec.kind == "asian_option":
-        return (
-            exotic_mc.asian(
-                z,
-                times=grid,
-                expiry=spec.t,
-                is_call=spec.is_call,
-                geometric=spec.geometric,
-                average_strike=spec.average_strike,
-                strike=spec.strike,
-                past_sum=spec.past_sum,
-                past_log_sum=spec.past_log_sum,
-                n_total=spec.n_total,
-                spot=spot,
-                r=r,
-                q=q,
-                vol=vol,
-                antithetic=anti,
-                control_variate=s.control_variate,
-            )
-            if len(grid) == len(spec.fix_times)
-            else _asian_on_grid(spec, z, grid, spot, r, q, vol, anti)
+        return exotic_mc.asian(
+            z,
+            times=grid,
+            expiry=spec.t,
+            is_call=spec.is_call,
+            geometric=spec.geometric,
+            average_strike=spec.average_strike,
+            strike=spec.strike,
+            past_sum=spec.past_sum,
+            past_log_sum=spec.past_log_sum,
+            n_total=spec.n_total,
+            spot=spot,
+            r=r,
+            q=q,
+            vol=vol,
+            antithetic=anti,
+            control_variate=cv,
         )
     return exotic_mc.barrier_discrete(
         z,

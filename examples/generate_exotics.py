@@ -24,11 +24,29 @@ HERE = Path(__file__).resolve().parent
 AS_OF = dt.date(2026, 11, 20)
 SEED = 20261129
 HESTON_NAMES = ("ACME", "BOLT", "CRUX", "EURUSD")
-COLUMNS = (
-    "id,type,underlying,strike,expiry,optionType,quantity,desk,book,model,average,averageOn,"
-    "fixingDates,fixingCount,fixingFrequency,pastFixings,barrier,barrierType,rebate,"
-    "monitoring,knocked"
-).split(",")
+COLUMNS = [
+    "id",
+    "type",
+    "underlying",
+    "strike",
+    "expiry",
+    "optionType",
+    "quantity",
+    "desk",
+    "book",
+    "model",
+    "average",
+    "averageOn",
+    "fixingDates",
+    "fixingCount",
+    "fixingFrequency",
+    "pastFixings",
+    "barrier",
+    "barrierType",
+    "rebate",
+    "monitoring",
+    "knocked",
+]
 
 
 def _months_before(d: dt.date, k: int) -> dt.date:
@@ -90,7 +108,8 @@ def main() -> None:
         r = base("BA", i, under, "barrier-fx" if under in pairs else "barrier-eq")
         s = spots[under]
         kind = str(g.choice(["down-in", "down-out", "up-in", "up-out"]))
-        h = s * (float(g.uniform(0.75, 0.92)) if kind.startswith("down") else float(g.uniform(1.08, 1.3)))
+        down = kind.startswith("down")
+        h = s * float(g.uniform(0.75, 0.92) if down else g.uniform(1.08, 1.3))
         r.update(
             type="barrier_option",
             expiry=expiry(60, 450).isoformat(),

@@ -51,23 +51,23 @@ def test_barrier_closed_form_matches_quantlib_analytic() -> None:
 
 def test_discrete_barrier_mc_within_3se_of_quantlib_mc() -> None:
     g = np.random.default_rng(222)
-    for i in range(6):
+    for i in range(4):
         kind = ("down-out", "up-out", "down-in", "up-in")[i % 4]
         s = 100.0
         h = 88.0 if kind.startswith("down") else 112.0
         k = float(g.uniform(90, 110))
         call = bool(i % 2 == 0)
-        days, steps = 365, 52
+        days, steps = 365, 26
         r, q, vol = (
             float(g.uniform(0, 0.05)),
             float(g.uniform(0, 0.03)),
             float(g.uniform(0.15, 0.35)),
         )
         ref, ref_se = qx.barrier(
-            kind, h, 0.0, call, k, days, s, r, q, vol, mc_steps=steps, samples=16384
+            kind, h, 0.0, call, k, days, s, r, q, vol, mc_steps=steps, samples=8192
         )
         times = np.arange(1, steps + 1) / steps * (days / 365.0)
-        z = rng.normals(5, rng.position_key(f"bar-{i}"), 16384, steps, antithetic=True)
+        z = rng.normals(5, rng.position_key(f"bar-{i}"), 8192, steps, antithetic=True)
         ours, se = exotic_mc.barrier_discrete(
             z,
             times=times,

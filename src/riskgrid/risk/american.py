@@ -73,7 +73,7 @@ def _baw(
     sd = v * np.sqrt(t)
     nn = 2.0 * b / (v * v)
     mm = 2.0 * r / (v * v)
-    kk = np.where(r > 0, -np.expm1(-r * t), 1.0)  # r ≤ 0: value replaced by the European
+    kk = np.where(r > 1e-10, -np.expm1(-r * t), 1.0)  # else: replaced by the European
     carry = np.exp((b - r) * t)
     disc_r = np.sqrt((nn - 1.0) ** 2 + 4.0 * mm / kk)
     qc = 0.5 * (-(nn - 1.0) + disc_r)
@@ -104,8 +104,9 @@ def _baw(
     euro = black_scholes.price(c, s, x, t, r, q, v)
     early = np.where(c, s >= crit, s <= crit)
     value = np.where(early, phi * (s - x), euro + a * (s / crit) ** qi)
-    # no early exercise of a call when b ≥ r (no yield), nor of a put when r ≤ 0
-    never = np.where(c, b >= r, r <= 0)
+    # no early exercise of a call when b ≥ r (no yield), nor of a put when r ≤ 0; below
+    # r = 1e-10 the put's premium is < 1e-10·X and BAW's quotients underflow: European too
+    never = np.where(c, b >= r, r <= 1e-10)
     return np.where(never, euro, value)
 
 

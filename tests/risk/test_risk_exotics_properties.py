@@ -59,8 +59,9 @@ def test_american_at_least_european_and_intrinsic(s, k, t, r, q, v, call) -> Non
     )
     amer_baw = float(american.baw(call, s, k, t, r, q, v))
     for amer in (amer_pde, amer_baw):
-        assert amer >= euro - 2e-3 * max(euro, 1.0)  # PDE grid error allowance
-        assert amer >= intrinsic - 1e-12
+        info = (s, k, t, r, q, v, call, amer_pde, amer_baw)
+        assert amer >= euro - 2e-3 * max(euro, 1.0), info  # PDE grid error allowance
+        assert amer >= intrinsic - 1e-12, info
 
 
 @settings(max_examples=40, deadline=None)

@@ -202,3 +202,24 @@ def test_parquet_standard_errors_match_result(mini_baseline) -> None:
         tables["positions.parquet"]["pv_se"]
     )
     assert pq  # Parquet read through read_dir
+
+
+def test_theta_rolls_exotic_dates_and_values_expiries(mini: Any) -> None:
+    from riskgrid.risk import exotics, theta
+
+    p, m = mini.portfolio, mini.market
+    pv, se = revaluation.base_pv_se(p, m)
+    one_day = theta.theta_block(p, m, 1.0)
+    assert np.all(np.isfinite(one_day))
+    for i in p.exotic:  # one day of decay is small against the value (+ MC noise, see docs)
+        assert abs(one_day[i]) < 0.05 * abs(pv[i]) + 3 * np.sqrt(2) * se[i] + 1.0, str(p.ids[i])
+    # as-past (expiry 2027-02-20, 92 days): expired within 100 days, fixings at today's spot
+    i = list(p.ids).index("as-past")
+    spec = p.exotic[i]
+    spot = float(m.spots[p.spot_idx[i]])
+    rolled = exotics.rolled(spec, 100.0, spot)
+    assert rolled.t <= 0 and rolled.fix_times == ()
+    assert rolled.past_sum == pytest.approx(spec.past_sum + 2 * spot)
+    conv = revaluation.base_states(p, m, slice(i, i + 1)).conv[0, 0]
+    expected = p.quantity[i] * exotics.value_at_expiry(rolled, spot) * conv - pv[i]
+    assert theta.theta_block(p, m, 100.0)[i] == pytest.approx(expected, rel=1e-12)

@@ -7,6 +7,7 @@ Layout::
     pnl_<grouping>.parquet     scenario + one column per group (desk, book, underlying…)
     pnl_positions.parquet      id + one column per scenario (only when positions × scenarios
                                is at most ``positions_limit`` elements)
+    theta_positions.parquet    id, theta — only when the job sets a theta horizon
     positions.parquet          id, pv, pv_se — each position's PV and its Monte Carlo
                                standard error (0 for closed forms); jobs with exotics only
 
@@ -57,12 +58,15 @@ def output_names(
     n_scenarios: int,
     positions_limit: int,
     with_pv_table: bool = False,
+    theta: bool = False,
 ) -> dict[str, str]:
     names = {"result": RESULT_FILE, "portfolioPnl": "pnl_portfolio.parquet"}
     for key in group_keys:
         names[f"{key}Pnl"] = f"pnl_{key}.parquet"
     if n_positions * n_scenarios <= positions_limit:
         names["positionsPnl"] = "pnl_positions.parquet"
+    if theta:
+        names["thetaPositions"] = "theta_positions.parquet"
     if with_pv_table:
         names["positionsPv"] = "positions.parquet"
     return names
@@ -98,6 +102,9 @@ def write_results(
             cols = {"id": [str(i) for i in portfolio.ids]}
             cols.update(zip(_column_names(labels), pnl.T, strict=True))
             _write_table(tmp / result.outputs["positionsPnl"], cols)
+        if "thetaPositions" in result.outputs and agg.theta is not None:
+            ids = [str(i) for i in portfolio.ids]
+            _write_table(tmp / result.outputs["thetaPositions"], {"id": ids, "theta": agg.theta})
         if "positionsPv" in result.outputs:
             _write_table(
                 tmp / result.outputs["positionsPv"],

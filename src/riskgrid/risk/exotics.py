@@ -28,6 +28,7 @@ state's Black vol and :math:`\sigma_{ref}` the position's base Black vol.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass, field
@@ -498,3 +499,51 @@ def schedule_back(end: dt.date, count: int, frequency: str) -> list[dt.date]:
         else:
             out.append(_add_months(end, -n * k * (12 if unit == "Y" else 1)))
     return out
+
+
+def rolled(spec: ExoticSpec, days: float, spot: float) -> ExoticSpec:
+    """``spec`` as of ``days`` calendar days later (theta's constant-maturity roll).
+
+    Every time shortens by days/365; Asian fixings that fall inside the horizon become past
+    fixings at today's ``spot`` (spots are held under the roll convention); barrier
+    monitoring dates inside the horizon are dropped (spot held: no knock event). A spec that
+    expires inside the horizon keeps ``t <= 0``; the caller values it at expiry.
+    """
+    tau = days / 365.0
+    fix = [f - tau for f in spec.fix_times]
+    fixed_now = [f for f in fix if f <= 0.0]
+    mon = None
+    if spec.monitor_times is not None:
+        mon = tuple(m - tau for m in spec.monitor_times if m - tau > 0.0)
+    return dataclasses.replace(
+        spec,
+        t=spec.t - tau,
+        fix_times=tuple(f for f in fix if f > 0.0),
+        past_sum=spec.past_sum + spot * len(fixed_now),
+        past_log_sum=spec.past_log_sum + math.log(spot) * len(fixed_now),
+        monitor_times=mon,
+    )
+
+
+def value_at_expiry(spec: ExoticSpec, spot: float) -> float:
+    """Per-unit payoff of a position whose expiry fell inside a theta horizon (spot held).
+
+    Asians: remaining fixings fix at ``spot``; barriers: no knock event while the spot is held,
+    so a knock-in that has not knocked in pays its rebate and a live knock-out the vanilla
+    payoff; Americans and Heston Europeans: the intrinsic value.
+    """
+    phi = 1.0 if spec.is_call else -1.0
+    if spec.kind == "asian_option":
+        k = len(spec.fix_times)
+        if spec.geometric:
+            avg = math.exp((spec.past_log_sum + k * math.log(spot)) / spec.n_total)
+        else:
+            avg = (spec.past_sum + k * spot) / spec.n_total
+        under = spot - avg if spec.average_strike else avg - spec.strike
+        return max(phi * under, 0.0)
+    vanilla = max(phi * (spot - spec.strike), 0.0)
+    if spec.kind == "barrier_option":
+        if spec.knocked:
+            return vanilla if spec.is_in else 0.0
+        return spec.rebate if spec.is_in else vanilla
+    return vanilla

@@ -157,6 +157,9 @@ def build(
         kind[i] = k
         quantity[i] = rec.quantity
         strike[i] = rec.strike or 0.0
+        if rec.exotic is not None and not rec.strike and rec.underlying is not None:
+            # average-strike Asian: its vol is read at today's spot (no fixed strike)
+            strike[i] = float(market.spots[market.spot_index(rec.underlying)])
         if rec.expiry is not None:
             t[i] = year_fraction(market.as_of, rec.expiry)
         is_call[i] = rec.option_type == "call"

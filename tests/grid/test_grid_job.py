@@ -73,7 +73,8 @@ def test_killed_worker_does_not_change_the_answer(
     _, (body0, tables0) = big_baseline
     monkeypatch.setenv("RISKGRID_TEST_FAULTS", "exit:#5,raise:#1")
     monkeypatch.setenv("RISKGRID_TEST_FAULTS_DIR", str(tmp_path / "markers"))
-    ex = execute(big_inputs, workers=2, out_dir=tmp_path / "r")
+    # Fixed blocks: a calibrated plan on a quiet machine may have fewer than 6 tasks.
+    ex = execute(big_inputs, workers=2, block_rows=400, out_dir=tmp_path / "r")
     assert ex.result.status == "completed"
     assert ex.result.tasks.retried == 2 and ex.result.tasks.worker_deaths == 1
     body, tables = read_dir(tmp_path / "r")
@@ -131,7 +132,7 @@ def test_checkpoint_resumes_without_recomputing(small_inputs: Any, tmp_path: Pat
         small_inputs, workers=1, block_rows=1, checkpoint=ck, cancel=stop, progress=progress
     )
     assert first.status == "cancelled"
-    saved = len(list((ck / "tasks").glob("*.npz")))
+    saved = len(list((ck / "tasks").glob("*.parquet")))
     assert saved >= 3
     # The rerun may calibrate differently; the checkpoint's recorded plan wins.
     second = run_job(small_inputs, workers=2, checkpoint=ck, out_dir=tmp_path / "out")

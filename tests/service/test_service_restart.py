@@ -105,7 +105,7 @@ def test_job_survives_sigkill_and_resumes_from_checkpoint(db_url, tmp_path):
         done_before_kill = t["done"]
         assert done_before_kill < t["total"]
         _kill(proc)
-        checkpointed = list((state / "work" / job_id / "checkpoint" / "tasks").glob("*.npz"))
+        checkpointed = list((state / "work" / job_id / "checkpoint" / "tasks").glob("*.parquet"))
         assert len(checkpointed) >= done_before_kill
 
         proc = _serve(state, db_url, port, log)

@@ -1,10 +1,24 @@
-"""Task blocks → the full P&L matrix → portfolio/group vectors, VaR/ES, contributors, Greeks.
+"""Streaming aggregation: task blocks → group scenario vectors, VaR/ES, contributors, Greeks.
 
-Determinism: blocks are *placed* into a preallocated positions × scenarios matrix (each element
-written once, so arrival order is irrelevant) and every sum runs over that matrix in one fixed
-order (rows in position order). The same inputs therefore give bit-identical numbers whatever
-the engine, worker count, block sizes or retries. The price is memory: 8 bytes per position ×
-scenario in the driver (40 MB for 10,000 × 500).
+The driver never holds the positions × scenarios P&L matrix. What it keeps while tasks run:
+
+- one scenario vector per group of every grouping, plus the portfolio's: O(S × groups);
+- per-position base PV and Greeks (from the cheap ``pos`` tasks): O(P × (1 + Greeks)), the
+  same order as the book the driver already holds;
+- a bounded reorder buffer of blocks that arrived ahead of their turn (see below).
+
+Every block also goes to its on-disk shard (:mod:`riskgrid.grid.shards`); component VaR/ES and
+the top contributors are computed at the end from the shards, reading only the VaR and ES-tail
+scenario columns.
+
+Determinism (bit-identical whatever the engine, worker count, block sizes, completion order,
+retries or checkpoint resume): every group vector is the *sequential* sum of its positions' P&L
+rows in position order, ``((r₀ + r₁) + r₂) + …`` — the order ``pnl[mask].sum(axis=0)`` uses on
+a C-ordered matrix. Blocks are folded into the vectors in row order per column block: a block
+that arrives early waits in the reorder buffer until every block above it has been folded
+(``np.add.accumulate`` along the rows is sequential by definition, so the fold's result does not
+depend on how the rows were cut into blocks). When the buffer exceeds its byte limit, waiting
+blocks are dropped from memory and re-read from their shards when their turn comes.
 """
 
 from __future__ import annotations
@@ -14,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from riskgrid.grid.shards import ShardStore
 from riskgrid.grid.tasks import Task
 from riskgrid.risk import measures as rm
 from riskgrid.risk.portfolio import Portfolio
@@ -23,45 +38,12 @@ from riskgrid.risk.theta import ROLL_CONVENTION
 #: ``theta`` is there only when the job sets a theta horizon.
 ADDITIVE_GREEKS = ("delta_cash", "gamma_cash", "vega", "rho", "theta")
 UNIT_GREEKS = ("delta", "gamma")
+#: Default bytes of early blocks kept in memory before they are re-read from their shards.
+DEFAULT_REORDER_BYTES = 256 * 2**20
 
 
 class IncompleteResult(RuntimeError):
     """Aggregation was asked for before every task had delivered."""
-
-
-@dataclass
-class Assembly:
-    """Collects task results in the driver."""
-
-    n_positions: int
-    n_scenarios: int
-    greeks: bool
-    pnl: np.ndarray = field(init=False)
-    pv: np.ndarray = field(init=False)
-    greek_values: dict[str, np.ndarray] = field(init=False, default_factory=dict)
-    done: set[str] = field(init=False, default_factory=set)
-
-    def __post_init__(self) -> None:
-        self.pnl = np.zeros((self.n_positions, self.n_scenarios), dtype=np.float64)
-        self.pv = np.zeros(self.n_positions, dtype=np.float64)
-
-    def place(self, task: Task, value: Mapping[str, np.ndarray]) -> None:
-        if task.kind == "pnl":
-            self.pnl[task.rows, task.cols] = value["pnl"]
-        else:
-            self.pv[task.rows] = value["pv"]
-            for name, arr in value.items():
-                if name == "pv":
-                    continue
-                if name not in self.greek_values:
-                    self.greek_values[name] = np.zeros(self.n_positions, dtype=np.float64)
-                self.greek_values[name][task.rows] = arr
-        self.done.add(task.key)
-
-    def check_complete(self, tasks: Sequence[Task]) -> None:
-        missing = [t.key for t in tasks if t.key not in self.done]
-        if missing:
-            raise IncompleteResult(f"{len(missing)} task(s) missing, e.g. {missing[0]}")
 
 
 def conf_key(c: float) -> str:
@@ -82,6 +64,125 @@ def measures_of(
         "es": {conf_key(c): rm.es(pnl, c, convention) for c in es_levels},
         "positions": n,
     }
+
+
+def fold_rows(acc: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``acc + rows[0] + rows[1] + …``, added strictly in row order (any block cut agrees)."""
+    if rows.shape[0] == 0:
+        return acc
+    stacked = np.concatenate((acc[None, :], rows), axis=0)
+    return np.add.accumulate(stacked, axis=0)[-1]
+
+
+@dataclass
+class _Grouping:
+    labels: list[str]
+    codes: np.ndarray  # (P,) index into labels
+    vectors: np.ndarray  # (groups, S)
+
+
+@dataclass
+class _Waiting:
+    key: Task
+    block: np.ndarray | None  # None: dropped from memory, re-read from the shard
+
+
+@dataclass
+class Assembly:
+    """Collects task results in the driver, in O(S × groups) memory (see module docstring)."""
+
+    portfolio: Portfolio
+    n_scenarios: int
+    group_by: Sequence[str]
+    greeks: bool
+    shards: ShardStore
+    reorder_bytes: int = DEFAULT_REORDER_BYTES
+    portfolio_pnl: np.ndarray = field(init=False)
+    pv: np.ndarray = field(init=False)
+    greek_values: dict[str, np.ndarray] = field(init=False, default_factory=dict)
+    done: set[str] = field(init=False, default_factory=set)
+    groupings: dict[str, _Grouping] = field(init=False, default_factory=dict)
+    _next_row: dict[tuple[int, int], int] = field(init=False, default_factory=dict)
+    _waiting: dict[tuple[int, int], dict[int, _Waiting]] = field(init=False, default_factory=dict)
+    _buffered: int = field(init=False, default=0)
+    peak_buffered: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        n = self.portfolio.n
+        self.portfolio_pnl = np.zeros(self.n_scenarios, dtype=np.float64)
+        self.pv = np.zeros(n, dtype=np.float64)
+        for key in self.group_by:
+            labels, codes = np.unique(self.portfolio.groups[key], return_inverse=True)
+            self.groupings[key] = _Grouping(
+                [str(x) for x in labels.tolist()],
+                codes.astype(np.int32),
+                np.zeros((len(labels), self.n_scenarios), dtype=np.float64),
+            )
+
+    @property
+    def n_positions(self) -> int:
+        return self.portfolio.n
+
+    def place(self, task: Task, value: Mapping[str, np.ndarray]) -> None:
+        """Take one task's result (its shard must already be saved)."""
+        if task.key in self.done:
+            return  # a duplicate (speculative copy, replayed checkpoint): same numbers
+        self.done.add(task.key)
+        if task.kind == "pos":
+            self.pv[task.rows] = value["pv"]
+            for name, arr in value.items():
+                if name != "pv":
+                    if name not in self.greek_values:
+                        self.greek_values[name] = np.zeros(self.n_positions, dtype=np.float64)
+                    self.greek_values[name][task.rows] = arr
+            return
+        cb = (task.col_start, task.col_stop)
+        if task.row_start != self._next_row.get(cb, 0):
+            block = np.asarray(value["pnl"])
+            waiting = _Waiting(task, block)
+            if self._buffered + block.nbytes > self.reorder_bytes:
+                waiting.block = None
+            else:
+                self._buffered += block.nbytes
+                self.peak_buffered = max(self.peak_buffered, self._buffered)
+            self._waiting.setdefault(cb, {})[task.row_start] = waiting
+            return
+        self._fold(task, np.asarray(value["pnl"]))
+        self._drain(cb)
+
+    def _drain(self, cb: tuple[int, int]) -> None:
+        waiting = self._waiting.get(cb, {})
+        while (w := waiting.pop(self._next_row[cb], None)) is not None:
+            if w.block is None:
+                loaded = self.shards.load(w.key)
+                if loaded is None:
+                    raise IncompleteResult(f"shard of {w.key.key} vanished before aggregation")
+                block = loaded["pnl"]
+            else:
+                block = w.block
+                self._buffered -= block.nbytes
+            self._fold(w.key, block)
+
+    def _fold(self, task: Task, block: np.ndarray) -> None:
+        cols = task.cols
+        self.portfolio_pnl[cols] = fold_rows(self.portfolio_pnl[cols], block)
+        for g in self.groupings.values():
+            codes = g.codes[task.rows]
+            first, last = codes[0], codes[-1]
+            if first == last and (codes == first).all():  # books sorted by group: no gather
+                g.vectors[first, cols] = fold_rows(g.vectors[first, cols], block)
+                continue
+            for code in np.unique(codes):
+                g.vectors[code, cols] = fold_rows(g.vectors[code, cols], block[codes == code])
+        self._next_row[(task.col_start, task.col_stop)] = task.row_stop
+
+    def check_complete(self, tasks: Sequence[Task]) -> None:
+        missing = [t.key for t in tasks if t.key not in self.done]
+        if missing:
+            raise IncompleteResult(f"{len(missing)} task(s) missing, e.g. {missing[0]}")
+        stuck = sum(len(w) for w in self._waiting.values())
+        if stuck:
+            raise IncompleteResult(f"{stuck} block(s) never folded: the plan does not tile")
 
 
 @dataclass
@@ -110,29 +211,26 @@ def _greek_sums(
 
 def aggregate(
     asm: Assembly,
-    portfolio: Portfolio,
+    tasks: Sequence[Task],
     *,
     var_levels: Sequence[float],
     es_levels: Sequence[float],
-    group_by: Sequence[str],
     top_n: int,
     convention: str = "quantile",
 ) -> Aggregates:
-    pnl = asm.pnl
-    port_pnl = pnl.sum(axis=0)
-    port = measures_of(port_pnl, asm.pv.sum(), var_levels, es_levels, portfolio.n, convention)
-
+    """Measures from the folded vectors; component VaR/ES from the shards."""
+    port_pnl = asm.portfolio_pnl
+    port = measures_of(port_pnl, asm.pv.sum(), var_levels, es_levels, asm.n_positions, convention)
     groups: dict[str, dict[str, dict]] = {}
     group_pnl: dict[str, dict[str, np.ndarray]] = {}
     greeks: dict[str, dict[str, dict[str, float]]] = {}
     if asm.greek_values:
         greeks["total"] = {"total": _greek_sums(asm.greek_values, None, ADDITIVE_GREEKS)}
-    for key in group_by:
-        labels = portfolio.groups[key]
+    for key, g in asm.groupings.items():
         groups[key], group_pnl[key], per_greeks = {}, {}, {}
-        for label in sorted(set(labels.tolist())):
-            mask = labels == label
-            vec = pnl[mask].sum(axis=0)
+        for code, label in enumerate(g.labels):
+            mask = g.codes == code
+            vec = g.vectors[code]
             group_pnl[key][label] = vec
             groups[key][label] = measures_of(
                 vec, asm.pv[mask].sum(), var_levels, es_levels, int(mask.sum()), convention
@@ -142,28 +240,70 @@ def aggregate(
                 per_greeks[label] = _greek_sums(asm.greek_values, mask, names)
         if asm.greek_values:
             greeks[key] = per_greeks
-
     top = None
     if top_n > 0 and var_levels:
-        c = var_levels[0]
-        cvar = rm.component_var(pnl, c, convention)
-        ces = rm.component_es(pnl, es_levels[0], convention) if es_levels else None
-        total_var = port["var"][conf_key(c)]
-        order = np.argsort(-cvar, kind="stable")[:top_n]
-        top = {
-            "confidence": conf_key(c),
-            "positions": [
-                {
-                    "id": str(portfolio.ids[i]),
-                    "componentVar": float(cvar[i]),
-                    "share": float(cvar[i] / total_var) if total_var != 0 else 0.0,
-                    "componentEs": None if ces is None else float(ces[i]),
-                    "groups": {k: str(v[i]) for k, v in sorted(portfolio.groups.items())},
-                }
-                for i in order
-            ],
-        }
-    return Aggregates(port, port_pnl, groups, group_pnl, top, greeks, asm.greek_values.get("theta"))
+        top = _top_contributors(asm, tasks, port, var_levels[0], es_levels, top_n, convention)
+    theta = asm.greek_values.get("theta")
+    return Aggregates(port, port_pnl, groups, group_pnl, top, greeks, theta)
+
+
+def component_from_shards(asm: Assembly, tasks: Sequence[Task], weights: np.ndarray) -> np.ndarray:
+    r"""(P,) :math:`-\sum_k w_k \mathrm{PnL}_{ik}` over the scenarios where ``w`` is non-zero.
+
+    Reads only those scenario columns of each shard. The sum runs over the scenarios in index
+    order, one elementwise step each, so it does not depend on how rows or columns were cut.
+    """
+    needed = np.flatnonzero(weights)
+    out = np.zeros(asm.n_positions, dtype=np.float64)
+    by_rows: dict[tuple[int, int], list[Task]] = {}
+    for t in tasks:
+        if t.kind == "pnl":
+            by_rows.setdefault((t.row_start, t.row_stop), []).append(t)
+    for (r0, r1), row_tasks in by_rows.items():
+        sub = np.empty((r1 - r0, needed.size), dtype=np.float64)
+        for t in row_tasks:
+            inside = (needed >= t.col_start) & (needed < t.col_stop)
+            if inside.any():
+                sub[:, inside] = asm.shards.read_scenarios(t, needed[inside].tolist())
+        acc = np.zeros(r1 - r0, dtype=np.float64)
+        for j, k in enumerate(needed.tolist()):
+            acc = acc + sub[:, j] * weights[k]
+        out[r0:r1] = -acc
+    return out
+
+
+def _top_contributors(
+    asm: Assembly,
+    tasks: Sequence[Task],
+    port: dict,
+    c: float,
+    es_levels: Sequence[float],
+    top_n: int,
+    convention: str,
+) -> dict:
+    port_pnl = asm.portfolio_pnl
+    # the VaR scenario's weight (1), or the two bracketing scenarios' under ``linear``
+    cvar = component_from_shards(asm, tasks, rm.var_weights(port_pnl, c, convention))
+    ces = None
+    if es_levels:
+        w = rm.tail_weights(port_pnl, es_levels[0], convention)
+        ces = component_from_shards(asm, tasks, w)
+    total_var = port["var"][conf_key(c)]
+    order = np.argsort(-cvar, kind="stable")[:top_n]
+    groups = asm.portfolio.groups
+    return {
+        "confidence": conf_key(c),
+        "positions": [
+            {
+                "id": str(asm.portfolio.ids[i]),
+                "componentVar": float(cvar[i]),
+                "share": float(cvar[i] / total_var) if total_var != 0 else 0.0,
+                "componentEs": None if ces is None else float(ces[i]),
+                "groups": {key: str(v[i]) for key, v in sorted(groups.items())},
+            }
+            for i in order
+        ],
+    }
 
 
 def theta_report(agg: Aggregates, portfolio: Portfolio, horizon_days: int) -> dict | None:

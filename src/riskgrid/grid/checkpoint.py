@@ -2,8 +2,11 @@
 
 Layout of a checkpoint directory::
 
-    manifest.json          job fingerprint (input hashes) + the plan's block sizes
-    tasks/<task key>.npz   the arrays one task returned, written as tmp file + rename
+    manifest.json              job fingerprint (input hashes) + the plan's block sizes
+    tasks/<task key>.parquet   the task's shard (:mod:`riskgrid.grid.shards`), fsynced + renamed
+
+The shards *are* the run's streaming output: a checkpointed run writes each task's shard here
+instead of into a private work directory, so checkpointing costs one fsync per task.
 
 The manifest pins the plan: a restart reuses the recorded block sizes (a fresh calibration
 could choose others, and keys would no longer match). A checkpoint written for different
@@ -21,10 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from riskgrid.grid.shards import ShardStore
 from riskgrid.spec.errors import RiskgridError
 
 MANIFEST = "manifest.json"
-FORMAT = 1
+FORMAT = 2  # 1: .npz per task; 2: Parquet shards
 
 
 class CheckpointMismatch(RiskgridError):
@@ -60,7 +64,12 @@ class CheckpointStore:
                 manifest = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise CheckpointMismatch(f"{path}: unreadable checkpoint manifest: {exc}") from None
-            if manifest.get("format") != FORMAT or manifest.get("fingerprint") != fingerprint:
+            if manifest.get("format") != FORMAT:
+                raise CheckpointMismatch(
+                    f"{path}: checkpoint format {manifest.get('format')!r}, this riskgrid "
+                    f"reads format {FORMAT} (Parquet shards); use an empty checkpoint directory"
+                )
+            if manifest.get("fingerprint") != fingerprint:
                 raise CheckpointMismatch(
                     f"{path}: checkpoint belongs to other inputs "
                     f"(fingerprint {str(manifest.get('fingerprint'))[:12]}…, "
@@ -72,14 +81,19 @@ class CheckpointStore:
         _atomic_write(path, lambda fh: fh.write(data))
         return dict(plan)
 
-    def _path(self, key: str) -> Path:
-        return self.tasks_dir / f"{key}.npz"
+    def shards(self) -> ShardStore:
+        """The store of finished tasks (durable: fsynced before each rename)."""
+        return ShardStore(self.tasks_dir, durable=True)
 
-    def save(self, key: str, arrays: Mapping[str, np.ndarray]) -> None:
-        _atomic_write(self._path(key), lambda fh: np.savez(fh, **arrays))
+    def completed(self) -> set[str]:
+        return self.shards().keys()
 
-    def load(self, key: str) -> dict[str, np.ndarray] | None:
-        path = self._path(key)
+    # Runs whose tasks return arrays rather than P&L shards (exposure path blocks).
+    def save_arrays(self, key: str, arrays: Mapping[str, np.ndarray]) -> None:
+        _atomic_write(self.tasks_dir / f"{key}.npz", lambda fh: np.savez(fh, **arrays))
+
+    def load_arrays(self, key: str) -> dict[str, np.ndarray] | None:
+        path = self.tasks_dir / f"{key}.npz"
         if not path.exists():
             return None
         try:
@@ -87,8 +101,3 @@ class CheckpointStore:
                 return {name: data[name] for name in data.files}
         except (OSError, ValueError):
             return None  # a damaged file is recomputed, not trusted
-
-    def completed(self) -> set[str]:
-        if not self.tasks_dir.exists():
-            return set()
-        return {p.name.removesuffix(".npz") for p in self.tasks_dir.glob("*.npz")}

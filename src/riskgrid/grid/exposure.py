@@ -176,12 +176,12 @@ def run_exposure(
 
         def finished(task: Task, value: dict[str, np.ndarray]) -> None:
             if store is not None:
-                store.save(task.key, value)
+                store.save_arrays(task.key, value)
             place(task, value)
 
         todo = []
         for t in tasks:
-            saved = store.load(t.key) if store is not None else None
+            saved = store.load_arrays(t.key) if store is not None else None
             if saved is not None and set(saved) == {"pos", "neg", "pfe"}:
                 place(t, saved)
                 from_checkpoint += 1

@@ -19,10 +19,10 @@ from pydantic import BaseModel
 def _feed(h: Any, obj: Any) -> None:
     if isinstance(obj, np.ndarray):
         h.update(f"nd:{obj.dtype.str}:{obj.shape}:".encode())
-        if obj.dtype.kind in "OUS":
+        if obj.dtype.kind == "O":
             for item in obj.ravel().tolist():
                 _feed(h, item)
-        else:
+        else:  # numbers and fixed-width strings: the dtype above fixes how bytes map to items
             h.update(np.ascontiguousarray(obj).tobytes())
     elif isinstance(obj, BaseModel):
         h.update(b"model:" + type(obj).__name__.encode())

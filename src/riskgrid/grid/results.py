@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -76,13 +76,16 @@ def write_results(
     out_dir: str | Path,
     result: Result,
     agg: Aggregates,
-    pnl: np.ndarray,
+    pnl: np.ndarray | Callable[[], np.ndarray],
     portfolio: Portfolio,
     scenario_labels: Sequence[str],
     pv: np.ndarray | None = None,
     pv_se: np.ndarray | None = None,
 ) -> Path:
-    """Write the directory (see module docstring); return its path."""
+    """Write the directory (see module docstring); return its path.
+
+    ``pnl`` is the positions × scenarios matrix or a function that loads it (from the run's
+    shards); it is only used, and only loaded, for ``pnl_positions.parquet``."""
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
@@ -99,8 +102,9 @@ def write_results(
             cols.update(vectors)
             _write_table(tmp / f"pnl_{key}.parquet", cols)
         if "positionsPnl" in result.outputs:
+            matrix = pnl() if callable(pnl) else pnl
             cols = {"id": [str(i) for i in portfolio.ids]}
-            cols.update(zip(_column_names(labels), pnl.T, strict=True))
+            cols.update(zip(_column_names(labels), matrix.T, strict=True))
             _write_table(tmp / result.outputs["positionsPnl"], cols)
         if "thetaPositions" in result.outputs and agg.theta is not None:
             ids = [str(i) for i in portfolio.ids]

@@ -76,3 +76,36 @@ def worker_pid(context: Any, task: Task) -> int:
 def context_identity(context: Any, task: Task) -> tuple[int, int]:
     """(worker pid, id of the context object): one id per pid ⇔ the context came once."""
     return os.getpid(), id(context)
+
+
+def scaled_inputs(inputs: Any, n_positions: int, n_scenarios: int) -> Any:
+    """A job of ``n_positions`` × ``n_scenarios`` built from a loaded one (benchmarks).
+
+    Positions are the job's book repeated (ids suffixed ``~k`` on the k-th copy, so they stay
+    unique; groups stay the job's, so that a benchmark sees the growth with positions alone);
+    scenarios are the first ``n_scenarios`` of the job's set.
+    """
+    import dataclasses
+
+    p = inputs.portfolio
+    if not 1 <= n_scenarios <= inputs.scenarios.n:
+        raise ValueError(f"the job has {inputs.scenarios.n} scenarios, asked for {n_scenarios}")
+    idx = np.arange(n_positions) % p.n
+    copy = (np.arange(n_positions) // p.n).astype(str)
+    fields = {
+        f.name: getattr(p, f.name)[idx]
+        for f in dataclasses.fields(p)
+        if f.name not in ("ids", "groups")
+    }
+    ids = np.char.add(np.char.add(p.ids[idx].astype(str), "~"), copy)
+    groups = {k: v[idx] for k, v in p.groups.items()}
+    portfolio = dataclasses.replace(p, ids=ids, groups=groups, **fields)
+    s = inputs.scenarios
+    scenarios = dataclasses.replace(
+        s,
+        labels=s.labels[:n_scenarios],
+        spot_mult=np.ascontiguousarray(s.spot_mult[:, :n_scenarios]),
+        vol_mult=np.ascontiguousarray(s.vol_mult[:, :n_scenarios]),
+        rate_shift=np.ascontiguousarray(s.rate_shift[..., :n_scenarios]),
+    )
+    return dataclasses.replace(inputs, portfolio=portfolio, scenarios=scenarios)

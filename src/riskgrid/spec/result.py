@@ -84,6 +84,22 @@ class TaskCounts(Strict):
     worker_deaths: int = Field(
         0, alias="workerDeaths", ge=0, description="Worker processes lost during the run."
     )
+    timed_out: int = Field(
+        0,
+        alias="timedOut",
+        ge=0,
+        description="Distinct tasks stopped at least once for running past their task timeout.",
+    )
+    speculative: int = Field(
+        0, ge=0, description="Duplicate attempts launched for straggling tasks."
+    )
+    speculative_wins: int = Field(
+        0, alias="speculativeWins", ge=0, description="Duplicates that finished first."
+    )
+    nodes: dict[str, int] = Field(
+        default_factory=dict,
+        description="Completed tasks per node (Ray node id; `local` for the local pool).",
+    )
 
 
 class PlanInfo(Strict):

@@ -1,0 +1,130 @@
+"""Per-task result shards on disk: where the positions × scenarios P&L lives during a run.
+
+Each finished task's arrays go to ``<root>/<task key>.parquet`` as they arrive (temp file +
+rename, so a shard on disk is always whole):
+
+- a ``pnl`` task (positions ``r0:r1`` × scenarios ``c0:c1``) → one float64 column per scenario,
+  named ``s<j>`` by the scenario's index in the job, one row per position. Reading a few
+  scenarios of every position (component VaR/ES) reads only those columns.
+- a ``pos`` task → one column per array it returned (``pv``, Greeks), one row per position.
+
+Shards are uncompressed, without dictionary encoding or statistics: P&L numbers don't
+compress, and the shards are read back once or twice. The driver never needs all of them in
+memory at once; :meth:`ShardStore.load_matrix` builds the full matrix only on request (tests,
+notebooks, the small-book ``pnl_positions.parquet``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from riskgrid.grid.tasks import Task
+
+
+def scenario_column(j: int) -> str:
+    return f"s{j}"
+
+
+class ShardStore:
+    """A directory of task shards (see the module docstring).
+
+    ``durable`` fsyncs each shard before the rename (checkpoints: a shard that exists survives
+    a crash); a run's private work directory skips that cost.
+    """
+
+    def __init__(self, root: str | Path, *, durable: bool = False):
+        self.root = Path(root)
+        self.durable = durable
+        self.bytes_written = 0
+
+    def path(self, key: str) -> Path:
+        return self.root / f"{key}.parquet"
+
+    def keys(self) -> set[str]:
+        if not self.root.exists():
+            return set()
+        return {p.name.removesuffix(".parquet") for p in self.root.glob("*.parquet")}
+
+    def save(self, task: Task, value: Mapping[str, np.ndarray]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if task.kind == "pnl":
+            block = np.asarray(value["pnl"], dtype=np.float64)
+            cols = np.ascontiguousarray(block.T)  # one contiguous array per scenario
+            names = [scenario_column(j) for j in range(task.col_start, task.col_stop)]
+            table = pa.table([pa.array(c) for c in cols], names=names)
+        else:
+            table = pa.table({k: pa.array(np.asarray(v)) for k, v in value.items()})
+        self.root.mkdir(parents=True, exist_ok=True)
+        final = self.path(task.key)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{final.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pq.write_table(
+                    table,
+                    fh,
+                    compression="none",
+                    use_dictionary=False,
+                    write_statistics=False,
+                )
+                fh.flush()
+                if self.durable:
+                    os.fsync(fh.fileno())
+                self.bytes_written += fh.tell()
+            os.replace(tmp, final)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def load(self, task: Task) -> dict[str, np.ndarray] | None:
+        """The arrays a task returned, or None when its shard is missing or damaged."""
+        import pyarrow.parquet as pq
+
+        path = self.path(task.key)
+        if not path.exists():
+            return None
+        try:
+            table = pq.read_table(path)
+        except (OSError, ValueError):
+            return None  # a damaged shard is recomputed, not trusted
+        if task.kind == "pnl":
+            names = [scenario_column(j) for j in range(task.col_start, task.col_stop)]
+            n_rows = task.row_stop - task.row_start
+            if table.column_names != names or table.num_rows != n_rows:
+                return None
+            return {"pnl": _matrix(table, names)}
+        return {name: table.column(name).to_numpy() for name in table.column_names}
+
+    def read_scenarios(self, task: Task, scenarios: Sequence[int]) -> np.ndarray:
+        """(rows of ``task``, len(scenarios)) P&L of a ``pnl`` shard, for scenarios it holds."""
+        import pyarrow.parquet as pq
+
+        names = [scenario_column(j) for j in scenarios]
+        return _matrix(pq.read_table(self.path(task.key), columns=names), names)
+
+    def load_matrix(self, tasks: Iterable[Task], n_positions: int, n_scenarios: int) -> np.ndarray:
+        """The full positions × scenarios matrix, assembled from the ``pnl`` shards."""
+        out = np.empty((n_positions, n_scenarios), dtype=np.float64)
+        for t in tasks:
+            if t.kind == "pnl":
+                block = self.load(t)
+                if block is None:
+                    raise FileNotFoundError(f"{self.path(t.key)}: shard missing or damaged")
+                out[t.rows, t.cols] = block["pnl"]
+        return out
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.root.glob("*.parquet"))
+
+
+def _matrix(table: object, names: Sequence[str]) -> np.ndarray:
+    cols = [table.column(n).to_numpy() for n in names]  # type: ignore[attr-defined]
+    if not cols:
+        return np.empty((table.num_rows, 0))  # type: ignore[attr-defined]
+    return np.stack(cols, axis=1)

@@ -134,6 +134,11 @@ def register(app: typer.Typer) -> None:
             None, "--checkpoint", help="Save finished tasks here; a rerun resumes from them."
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+        device: str = typer.Option(
+            "cpu",
+            "--device",
+            help="cpu (NumPy) or gpu (CuPy, optional extra `gpu`): Monte Carlo kernels.",
+        ),
         max_tasks: int | None = typer.Option(
             None,
             "--max-tasks",
@@ -224,8 +229,10 @@ def register(app: typer.Typer) -> None:
                 parse_bytes(max_worker_memory) if max_worker_memory else default.max_worker_bytes
             ),
         )
+        from riskgrid.grid.device import use_device
+
         t0 = time.perf_counter()
-        inputs = load_job(job_file)
+        inputs = use_device(load_job(job_file), device)
         load_seconds = time.perf_counter() - t0
         out_dir = out or Path("results") / inputs.job.metadata.name
         reporter = None if quiet else reporter_for(sys.stderr, label=inputs.job.metadata.name)

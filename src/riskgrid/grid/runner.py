@@ -70,7 +70,7 @@ from riskgrid.grid.engine import (
     task_timeout_from_estimate,
 )
 from riskgrid.grid.fingerprint import input_hashes
-from riskgrid.grid.jobtask import RiskContext, calibrate, run_risk_task
+from riskgrid.grid.jobtask import RiskContext, calibrate, estimated_cost, run_risk_task
 from riskgrid.grid.local import LocalPoolEngine
 from riskgrid.grid.planner import (
     DEFAULT_COST,
@@ -267,7 +267,8 @@ def _make_plan(
     block_cols: int | None,
 ) -> tuple[Plan, Any]:
     n, s = ctx.portfolio.n, ctx.scenarios.n
-    cost = calibrate(ctx) if calibrate_cost else DEFAULT_COST
+    # exotics: cost units × a calibrated (or default) seconds-per-unit (docs/risk.md)
+    cost = estimated_cost(ctx, calibrate(ctx) if calibrate_cost else DEFAULT_COST)
     the_plan = plan(
         n, s, cost=cost, workers=eng.workers, target_task_seconds=target, greeks=ctx.greeks
     )
@@ -312,6 +313,40 @@ def _check_budget(inputs: Any, ctx: RiskContext, the_plan: Plan, o: dict[str, An
         <= o.get("positions_limit", POSITIONS_LIMIT),
     )
     gb.check(est, budget)
+    limit = _budget_seconds(inputs)
+    if the_plan.estimated_seconds > limit:
+        p = inputs.portfolio
+        raise RiskgridError(
+            f"job refused: estimated cost {the_plan.estimated_seconds:,.0f} s on one core "
+            f"({p.n} positions × {inputs.scenarios.n} scenarios, {len(p.mc_rows())} Monte "
+            f"Carlo) exceeds spec.grid.maxCostSeconds {limit:,.0f} s; reduce paths/scenarios "
+            "or raise the budget"
+        )
+
+
+def _budget_seconds(inputs: Any) -> float:
+    grid = getattr(inputs.job.spec, "grid", None)
+    return float(getattr(grid, "max_cost_seconds", None) or float("inf"))
+
+
+def _monte_carlo(portfolio: Any, asm: Assembly) -> dict[str, Any] | None:
+    """The ``monteCarlo`` section of result.json (None when no position is priced by MC)."""
+    rows = portfolio.mc_rows()
+    if not rows:
+        return None
+    se = asm.greek_values.get("pv_se")
+    s = portfolio.settings
+    return {
+        "positions": len(rows),
+        "paths": s.paths,
+        "seed": s.seed,
+        "sampling": s.sampling,
+        "antithetic": s.antithetic,
+        "controlVariate": s.control_variate,
+        # positions use independent streams: variances add
+        "pvStandardError": float(np.sqrt(np.sum(se**2))) if se is not None else 0.0,
+        "maxPositionStandardError": float(se.max()) if se is not None else 0.0,
+    }
 
 
 def _setup(eng: Engine, inputs: Any, o: dict[str, Any]) -> _Setup:
@@ -425,6 +460,7 @@ def _result(
     run: tuple[str, str | None, int],
     times: tuple[float, float],
     o: dict[str, Any],
+    monte_carlo: dict[str, Any] | None = None,
 ) -> Result:
     """Step 4: the Result document."""
     status, message, from_checkpoint = run
@@ -437,6 +473,7 @@ def _result(
             n,
             s,
             o.get("positions_limit", POSITIONS_LIMIT),
+            with_pv_table=bool(inputs.portfolio.exotic),
             theta=m.theta_horizon_days > 0,
         )
         if agg is not None and o.get("out_dir") is not None
@@ -461,6 +498,7 @@ def _result(
             "topContributors": agg.top if agg else None,
             "greeks": agg.greeks if agg else {},
             "theta": theta_report(agg, inputs.portfolio, m.theta_horizon_days) if agg else None,
+            "monteCarlo": monte_carlo if agg else None,
             "tasks": {
                 "total": len(the_plan.tasks),
                 "completed": from_checkpoint + stats.completed,
@@ -543,7 +581,8 @@ def _execute(eng: Engine, inputs: Any, **o: Any) -> Execution:
                 top_n=m.top_contributors,
                 convention=m.convention,
             )
-        result = _result(eng, inputs, st, agg, run, (t_planned, t_ran), o)
+        mc = _monte_carlo(inputs.portfolio, asm)
+        result = _result(eng, inputs, st, agg, run, (t_planned, t_ran), o, mc)
         written = None
         if agg is not None and o.get("out_dir") is not None:
 
@@ -551,7 +590,14 @@ def _execute(eng: Engine, inputs: Any, **o: Any) -> Execution:
                 return shards.load_matrix(st.plan.tasks, inputs.portfolio.n, inputs.scenarios.n)
 
             written = write_results(
-                o["out_dir"], result, agg, full_pnl, inputs.portfolio, inputs.scenarios.labels
+                o["out_dir"],
+                result,
+                agg,
+                full_pnl,
+                inputs.portfolio,
+                inputs.scenarios.labels,
+                pv=asm.pv,
+                pv_se=asm.greek_values.get("pv_se", np.zeros(inputs.portfolio.n)),
             )
     except BaseException:
         if work_dir is not None:

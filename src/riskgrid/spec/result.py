@@ -123,6 +123,24 @@ class Timings(Strict):
     total_seconds: Finite = Field(0.0, alias="totalSeconds", ge=0)
 
 
+class MonteCarloInfo(Strict):
+    """How Monte Carlo positions were priced and how precise their PVs are."""
+
+    positions: int = Field(ge=0, description="Positions priced by Monte Carlo.")
+    paths: int = Field(ge=1)
+    seed: int = Field(ge=0)
+    sampling: str
+    antithetic: bool
+    control_variate: bool = Field(alias="controlVariate")
+    pv_standard_error: Finite = Field(
+        alias="pvStandardError",
+        description="Standard error of the portfolio PV from MC noise (positions use "
+        "independent streams: the root of the sum of squared position SEs). Per-position SEs "
+        "are in `positions.parquet`.",
+    )
+    max_position_standard_error: Finite = Field(alias="maxPositionStandardError")
+
+
 class Result(Strict):
     """The outcome of one RiskJob run."""
 
@@ -168,6 +186,9 @@ class Result(Strict):
     )
     outputs: dict[str, str] = Field(
         default_factory=dict, description="Files of the results directory, by role."
+    )
+    monte_carlo: MonteCarloInfo | None = Field(
+        None, alias="monteCarlo", description="Present when any position is priced by MC."
     )
     riskgrid_version: str = Field(alias="riskgridVersion")
 

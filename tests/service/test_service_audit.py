@@ -59,7 +59,7 @@ def test_database_refuses_update_and_delete(db_url):
     ("tamper", "expected"),
     [
         ("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3", "record 3: hash mismatch"),
-        ("UPDATE audit_log SET detail = '{\"i\": 99}' WHERE seq = 2", "record 2: hash mismatch"),
+        ("UPDATE audit_log SET detail = '{\"i\":99}' WHERE seq = 2", "record 2: hash mismatch"),
         ("DELETE FROM audit_log WHERE seq = 3", "record 4: expected sequence number 3"),
         # swap records 2 and 4 (renumbering them so the sequence looks intact)
         (

@@ -31,14 +31,59 @@ def check_path(rel: str) -> str:
         or any(p in ("", ".", "..") for p in parts)
         or len(rel) > 200
         or rel == JOB_FILE
+        or rel.startswith(JOB_FILE + "/")
     ):
         raise SpecError.one(
-            SOURCE, f"{rel!r}: must be a relative path inside the job directory", ("files",)
+            SOURCE,
+            f"{rel!r}: must be a relative path inside the job directory"
+            + (f" (not under {JOB_FILE})" if rel.startswith(JOB_FILE + "/") else ""),
+            ("files",),
         )
     return rel
 
 
+def check_tree(names: list[str] | dict[str, object]) -> None:
+    """The upload paths, taken together, must form a tree that can be written as given.
+
+    Each path must be safe (:func:`check_path`); no path may be both a file and a directory
+    (``d`` and ``d/x``, ``job.yaml/x``); and no two may differ only in case (they would be
+    one file on a case-insensitive filesystem, and confusable to a reader). All problems are
+    found before anything is written.
+    """
+    problems: list[Problem] = []
+    files: dict[str, str] = {JOB_FILE.lower(): JOB_FILE}  # lower-cased → as given
+    dirs: dict[str, str] = {}
+
+    def clash(rel: str, a: str, b: str) -> None:
+        why = "is both a file and a directory" if a == b else f"and {b!r} differ only in case"
+        problems.append(Problem(SOURCE, ("files", rel), f"{a!r} {why}"))
+
+    for rel in names:
+        try:
+            check_path(rel)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+            continue
+        parts = rel.split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if d.lower() in files:
+                clash(rel, files[d.lower()], d)
+            if dirs.setdefault(d.lower(), d) != d:
+                clash(rel, dirs[d.lower()], d)
+        key = rel.lower()
+        if key in dirs:
+            clash(rel, dirs[key], rel)
+        elif key in files:
+            clash(rel, files[key], rel)
+        files.setdefault(key, rel)
+    if problems:
+        raise SpecError(problems)
+
+
 def decode_files(files: dict[str, str]) -> dict[str, bytes]:
+    """Decode the uploaded files after checking their paths as a tree (nothing is written)."""
+    check_tree(list(files))
     out: dict[str, bytes] = {}
     problems: list[Problem] = []
     for rel, b64 in files.items():
@@ -148,12 +193,11 @@ def pack_job(job_path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     ``../market/snapshot.yaml`` need not exist on the server.
     """
     from riskgrid.spec.loading import read_text
+    from riskgrid.spec.yamlbounds import load_spec_file
 
     text = read_text(job_path, what="job file")
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SpecError.one(str(job_path), f"not valid YAML: {exc}") from None
+    docs = load_spec_file(text, str(job_path))
+    doc = docs[0] if len(docs) == 1 else None
     if not isinstance(doc, dict):
         raise SpecError.one(str(job_path), "must be a YAML mapping (a RiskJob)")
     files: dict[str, str] = {}

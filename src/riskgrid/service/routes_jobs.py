@@ -14,8 +14,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import select, update
 
 from riskgrid.service import gridbridge, integrations
-from riskgrid.service.app import NOT_FOUND, ApiError, Caller, caller
 from riskgrid.service.authz import Action, Role, allowed, tenant_role
+from riskgrid.service.bulkhead import Rejected
+from riskgrid.service.deps import retry_after
+from riskgrid.service.deps import NOT_FOUND, ApiError, BoundedRoute, Caller, caller
 from riskgrid.service.jobfiles import (
     check_references,
     decode_files,
@@ -37,7 +39,7 @@ from riskgrid.service.schemas import (
 from riskgrid.spec.errors import SpecError
 from riskgrid.spec.tenant import Tenant
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], route_class=BoundedRoute)
 
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 PAGE_MAX = 100
@@ -104,8 +106,31 @@ def _stamp_labels(tenant: str, tenant_doc: dict[str, Any], job: dict[str, Any]) 
         },
     },
 )
-def submit_job(tenant: TenantName, body: JobSubmission, c: Caller = Depends(caller)) -> JobView:
-    """Submit a RiskJob to a tenant. It is validated, admitted by policy, then queued."""
+async def submit_job(
+    tenant: TenantName, body: JobSubmission, c: Caller = Depends(caller)
+) -> JobView:
+    """Submit a RiskJob to a tenant. It is validated, admitted by policy, then queued.
+
+    The work (decoding, hashing, loading and validating the inputs, policy admission, storing)
+    runs in the work pool within the caller's and the tenant's concurrency limits; a full
+    tenant queue or too many of the caller's requests in flight is a 429 with ``Retry-After``.
+    """
+    try:
+        return await c.svc.bulkheads.run(
+            c.principal.subject, f"tenant:{tenant}", _submit, tenant, body, c
+        )
+    except Rejected as exc:
+        raise c.deny(
+            Action.JOB_SUBMIT,
+            429,
+            exc.reason,
+            tenant=tenant,
+            reason="concurrency limit",
+            headers=retry_after(exc.retry_after),
+        ) from None
+
+
+def _submit(tenant: str, body: JobSubmission, c: Caller) -> JobView:
     action = Action.JOB_SUBMIT
     trow, role = _load_visible(c, tenant, action)
     if not allowed(role, action):

@@ -123,8 +123,12 @@ class PolicyCheckRequest(RequestModel):
 
 class PolicyCheckResponse(BaseModel):
     ok: bool
-    violations: list[PolicyViolation]
+    violations: list[PolicyViolation] = Field(description="At most policy_report_max of them.")
     errors: list[str]
+    total_violations: int = 0
+    total_errors: int = 0
+    truncated: bool = Field(False, description="Whether violations or errors were cut short.")
+    by_policy: dict[str, int] = Field(default_factory=dict, description="Violations per policy.")
 
 
 class Health(BaseModel):

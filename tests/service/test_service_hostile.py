@@ -41,7 +41,8 @@ def srv(tmp_path_factory) -> Iterator[LiveServer]:
         dev_settings(tmp / "state", rate_limit_burst=10_000, runner_enabled=False)
     )
     admin = server.client(server.token("root", PLATFORM_ADMINS))
-    assert admin.post("/v1/tenants", json=make_tenant("desk-a")).status_code == 201
+    for name in ("desk-a", "desk-b"):
+        assert admin.post("/v1/tenants", json=make_tenant(name)).status_code == 201
     server.tmp = tmp  # type: ignore[attr-defined]
     try:
         yield server
@@ -295,3 +296,35 @@ def test_openapi_lists_the_400_and_429_responses_sent(srv):
             if path.startswith("/v1/"):
                 assert {"401", "429"} <= codes, (method, path)
                 assert "Retry-After" in op["responses"]["429"].get("headers", {}), (method, path)
+
+
+# --- content-addressed uploads ------------------------------------------------------------
+
+
+def test_resubmission_references_stored_files_by_hash_per_tenant(srv):
+    from riskgrid.client import Client
+    from riskgrid.service.jobfiles import content_hash
+
+    body = _submission(srv)
+    digests = {rel: content_hash(b64) for rel, b64 in body["files"].items()}
+    dev = _dev(srv)
+    assert dev.post("/v1/tenants/desk-a/jobs", json=body).status_code == 201
+    r = dev.post("/v1/tenants/desk-a/blobs/missing", json={"sha256": sorted(digests.values())})
+    assert r.status_code == 200 and r.json()["missing"] == []
+    # the same job again: hashes only, no file is sent
+    r = dev.post("/v1/tenants/desk-a/jobs", json={"job": body["job"], "refs": digests})
+    assert r.status_code == 201, r.text
+    # another tenant cannot reference (or learn about) desk-a's files
+    other = srv.client(srv.token("bo", "desk-b-devs"))
+    r = other.post("/v1/tenants/desk-b/blobs/missing", json={"sha256": sorted(digests.values())})
+    assert sorted(r.json()["missing"]) == sorted(set(digests.values()))
+    job_b = {**body["job"], "metadata": {**body["job"]["metadata"], "labels": {}}}
+    r = other.post("/v1/tenants/desk-b/jobs", json={"job": job_b, "refs": digests})
+    assert r.status_code == 422 and "no such file uploaded by this tenant" in r.text
+    # references and uploads are one tree: a ref may not collide with an upload
+    name = next(iter(digests))
+    clash = {"job": body["job"], "files": {name.upper(): body["files"][name]}, "refs": digests}
+    assert dev.post("/v1/tenants/desk-a/jobs", json=clash).status_code == 422
+    # the Python client uses the protocol: everything is known, nothing is uploaded
+    client = Client(srv.url, srv.token("dana", "desk-a-devs"), tenant="desk-a")
+    assert client.submit(job_file(srv.tmp, "desk-a")).data["state"] == "queued"  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -111,11 +112,52 @@ def write_job_dir(directory: Path, job: dict[str, Any], files: dict[str, bytes])
     return path
 
 
-def store_blobs(session: Any, files: dict[str, bytes]) -> dict[str, str]:
-    """Save each file once by content hash; returns path → sha256 for the job's inputs."""
-    import hashlib
+def content_hash(b64: str) -> str:
+    """SHA-256 (hex) of a base64-encoded upload's bytes: what the client sends as a reference."""
+    return hashlib.sha256(base64.b64decode(b64)).hexdigest()
 
-    from riskgrid.service.models import BlobRow, utcnow
+
+def known_blobs(session: Any, tenant: str, digests: list[str]) -> set[str]:
+    """Those of ``digests`` that ``tenant`` has uploaded before (never other tenants')."""
+    from sqlalchemy import select
+
+    from riskgrid.service.models import TenantBlobRow
+
+    if not digests:
+        return set()
+    rows = session.scalars(
+        select(TenantBlobRow.sha256).where(
+            TenantBlobRow.tenant == tenant, TenantBlobRow.sha256.in_(digests)
+        )
+    )
+    return set(rows)
+
+
+def resolve_refs(session: Any, tenant: str, refs: dict[str, str]) -> dict[str, bytes]:
+    """The stored bytes of files referenced by hash; SpecError for any the tenant lacks."""
+    from riskgrid.service.models import BlobRow
+
+    known = known_blobs(session, tenant, sorted(set(refs.values())))
+    problems = [
+        Problem(SOURCE, ("refs", rel), f"{d}: no such file uploaded by this tenant; send it")
+        for rel, d in refs.items()
+        if d not in known
+    ]
+    if problems:
+        raise SpecError(problems)
+    out: dict[str, bytes] = {}
+    for rel, digest in refs.items():
+        row = session.get(BlobRow, digest)
+        if row is None:  # pragma: no cover - tenant_blobs rows point at existing blobs
+            raise SpecError.one(SOURCE, f"{digest}: missing from the database", ("refs", rel))
+        out[rel] = row.data
+    return out
+
+
+def store_blobs(session: Any, files: dict[str, bytes], tenant: str | None = None) -> dict[str, str]:
+    """Save each file once by content hash (and, for ``tenant``, that it uploaded it);
+    returns path → sha256 for the job's inputs."""
+    from riskgrid.service.models import BlobRow, TenantBlobRow, utcnow
 
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -132,6 +174,9 @@ def store_blobs(session: Any, files: dict[str, bytes]) -> dict[str, str]:
                 sha256=digest, size=len(data), data=data, created_at=utcnow()
             )
             session.execute(stmt.on_conflict_do_nothing(index_elements=["sha256"]))
+        if tenant is not None:
+            mine = insert(TenantBlobRow).values(tenant=tenant, sha256=digest, created_at=utcnow())
+            session.execute(mine.on_conflict_do_nothing(index_elements=["tenant", "sha256"]))
     return refs
 
 

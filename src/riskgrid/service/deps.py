@@ -132,6 +132,14 @@ def caller(
     to the audit log through the aggregator (one record per client and reason per window, with
     a count), so a flood of bad tokens cannot turn into a flood of audit rows.
     """
+    early = request.scope.get("state", {}).get(_CALLER_KEY)
+    if early is not None:  # authenticated (and limited) before the body was read
+        return early
+    return authenticate(request, creds)
+
+
+def authenticate(request: Request, creds: HTTPAuthorizationCredentials | None) -> Caller:
+    """:func:`caller`'s work: verify, rate-limit, audit (aggregated) — or raise ApiError."""
     svc = services(request)
     rid = request_id(request)
     client = request.client.host if request.client else "unknown"
@@ -206,13 +214,48 @@ class BoundedRequest(Request):
         return self._json
 
 
+_CALLER_KEY = "riskgrid_caller"
+#: Endpoints whose work goes through the bulkheads: a principal already at its concurrency
+#: limit is refused before its body is even read.
+HEAVY_ENDPOINTS = frozenset({"submit_job", "policy_check"})
+
+
+def _uses_caller(dependant: Any) -> bool:
+    return any(d.call is caller or _uses_caller(d) for d in dependant.dependencies)
+
+
 class BoundedRoute(APIRoute):
-    """Every route of the API: bodies parsed by :class:`BoundedRequest`."""
+    """Every route of the API: bodies parsed by :class:`BoundedRequest`, and — for routes that
+    need a caller — authentication, rate limiting and (heavy routes) the caller's concurrency
+    limit checked *before* the body is read, so a refused request costs no parse."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        needs_caller = _uses_caller(self.dependant)
+        heavy = getattr(self.endpoint, "__name__", "") in HEAVY_ENDPOINTS
 
         async def bounded(request: Request) -> Response:
-            return await handler(BoundedRequest(request.scope, request.receive))
+            req = BoundedRequest(request.scope, request.receive)
+            if needs_caller:
+                creds = await bearer(req)
+                c = await anyio.to_thread.run_sync(authenticate, req, creds)
+                if heavy and c.svc.bulkheads.in_flight(c.principal.subject) >= (
+                    c.svc.bulkheads.principal_limit
+                ):
+                    c.svc.denials.record(
+                        actor=c.principal.subject,
+                        action="concurrency-limit",
+                        request_id=c.request_id,
+                        key=(route_template(req),),
+                        detail={"status": 429, "route": route_template(req)},
+                    )
+                    raise ApiError(
+                        429,
+                        "too many concurrent requests from you "
+                        f"(limit {c.svc.bulkheads.principal_limit})",
+                        headers=retry_after(1),
+                    )
+                req.scope.setdefault("state", {})[_CALLER_KEY] = c
+            return await handler(req)
 
         return bounded

@@ -124,14 +124,14 @@ async def submit_job(
             c.principal.subject, f"tenant:{tenant}", _submit, tenant, body, c
         )
     except Rejected as exc:
-        raise c.deny(
-            Action.JOB_SUBMIT,
-            429,
-            exc.reason,
-            tenant=tenant,
-            reason="concurrency limit",
-            headers=retry_after(exc.retry_after),
-        ) from None
+        c.svc.denials.record(  # aggregated: a flood of 429s is one audit record per window
+            actor=c.principal.subject,
+            action=Action.JOB_SUBMIT,
+            request_id=c.request_id,
+            key=("concurrency-limit", tenant),
+            detail={"status": 429, "reason": exc.reason, "tenant": tenant},
+        )
+        raise ApiError(429, exc.reason, headers=retry_after(exc.retry_after)) from None
 
 
 def _submit(tenant: str, body: JobSubmission, c: Caller) -> JobView:

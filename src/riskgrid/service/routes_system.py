@@ -112,29 +112,30 @@ def me(c: Caller = Depends(caller)) -> Me:
     responses=AUTH_ERRORS,
     tags=["policy"],
 )
-async def policy_check(
-    body: PolicyCheckRequest, c: Caller = Depends(caller)
-) -> PolicyCheckResponse:
+async def policy_check(body: PolicyCheckRequest, c: Caller = Depends(caller)) -> Response:
     """Dry-run the policy library over posted Kubernetes manifests; nothing is stored.
 
-    Evaluated in the work pool within the caller's concurrency limit (429 beyond it). The
-    report lists at most ``policy_report_max`` violations; ``total_violations`` and
-    ``by_policy`` count all of them.
+    Evaluated (and the report serialised) in the work pool within the caller's concurrency
+    limit (429 beyond it). The report lists at most ``policy_report_max`` violations and
+    errors; ``total_violations``, ``total_errors`` and ``by_policy`` count all of them.
     """
+    cap = c.svc.settings.policy_report_max
     try:
-        violations, errors = await c.svc.bulkheads.run(
-            c.principal.subject, "policy-dry-run", integrations.check, body.objects
+        data, decision = await c.svc.bulkheads.run(
+            c.principal.subject, "policy-dry-run", _policy_report, body.objects, cap
         )
     except Rejected as exc:
         raise ApiError(429, exc.reason, headers=retry_after(exc.retry_after)) from None
-    decision = "deny" if violations or errors else "allow"
     c.svc.metrics.policy_decisions.labels("dry-run", decision).inc()
-    cap = c.svc.settings.policy_report_max
+    return Response(data, media_type="application/json")
+
+
+def _policy_report(objects: list[dict[str, Any]], cap: int) -> tuple[bytes, str]:
+    violations, errors = integrations.check(objects)
     by_policy: dict[str, int] = {}
     for v in violations:
-        pid = v["policy_id"] if isinstance(v, dict) else v.policy_id
-        by_policy[pid] = by_policy.get(pid, 0) + 1
-    return PolicyCheckResponse(
+        by_policy[v.policy_id] = by_policy.get(v.policy_id, 0) + 1
+    report = PolicyCheckResponse(
         ok=not violations and not errors,
         violations=violations[:cap],
         errors=errors[:cap],
@@ -143,3 +144,4 @@ async def policy_check(
         truncated=len(violations) > cap or len(errors) > cap,
         by_policy=by_policy,
     )
+    return report.model_dump_json().encode(), "deny" if violations or errors else "allow"

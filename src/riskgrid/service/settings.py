@@ -61,7 +61,7 @@ class Settings:
     principal_concurrency: int = 4  # heavy requests one principal may have in flight
     tenant_concurrency: int = 4  # heavy requests of one tenant running at once
     tenant_queue: int = 16  # more of a tenant's heavy requests wait at most this many; then 429
-    work_threads: int = 8  # threads for parsing, validation, policy evaluation, hashing
+    work_threads: int = 2  # threads for parsing, validation, policy evaluation, hashing
     policy_report_max: int = 500  # violations returned by /v1/policy/check (the rest counted)
     denial_window_seconds: float = 60.0  # repeated denials aggregated per window
     audit_key_file: Path | None = None  # Ed25519 private key (default: state_dir/audit/key.pem)

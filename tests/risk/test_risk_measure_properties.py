@@ -48,3 +48,25 @@ def test_components_sum_to_totals(n_rows: int, n_scen: int, c: float) -> None:
     total = m.sum(axis=0)
     assert np.isclose(measures.component_var(m, c).sum(), measures.var(total, c), atol=1e-9)
     assert np.isclose(measures.component_es(m, c).sum(), measures.es(total, c), atol=1e-9)
+
+
+conventions = st.sampled_from(measures.CONVENTIONS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pnls, levels, conventions)
+def test_every_convention_brackets_and_orders(pnl: np.ndarray, c: float, conv: str) -> None:
+    """VaR lies within the P&L range (an order statistic, or between two under `linear`), ES is
+    at least VaR and at most the worst loss, and both are permutation invariant."""
+    v, e = measures.var(pnl, c, conv), measures.es(pnl, c, conv)
+    tol = 1e-9 * max(1.0, abs(v), abs(e))
+    assert float(np.min(-pnl)) - tol <= v <= float(np.max(-pnl)) + tol
+    if conv != "linear":
+        assert v in set((-pnl).tolist())
+    assert v - tol <= e <= float(np.max(-pnl)) + tol
+    perm = np.random.default_rng(1).permutation(pnl.size)
+    assert measures.var(pnl[perm], c, conv) == v
+    assert np.isclose(measures.es(pnl[perm], c, conv), e, rtol=1e-12, atol=1e-9)
+    if conv == "lower-tail":  # exactly the k-th smallest P&L, negated, k = ⌈(1−c)·n⌉ ≥ 1
+        k = measures.lower_tail_k(pnl.size, c)
+        assert 1 <= k <= pnl.size and v == -float(np.sort(pnl)[k - 1])

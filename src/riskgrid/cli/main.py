@@ -12,7 +12,9 @@ import typer
 
 from riskgrid.cli import (
     audit,
+    burst,
     client,
+    exposure,
     netpol,
     platform,
     policy,
@@ -38,7 +40,20 @@ def _root() -> None:
     """Secure, self-service grid risk calculation."""
 
 
-for _area in (run, schema, policy, tenant, platform, netpol, threats, serve, client, audit):
+for _area in (
+    run,
+    exposure,
+    schema,
+    policy,
+    tenant,
+    platform,
+    netpol,
+    threats,
+    serve,
+    client,
+    audit,
+    burst,
+):
     _area.register(app)
 
 

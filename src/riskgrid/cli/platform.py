@@ -24,6 +24,11 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "-o", "--out", help="Output directory (replaced)."),
         layout: Layout = typer.Option(Layout.object, help="One file per object or per kind."),
         gatekeeper: bool = typer.Option(True, help="Include Gatekeeper templates/constraints."),
+        capacity: Path | None = typer.Option(
+            None,
+            "--capacity",
+            help="CapacityPlan YAML: Kueue flavors/queues/priorities and Karpenter NodePools.",
+        ),
     ) -> None:
         """Render the platform namespace, Calico tier, Kueue flavors and Gatekeeper policies."""
         from riskgrid.spec.tenant import load_tenants
@@ -31,6 +36,11 @@ def register(app: typer.Typer) -> None:
         from riskgrid.tenancy.platform import render_platform
 
         loaded = load_tenants(tenants or [])
-        objects = render_platform(loaded, gatekeeper=gatekeeper)
+        plan = None
+        if capacity is not None:
+            from riskgrid.spec.capacity import load_capacity_plan
+
+            plan = load_capacity_plan(capacity)
+        objects = render_platform(loaded, gatekeeper=gatekeeper, capacity=plan)
         files = write_bundle(objects, out, layout.value)
         typer.echo(f"wrote {len(objects)} objects in {len(files)} files to {out}")

@@ -35,7 +35,16 @@ def summary_tables(result: Result) -> list[Table]:
     var_keys, es_keys = list(port.var), list(port.es)
     key = "desk" if "desk" in result.groups else next(iter(result.groups), None)
     ccy = f" ({result.base_currency})" if result.base_currency else ""
-    t = Table(title=f"{result.job} — {result.valuation_date}{ccy}", title_justify="left")
+    conv = "" if result.convention == "quantile" else f", VaR/ES {result.convention}"
+    caption = None
+    if result.theta is not None:
+        caption = f"theta over {result.theta.horizon_days}d: {_money(result.theta.total)}"
+    t = Table(
+        title=f"{result.job} — {result.valuation_date}{ccy}{conv}",
+        title_justify="left",
+        caption=caption,
+        caption_justify="left",
+    )
     t.add_column(key or "portfolio", no_wrap=True)
     t.add_column("positions", justify="right")
     t.add_column("PV", justify="right", no_wrap=True)

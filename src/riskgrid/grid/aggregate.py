@@ -17,9 +17,11 @@ import numpy as np
 from riskgrid.grid.tasks import Task
 from riskgrid.risk import measures as rm
 from riskgrid.risk.portfolio import Portfolio
+from riskgrid.risk.theta import ROLL_CONVENTION
 
 #: Greeks that add up across underlyings (base currency); the others only by underlying.
-ADDITIVE_GREEKS = ("delta_cash", "gamma_cash", "vega", "rho")
+#: ``theta`` is there only when the job sets a theta horizon.
+ADDITIVE_GREEKS = ("delta_cash", "gamma_cash", "vega", "rho", "theta")
 UNIT_GREEKS = ("delta", "gamma")
 
 
@@ -67,12 +69,17 @@ def conf_key(c: float) -> str:
 
 
 def measures_of(
-    pnl: np.ndarray, pv: float, var_levels: Sequence[float], es_levels: Sequence[float], n: int
+    pnl: np.ndarray,
+    pv: float,
+    var_levels: Sequence[float],
+    es_levels: Sequence[float],
+    n: int,
+    convention: str = "quantile",
 ) -> dict:
     return {
         "pv": float(pv),
-        "var": {conf_key(c): rm.var(pnl, c) for c in var_levels},
-        "es": {conf_key(c): rm.es(pnl, c) for c in es_levels},
+        "var": {conf_key(c): rm.var(pnl, c, convention) for c in var_levels},
+        "es": {conf_key(c): rm.es(pnl, c, convention) for c in es_levels},
         "positions": n,
     }
 
@@ -87,6 +94,8 @@ class Aggregates:
     group_pnl: dict[str, dict[str, np.ndarray]]
     top: dict | None
     greeks: dict[str, dict[str, dict[str, float]]]
+    #: (n_positions,) theta per position, base currency (None without a theta horizon)
+    theta: np.ndarray | None = None
 
 
 def _greek_sums(
@@ -107,10 +116,11 @@ def aggregate(
     es_levels: Sequence[float],
     group_by: Sequence[str],
     top_n: int,
+    convention: str = "quantile",
 ) -> Aggregates:
     pnl = asm.pnl
     port_pnl = pnl.sum(axis=0)
-    port = measures_of(port_pnl, asm.pv.sum(), var_levels, es_levels, portfolio.n)
+    port = measures_of(port_pnl, asm.pv.sum(), var_levels, es_levels, portfolio.n, convention)
 
     groups: dict[str, dict[str, dict]] = {}
     group_pnl: dict[str, dict[str, np.ndarray]] = {}
@@ -125,7 +135,7 @@ def aggregate(
             vec = pnl[mask].sum(axis=0)
             group_pnl[key][label] = vec
             groups[key][label] = measures_of(
-                vec, asm.pv[mask].sum(), var_levels, es_levels, int(mask.sum())
+                vec, asm.pv[mask].sum(), var_levels, es_levels, int(mask.sum()), convention
             )
             if asm.greek_values:
                 names = ADDITIVE_GREEKS + (UNIT_GREEKS if key == "underlying" else ())
@@ -136,8 +146,8 @@ def aggregate(
     top = None
     if top_n > 0 and var_levels:
         c = var_levels[0]
-        cvar = rm.component_var(pnl, c)
-        ces = rm.component_es(pnl, es_levels[0]) if es_levels else None
+        cvar = rm.component_var(pnl, c, convention)
+        ces = rm.component_es(pnl, es_levels[0], convention) if es_levels else None
         total_var = port["var"][conf_key(c)]
         order = np.argsort(-cvar, kind="stable")[:top_n]
         top = {
@@ -153,4 +163,16 @@ def aggregate(
                 for i in order
             ],
         }
-    return Aggregates(port, port_pnl, groups, group_pnl, top, greeks)
+    return Aggregates(port, port_pnl, groups, group_pnl, top, greeks, asm.greek_values.get("theta"))
+
+
+def theta_report(agg: Aggregates, portfolio: Portfolio, horizon_days: int) -> dict | None:
+    """result.json's ``theta`` section (None without a theta horizon); sums are in ``greeks``."""
+    if horizon_days <= 0 or agg.theta is None:
+        return None
+    return {
+        "horizonDays": horizon_days,
+        "roll": ROLL_CONVENTION,
+        "total": float(agg.theta.sum()),
+        "positions": {str(i): float(v) for i, v in zip(portfolio.ids, agg.theta, strict=True)},
+    }

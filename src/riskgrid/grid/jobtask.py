@@ -1,8 +1,9 @@
 """The risk task function and its shared context: what workers run for a RiskJob.
 
 ``pnl`` tasks return ``{"pnl": (rows, cols) array}``; ``pos`` tasks return ``{"pv": …}`` plus
-one array per Greek when Greeks are asked for. Each element depends only on its own position
-and scenario, so a block equals the same slice of the full matrix, bit for bit.
+one array per Greek when Greeks are asked for, and ``"theta"`` when a theta horizon is set.
+Each element depends only on its own position and scenario, so a block equals the same slice of
+the full matrix, bit for bit.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from riskgrid.grid.planner import CostModel
 from riskgrid.grid.tasks import Task
-from riskgrid.risk import greeks, revaluation
+from riskgrid.risk import greeks, revaluation, theta
 from riskgrid.risk.market import MarketData
 from riskgrid.risk.portfolio import Portfolio
 from riskgrid.risk.scenarios import ScenarioSet
@@ -28,6 +29,8 @@ class RiskContext:
     market: MarketData
     scenarios: ScenarioSet
     greeks: bool
+    #: theta horizon in calendar days; 0 = no theta
+    theta_days: int = 0
 
 
 def run_risk_task(ctx: RiskContext, task: Task) -> dict[str, np.ndarray]:
@@ -39,6 +42,8 @@ def run_risk_task(ctx: RiskContext, task: Task) -> dict[str, np.ndarray]:
     out = {"pv": revaluation.base_pv(ctx.portfolio, ctx.market, task.rows)}
     if ctx.greeks:
         out.update(greeks.greeks_block(ctx.portfolio, ctx.market, task.rows))
+    if ctx.theta_days > 0:
+        out["theta"] = theta.theta_block(ctx.portfolio, ctx.market, ctx.theta_days, task.rows)
     return out
 
 

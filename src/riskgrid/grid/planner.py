@@ -40,6 +40,20 @@ class CostModel:
 DEFAULT_COST = CostModel(per_element=2e-7, per_position=5e-6, measured=False)
 
 
+def estimate_seconds(
+    n_positions: int, n_scenarios: int, cost: CostModel = DEFAULT_COST, *, greeks: bool = True
+) -> tuple[float, float]:
+    """Estimated core-seconds of a job: ``(P&L matrix, per-position PV/Greeks)``.
+
+    P&L: ``per_element × positions × scenarios``; positions: ``per_position × positions``,
+    a fifth of that without Greeks (PV alone is one revaluation of the ~five a Greek needs).
+    The planner sizes tasks from it and the burst planner sizes capacity from it.
+    """
+    pnl_seconds = cost.per_element * n_positions * n_scenarios
+    pos_seconds = cost.per_position * n_positions * (1.0 if greeks else 0.2)
+    return pnl_seconds, pos_seconds
+
+
 @dataclass(frozen=True)
 class Plan:
     """Tasks and the block sizes that produced them."""
@@ -136,7 +150,7 @@ def plan(
     workers = max(1, workers)
     target = target_task_seconds
 
-    pnl_seconds = cost.per_element * n_positions * n_scenarios
+    pnl_seconds, pos_seconds = estimate_seconds(n_positions, n_scenarios, cost, greeks=greeks)
     n_pnl = _n_tasks(pnl_seconds, target, workers)
     elements_per_task = max(1, math.ceil(n_positions * n_scenarios / n_pnl))
     rows_full_width = elements_per_task // n_scenarios
@@ -146,7 +160,6 @@ def plan(
         block_rows = min(min_rows, n_positions)
         block_cols = max(1, elements_per_task // block_rows)
 
-    pos_seconds = cost.per_position * n_positions * (1.0 if greeks else 0.2)
     n_pos = _n_tasks(pos_seconds, target, workers)
     pos_block_rows = max(1, math.ceil(n_positions / n_pos))
 

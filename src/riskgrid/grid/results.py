@@ -7,6 +7,7 @@ Layout::
     pnl_<grouping>.parquet     scenario + one column per group (desk, book, underlying…)
     pnl_positions.parquet      id + one column per scenario (only when positions × scenarios
                                is at most ``positions_limit`` elements)
+    theta_positions.parquet    id, theta — only when the job sets a theta horizon
 
 Everything is written into a hidden sibling temp directory first and renamed into place at the
 end, replacing an older results directory only then. A run that fails or is cancelled writes
@@ -50,13 +51,19 @@ def _column_names(labels: Sequence[str]) -> list[str]:
 
 
 def output_names(
-    group_keys: Sequence[str], n_positions: int, n_scenarios: int, positions_limit: int
+    group_keys: Sequence[str],
+    n_positions: int,
+    n_scenarios: int,
+    positions_limit: int,
+    theta: bool = False,
 ) -> dict[str, str]:
     names = {"result": RESULT_FILE, "portfolioPnl": "pnl_portfolio.parquet"}
     for key in group_keys:
         names[f"{key}Pnl"] = f"pnl_{key}.parquet"
     if n_positions * n_scenarios <= positions_limit:
         names["positionsPnl"] = "pnl_positions.parquet"
+    if theta:
+        names["thetaPositions"] = "theta_positions.parquet"
     return names
 
 
@@ -88,6 +95,9 @@ def write_results(
             cols = {"id": [str(i) for i in portfolio.ids]}
             cols.update(zip(_column_names(labels), pnl.T, strict=True))
             _write_table(tmp / result.outputs["positionsPnl"], cols)
+        if "thetaPositions" in result.outputs and agg.theta is not None:
+            ids = [str(i) for i in portfolio.ids]
+            _write_table(tmp / result.outputs["thetaPositions"], {"id": ids, "theta": agg.theta})
         body = result.model_dump_json(by_alias=True, indent=2, exclude_none=False)
         (tmp / RESULT_FILE).write_text(body + "\n", encoding="utf-8")
         _swap_into_place(tmp, out)

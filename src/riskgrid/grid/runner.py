@@ -27,7 +27,7 @@ import numpy as np
 
 import riskgrid
 from riskgrid.grid import faults
-from riskgrid.grid.aggregate import Aggregates, Assembly, aggregate
+from riskgrid.grid.aggregate import Aggregates, Assembly, aggregate, theta_report
 from riskgrid.grid.checkpoint import CheckpointStore
 from riskgrid.grid.engine import DEFAULT_MAX_RETRIES, Engine, JobCancelled, JobFailed, RunStats
 from riskgrid.grid.fingerprint import input_hashes
@@ -145,7 +145,9 @@ def _execute(
     job = inputs.job
     m = inputs.measures
     portfolio, scenarios = inputs.portfolio, inputs.scenarios
-    ctx = RiskContext(portfolio, inputs.market, scenarios, bool(m.greeks))
+    ctx = RiskContext(
+        portfolio, inputs.market, scenarios, bool(m.greeks), int(m.theta_horizon_days)
+    )
     target = _target_seconds(inputs, target_task_seconds)
     hashes = input_hashes(inputs)
 
@@ -228,7 +230,9 @@ def _execute(
     t_ran = time.perf_counter()
 
     outputs = (
-        output_names(m.group_by, portfolio.n, scenarios.n, positions_limit)
+        output_names(
+            m.group_by, portfolio.n, scenarios.n, positions_limit, theta=m.theta_horizon_days > 0
+        )
         if status == "completed" and out_dir is not None
         else {}
     )
@@ -241,6 +245,7 @@ def _execute(
             es_levels=m.es,
             group_by=m.group_by,
             top_n=m.top_contributors,
+            convention=m.convention,
         )
     t_agg = time.perf_counter()
     result = Result.model_validate(
@@ -255,10 +260,12 @@ def _execute(
             "rayAddress": ray_address,
             "positions": portfolio.n,
             "scenarios": scenarios.n,
+            "convention": m.convention,
             "portfolio": agg.portfolio if agg else None,
             "groups": agg.groups if agg else {},
             "topContributors": agg.top if agg else None,
             "greeks": agg.greeks if agg else {},
+            "theta": theta_report(agg, portfolio, m.theta_horizon_days) if agg else None,
             "tasks": {
                 "total": len(tasks),
                 "completed": from_checkpoint + stats.completed,

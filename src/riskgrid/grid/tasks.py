@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-TaskKind = Literal["pnl", "pos"]
+TaskKind = Literal["pnl", "pos", "paths"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,8 @@ class Task:
     def key(self) -> str:
         if self.kind == "pos":
             return f"pos-r{self.row_start}-{self.row_stop}"
+        if self.kind == "paths":  # exposure: Monte Carlo paths [row_start, row_stop)
+            return f"paths-{self.row_start}-{self.row_stop}"
         return f"pnl-r{self.row_start}-{self.row_stop}-c{self.col_start}-{self.col_stop}"
 
     @property

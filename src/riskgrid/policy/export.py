@@ -44,6 +44,11 @@ API_GROUPS = {
     "Ingress": "networking.k8s.io", "NetworkPolicy": "networking.k8s.io",
     "Role": "rbac.authorization.k8s.io", "ClusterRole": "rbac.authorization.k8s.io",
     "RoleBinding": "rbac.authorization.k8s.io", "ClusterRoleBinding": "rbac.authorization.k8s.io",
+    "StorageClass": "storage.k8s.io",
+    "ResourceFlavor": "kueue.x-k8s.io", "ClusterQueue": "kueue.x-k8s.io",
+    "Cohort": "kueue.x-k8s.io",
+    "WorkloadPriorityClass": "kueue.x-k8s.io", "Workload": "kueue.x-k8s.io",
+    "NodePool": "karpenter.sh", "NodeClaim": "karpenter.sh", "EC2NodeClass": "karpenter.k8s.aws",
 }  # fmt: skip
 
 EXEMPTION_SCHEMA: dict[str, Any] = {

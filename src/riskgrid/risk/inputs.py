@@ -20,6 +20,9 @@ class MeasureRequest:
     greeks : whether to compute bump-and-revalue Greeks.
     group_by : portfolio groupings to report (keys of ``Portfolio.groups``).
     top_contributors : how many positions to list by VaR contribution.
+    convention : VaR/ES convention, one of :data:`riskgrid.risk.measures.CONVENTIONS`.
+    theta_horizon_days : theta over this many calendar days (0: no theta), see
+        :mod:`riskgrid.risk.theta`.
     """
 
     var: tuple[float, ...] = (0.99,)
@@ -27,6 +30,8 @@ class MeasureRequest:
     greeks: bool = True
     group_by: tuple[str, ...] = ("desk", "book", "underlying")
     top_contributors: int = 10
+    convention: str = "quantile"
+    theta_horizon_days: int = 0
 
 
 @dataclass(frozen=True, eq=False)

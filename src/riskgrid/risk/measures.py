@@ -34,11 +34,35 @@ Allocation (component VaR/ES)
 
     where :math:`w` are the ES tail weights above (summing to 1). Both sum over positions to the
     portfolio VaR/ES (up to floating-point summation order).
+
+Conventions (``convention=``; a job picks one with ``spec.measures.convention``)
+    ``quantile`` (default)
+        The definitions above: VaR is the :math:`\lceil nc\rceil`-th smallest loss, ES the
+        tail average of the empirical quantile function (fractional boundary weight).
+    ``lower-tail``
+        With :math:`N` scenarios and :math:`k = \lceil (1-c)N \rceil` computed in exact
+        rational arithmetic from the decimal the confidence was written as (``0.99`` is
+        99/100, so :math:`k = 5` at 99% of 500 and :math:`k = 13` at 97.5% of 500 — a float
+        product would give 5.000000000000004 → 6):
+        :math:`\mathrm{VaR} = -P_{(k)}` (the k-th smallest P&L) and
+        :math:`\mathrm{ES} = -\frac1k\sum_{j \le k} P_{(j)}` (mean of the k smallest).
+    ``linear``
+        :math:`\mathrm{VaR} = -Q(1-c)`, the P&L quantile with linear interpolation between
+        order statistics (NumPy's default ``method="linear"``): position
+        :math:`h = (N-1)(1-c)` (again exact), :math:`j = \lfloor h\rfloor`, :math:`g = h - j`,
+        :math:`Q = (1-g)P_{(j+1)} + g\,P_{(j+2)}` (1-based order statistics);
+        :math:`\mathrm{ES} = -\operatorname{mean}\{P_s : P_s \le -\mathrm{VaR}\}`.
+
+    Every convention is expressed as weights over scenarios — ``var_weights`` (VaR =
+    :math:`-w\cdot P`) and ``tail_weights`` (ES = :math:`-w\cdot P`) — so component VaR/ES
+    (:math:`-P_{i\cdot} w`) sum to the totals under each of them. For ``linear`` the VaR weight
+    is split :math:`(1-g, g)` between the two bracketing scenarios.
 """
 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -64,27 +88,102 @@ def _rank(n: int, confidence: float) -> tuple[int, float]:
     return k, k - x
 
 
-def var_scenario(pnl: np.ndarray, confidence: float) -> int:
-    """Index of the scenario whose loss is the VaR (equal losses ordered by scenario index)."""
+#: VaR/ES conventions a job may select (see the module notes); the first is the default.
+CONVENTIONS: tuple[str, ...] = ("quantile", "lower-tail", "linear")
+
+
+def _convention(name: str) -> str:
+    if name not in CONVENTIONS:
+        known = ", ".join(CONVENTIONS)
+        raise ValueError(f"unknown VaR/ES convention {name!r}; choose one of {known}")
+    return name
+
+
+def exact_tail_fraction(confidence: float) -> Fraction:
+    """:math:`1 - c` as an exact rational, reading ``c`` as the shortest decimal that round-trips.
+
+    ``0.99`` → 1/100 (not the binary double's 0.01000000000000000888…), so products with the
+    scenario count are exact.
+    """
+    return 1 - Fraction(repr(float(confidence)))
+
+
+def lower_tail_k(n: int, confidence: float) -> int:
+    r""":math:`k = \lceil (1-c)\,n \rceil` in exact arithmetic, at least 1 and at most n."""
+    return min(n, max(1, math.ceil(exact_tail_fraction(confidence) * n)))
+
+
+def linear_position(n: int, confidence: float) -> tuple[int, float]:
+    """``(j, g)``: the ``linear`` P&L quantile lies between 0-based order statistics j and j+1,
+    weight ``g`` on the upper one; ``h = (n-1)(1-c)`` is exact."""
+    h = exact_tail_fraction(confidence) * (n - 1)
+    j = math.floor(h)
+    return j, float(h - j)
+
+
+def var_scenario(pnl: np.ndarray, confidence: float, convention: str = "quantile") -> int:
+    """Index of the scenario whose loss is the VaR (equal losses ordered by scenario index).
+
+    For ``linear`` it is the lower of the two bracketing scenarios (the one with weight 1-g).
+    """
     pnl = _check(pnl, confidence)
-    order = np.argsort(-pnl, kind="stable")  # losses increasing
-    k, _ = _rank(pnl.size, confidence)
-    return int(order[k - 1])
+    conv = _convention(convention)
+    if conv == "quantile":
+        order = np.argsort(-pnl, kind="stable")  # losses increasing
+        k, _ = _rank(pnl.size, confidence)
+        return int(order[k - 1])
+    asc = np.argsort(pnl, kind="stable")  # P&L increasing
+    if conv == "lower-tail":
+        return int(asc[lower_tail_k(pnl.size, confidence) - 1])
+    j, _ = linear_position(pnl.size, confidence)
+    return int(asc[j])
 
 
-def var(pnl: np.ndarray, confidence: float = 0.99) -> float:
-    """Historical VaR, a positive loss (see the module notes)."""
+def var_weights(pnl: np.ndarray, confidence: float, convention: str = "quantile") -> np.ndarray:
+    r"""(n,) weights :math:`w_k \ge 0`, summing to 1, with ``VaR = -w @ pnl``."""
     pnl = _check(pnl, confidence)
-    return float(-pnl[var_scenario(pnl, confidence)])
+    conv = _convention(convention)
+    w = np.zeros(pnl.size)
+    if conv != "linear":
+        w[var_scenario(pnl, confidence, conv)] = 1.0
+        return w
+    asc = np.argsort(pnl, kind="stable")
+    j, g = linear_position(pnl.size, confidence)
+    w[asc[j]] = 1.0 - g
+    if g > 0.0:
+        w[asc[j + 1]] += g
+    return w
 
 
-def tail_weights(pnl: np.ndarray, confidence: float) -> np.ndarray:
-    """(n,) weights :math:`w_k \\ge 0`, summing to 1, with ``ES = -w @ pnl``."""
+def var(pnl: np.ndarray, confidence: float = 0.99, convention: str = "quantile") -> float:
+    """Historical VaR under ``convention``, a positive loss (see the module notes)."""
+    pnl = _check(pnl, confidence)
+    if _convention(convention) != "linear":
+        return float(-pnl[var_scenario(pnl, confidence, convention)])
+    asc = np.sort(pnl)
+    j, g = linear_position(pnl.size, confidence)
+    lo = asc[j]
+    if g == 0.0:
+        return float(-lo)
+    return float(-(lo + g * (asc[j + 1] - lo)))
+
+
+def tail_weights(pnl: np.ndarray, confidence: float, convention: str = "quantile") -> np.ndarray:
+    r"""(n,) weights :math:`w_k \ge 0`, summing to 1, with ``ES = -w @ pnl``."""
     pnl = _check(pnl, confidence)
     n = pnl.size
+    conv = _convention(convention)
+    w = np.zeros(n)
+    if conv == "lower-tail":
+        k = lower_tail_k(n, confidence)
+        w[np.argsort(pnl, kind="stable")[:k]] = 1.0 / k
+        return w
+    if conv == "linear":
+        tail = pnl <= -var(pnl, confidence, "linear")
+        w[tail] = 1.0 / np.count_nonzero(tail)  # never empty: the smallest P&L is ≤ the quantile
+        return w
     order = np.argsort(-pnl, kind="stable")
     k, frac = _rank(n, confidence)
-    w = np.zeros(n)
     w[order[k:]] = 1.0
     w[order[k - 1]] = frac
     if w.sum() == 0.0:  # n·c is an integer n: no tail beyond the last loss; ES = worst loss
@@ -92,27 +191,40 @@ def tail_weights(pnl: np.ndarray, confidence: float) -> np.ndarray:
     return w / w.sum()
 
 
-def es(pnl: np.ndarray, confidence: float = 0.975) -> float:
-    """Historical Expected Shortfall, a positive loss (see the module notes)."""
+def es(pnl: np.ndarray, confidence: float = 0.975, convention: str = "quantile") -> float:
+    """Historical Expected Shortfall under ``convention``, a positive loss (module notes)."""
     pnl = _check(pnl, confidence)
+    conv = _convention(convention)
+    if conv == "lower-tail":
+        k = lower_tail_k(pnl.size, confidence)
+        return float(-np.sort(pnl)[:k].mean())
+    if conv == "linear":
+        return float(-pnl[pnl <= -var(pnl, confidence, "linear")].mean())
     w = tail_weights(pnl, confidence)
     return float(-(w @ pnl))
 
 
-def component_var(pnl_matrix: np.ndarray, confidence: float = 0.99) -> np.ndarray:
-    """Each row's loss in the portfolio's VaR scenario: (n_rows,), sums to the VaR.
+def component_var(
+    pnl_matrix: np.ndarray, confidence: float = 0.99, convention: str = "quantile"
+) -> np.ndarray:
+    """Each row's loss in the portfolio's VaR scenario(s): (n_rows,), sums to the VaR.
 
-    ``pnl_matrix`` is (n_rows, n_scenarios): rows are positions (or groups).
+    ``pnl_matrix`` is (n_rows, n_scenarios): rows are positions (or groups). Under ``linear``
+    each row gets the same interpolation weights between the two bracketing scenarios.
     """
     pnl_matrix = np.asarray(pnl_matrix, dtype=np.float64)
-    k = var_scenario(pnl_matrix.sum(axis=0), confidence)
-    return -pnl_matrix[:, k]
+    total = pnl_matrix.sum(axis=0)
+    if _convention(convention) != "linear":
+        return -pnl_matrix[:, var_scenario(total, confidence, convention)]
+    return -(pnl_matrix @ var_weights(total, confidence, convention))
 
 
-def component_es(pnl_matrix: np.ndarray, confidence: float = 0.975) -> np.ndarray:
+def component_es(
+    pnl_matrix: np.ndarray, confidence: float = 0.975, convention: str = "quantile"
+) -> np.ndarray:
     """Each row's tail-weighted loss: (n_rows,), sums to the portfolio ES."""
     pnl_matrix = np.asarray(pnl_matrix, dtype=np.float64)
-    w = tail_weights(pnl_matrix.sum(axis=0), confidence)
+    w = tail_weights(pnl_matrix.sum(axis=0), confidence, convention)
     return -(pnl_matrix @ w)
 
 

@@ -109,11 +109,43 @@ def _rate(
 
 
 def _vol_at_expiry(p: pf.Portfolio, market: MarketData, rows: slice) -> np.ndarray:
+    """Each option's vol at its expiry and strike on today's surface (0 for non-options)."""
     idx = p.vol_idx[rows]
     if len(market.vol_names) == 0:
         return np.zeros(len(idx))
-    v = market.vol(np.maximum(idx, 0), np.where(idx >= 0, p.t[rows], 1.0))
-    return np.where(idx >= 0, v, 0.0)
+    has = idx >= 0
+    safe = np.maximum(idx, 0)
+    strike = np.where(has, p.strike[rows], market.vol_ref[safe])  # non-options: any K > 0
+    v = market.vol(safe, np.where(has, p.t[rows], 1.0), strike)
+    return np.where(has, v, 0.0)
+
+
+def _scenario_vol(
+    p: pf.Portfolio,
+    market: MarketData,
+    scenarios: ScenarioSet,
+    rows: slice,
+    cols: slice,
+    spot: np.ndarray,
+) -> np.ndarray:
+    """Each option's vol in each scenario: (n_rows, n_cols), see :mod:`riskgrid.risk.scenarios`.
+
+    ``sticky-strike``: today's vol at the option's strike, times the ``vol:`` factor's
+    multiplier. ``sticky-moneyness``: the vol today's surface has at the same moneyness
+    ``K/S`` under the scenario spot ``S`` — i.e. at strike ``K·S₀/S`` — times the multiplier.
+    """
+    idx = p.vol_idx[rows]
+    mult = _gather(scenarios.vol_mult, idx, cols, 1.0)
+    if scenarios.vol_rule != "sticky-moneyness" or not market.has_smile(idx[idx >= 0]):
+        # flat in strike: both rules give the same vol, so keep the cheaper path
+        return _vol_at_expiry(p, market, rows)[:, None] * mult
+    has = idx >= 0
+    safe = np.maximum(idx, 0)
+    s0 = market.spots[np.maximum(p.spot_idx[rows], 0)]
+    ratio = np.where(has[:, None], s0[:, None] / np.where(has[:, None], spot, 1.0), 1.0)
+    k_eff = np.where(has, p.strike[rows], market.vol_ref[safe])[:, None] * ratio
+    v = market.vol(safe, np.where(has, p.t[rows], 1.0), k_eff)
+    return np.where(has[:, None], v, 0.0) * mult
 
 
 def base_states(p: pf.Portfolio, market: MarketData, rows: slice) -> States:
@@ -147,10 +179,10 @@ def scenario_states(
     conv_tab = np.concatenate([spot_tab, 1.0 / spot_tab, np.ones((1, n_cols))])
     conv_idx = p.conv_idx[rows]
     conv_row = np.where(conv_idx < 0, 2 * n_spots, conv_idx + n_spots * p.conv_invert[rows])
+    spot = _gather(spot_tab, p.spot_idx[rows], slice(None), 0.0)
     return States(
-        spot=_gather(spot_tab, p.spot_idx[rows], slice(None), 0.0),
-        vol=_vol_at_expiry(p, market, rows)[:, None]
-        * _gather(scenarios.vol_mult, p.vol_idx[rows], cols, 1.0),
+        spot=spot,
+        vol=_scenario_vol(p, market, scenarios, rows, cols, spot),
         r_dom=_rate(market, p.dom_curve[rows], t, scenarios.rate_shift, cols),
         r_for=_rate(market, p.for_curve[rows], t, scenarios.rate_shift, cols),
         conv=conv_tab[conv_row],

@@ -18,10 +18,23 @@ Historical simulation
     :math:`e_k = N-1-kh` for non-overlapping ones (needs :math:`N \ge Wh + 1` rows). Multi-day
     horizons are therefore built from actual :math:`h`-day changes, not by scaling 1-day
     changes with :math:`\sqrt h`. Each scenario is labelled by the date of :math:`X_{e_k}`.
+
+Vol surfaces under a scenario (``vol_rule``)
+    The ``vol:<NAME>`` factor moves the whole surface of an underlying by one relative shift
+    (a parallel relative shift: every pillar vol × m). What a *spot* move does is the rule:
+
+    * ``sticky-strike`` (default): an option keeps the vol of its strike,
+      :math:`\sigma'(K, T) = m\,\sigma_0(K, T)` — a spot move alone leaves it unchanged;
+    * ``sticky-moneyness``: the smile moves with the spot, an option sees the vol today's
+      surface has at its scenario moneyness, :math:`\sigma'(K, T) = m\,\sigma_0(K S_0/S', T)`
+      — a spot move changes the vol by the surface's skew.
+
+    For an underlying with a term structure only (flat in strike) both rules agree.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -40,12 +53,15 @@ class ScenarioSet:
     spot_mult : (n_spots, n) multipliers for ``market.spots``.
     vol_mult : (n_vols, n) multipliers for the whole vol term structure of each underlying.
     rate_shift : (n_curves, P, n) absolute shifts of each curve pillar.
+    vol_rule : what a spot move does to the vol an option sees, one of :data:`VOL_RULES`
+        (see the module notes); the ``vol:`` multiplier applies under either.
     """
 
     labels: tuple[str, ...]
     spot_mult: np.ndarray
     vol_mult: np.ndarray
     rate_shift: np.ndarray
+    vol_rule: str = "sticky-strike"
 
     @property
     def n(self) -> int:
@@ -153,6 +169,17 @@ def stress(market: MarketData, scenarios: list[tuple[str, dict[str, float]]]) ->
             else:
                 raise ValueError(f"unknown risk factor {factor!r}")
     return out
+
+
+#: Scenario rules for vol surfaces (see the module notes); the first is the default.
+VOL_RULES: tuple[str, ...] = ("sticky-strike", "sticky-moneyness")
+
+
+def with_vol_rule(scenarios: ScenarioSet, rule: str) -> ScenarioSet:
+    """The same scenarios under another vol rule; ``ValueError`` for an unknown rule."""
+    if rule not in VOL_RULES:
+        raise ValueError(f"unknown vol rule {rule!r}; choose one of {', '.join(VOL_RULES)}")
+    return dataclasses.replace(scenarios, vol_rule=rule)
 
 
 def concat(*sets: ScenarioSet) -> ScenarioSet:

@@ -28,6 +28,7 @@ from riskgrid.spec.market_files import load_history, load_market
 
 InstrumentType = Literal["equity_option", "fx_option", "fx_forward", "spot", "zcb"]
 GroupKey = Literal["desk", "book", "underlying", "type", "currency"]
+Convention = Literal["quantile", "lower-tail", "linear"]
 Label = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Confidence = Annotated[Finite, Field(ge=0.5, lt=1.0)]
 MAX_PROBLEMS = 50
@@ -157,6 +158,14 @@ class StressSpec(Strict):
 class ScenariosSpec(Strict):
     historical: HistoricalSpec | None = Field(None, description="Historical simulation.")
     stress: list[StressSpec] = Field(default_factory=list, description="Explicit stresses.")
+    vol_rule: Literal["sticky-strike", "sticky-moneyness"] = Field(
+        "sticky-strike",
+        alias="volRule",
+        description="What a spot move does to the vol an option sees on its underlying's "
+        "surface: `sticky-strike` (keeps its strike's vol) or `sticky-moneyness` (the smile "
+        "moves with the spot: the vol at the same K/S). Either way the `vol:<NAME>` factor "
+        "shifts the whole surface by one relative change. Same result for flat-in-strike vols.",
+    )
 
     @model_validator(mode="after")
     def _some(self) -> ScenariosSpec:
@@ -190,6 +199,27 @@ class MeasuresSpec(Strict):
         le=1000,
         description="Number of positions listed by VaR contribution.",
     )
+    convention: Convention = Field(
+        "quantile",
+        description="VaR/ES convention for the portfolio, every group and component VaR/ES: "
+        "`quantile` (VaR = ⌈n·c⌉-th smallest loss, ES = tail average with a fractional "
+        "boundary weight), `lower-tail` (k = ⌈(1−c)·n⌉ exactly; VaR = −k-th smallest P&L, "
+        "ES = −mean of the k smallest) or `linear` (VaR = −P&L quantile at 1−c, linear "
+        "interpolation as NumPy's default; ES = −mean of P&Ls ≤ −VaR). See docs/risk.md.",
+    )
+
+
+class RevaluationSpec(Strict):
+    horizon_days: int = Field(
+        0,
+        alias="horizonDays",
+        ge=0,
+        le=365,
+        description="Theta: revalue every position as of the valuation date + this many "
+        "calendar days (options aged, curves and vol surfaces held constant in time to "
+        "maturity, spots unchanged) and report theta = V(later) − V(today) per position. "
+        "0 (default) = no theta. Scenario P&L stays instantaneous. See docs/risk.md.",
+    )
 
 
 class GridSpec(Strict):
@@ -214,6 +244,9 @@ class RiskJobSpec(Strict):
     scenarios: ScenariosSpec = Field(description="Historical and/or stress scenarios.")
     measures: MeasuresSpec = Field(
         default_factory=MeasuresSpec, description="What to compute and how to group it."
+    )
+    revaluation: RevaluationSpec = Field(
+        default_factory=RevaluationSpec, description="Revaluation options (theta horizon)."
     )
     grid: GridSpec = Field(default_factory=GridSpec, description="How to split the work.")
 
@@ -489,7 +522,7 @@ def load_job(path: str | Path) -> JobInputs:
             ) from None
     if spec.scenarios.stress:
         sets.append(sc.stress(market, _stresses(job, market, source)))
-    scenarios = sc.concat(*sets)
+    scenarios = sc.with_vol_rule(sc.concat(*sets), spec.scenarios.vol_rule)
 
     m = spec.measures
     measures = MeasureRequest(
@@ -498,6 +531,8 @@ def load_job(path: str | Path) -> JobInputs:
         greeks=m.greeks,
         group_by=tuple(m.group_by),
         top_contributors=m.top_contributors,
+        convention=m.convention,
+        theta_horizon_days=spec.revaluation.horizon_days,
     )
     return JobInputs(
         job=job, portfolio=portfolio, market=market, scenarios=scenarios, measures=measures

@@ -12,6 +12,10 @@ Snapshot (YAML, one document; schema: ``riskgrid schema MarketData``)::
       ACME: {spot: 101.5, currency: USD, dividendYield: 0.012}
     vols:                     # Black vols by tenor pillar, per equity or FX pair
       ACME: {3M: 0.24, 1Y: 0.26}
+    volSurfaces:              # strike x expiry grids (an underlying is in vols or here)
+      KORA:
+        strikes: [80, 100, 120]          # or moneyness: [0.8, 1.0, 1.2] (K / spot)
+        vols: {3M: [0.30, 0.25, 0.22], 1Y: [0.29, 0.26, 0.24]}   # or totalVariance: {...}
 
 History (CSV): a header ``date,<factor>,<factor>,...`` then one row per business day, dates
 (ISO) strictly increasing; factor names as in :mod:`riskgrid.risk.market` (``spot:ACME``,
@@ -76,6 +80,31 @@ class Equity(Strict):
     )
 
 
+class VolSurface(Strict):
+    """An implied vol surface: one row of vols (or total variances) per expiry pillar."""
+
+    strikes: list[PositiveFinite] | None = Field(
+        None,
+        description="Strike pillars in underlying units, strictly increasing (or give "
+        "`moneyness`).",
+    )
+    moneyness: list[PositiveFinite] | None = Field(
+        None,
+        description="Strike pillars as K / spot (1.0 = at the money), strictly increasing "
+        "(or give `strikes`).",
+    )
+    vols: dict[Tenor, list[Finite]] | None = Field(
+        None,
+        description="Expiry tenor → Black vols, one per strike pillar (decimal, 0 < vol ≤ 5).",
+    )
+    total_variance: dict[Tenor, list[Finite]] | None = Field(
+        None,
+        alias="totalVariance",
+        description="Instead of `vols`: expiry tenor → total variance σ²·t (> 0), one per "
+        "strike pillar.",
+    )
+
+
 class MarketFile(Strict):
     """The as-of market snapshot file."""
 
@@ -102,6 +131,108 @@ class MarketFile(Strict):
         description="Black volatility per underlying (equity name or FX pair): tenor → vol "
         "(decimal, 0.25 = 25%). Linear in total variance between pillars, flat outside.",
     )
+    vol_surfaces: dict[str, VolSurface] = Field(
+        default_factory=dict,
+        alias="volSurfaces",
+        description="Implied vol surface per underlying (equity or FX pair; not also in "
+        "`vols`): strike × expiry grid. Linear in vol over log-moneyness ln(K/spot) and flat "
+        "outside the strikes; linear in total variance over time and flat vol outside the "
+        "expiries. Total variance must be non-decreasing in expiry for every strike (no "
+        "calendar arbitrage). See docs/risk.md.",
+    )
+
+
+def _check_surface(
+    name: str, sf: VolSurface, spot: float | None, source: str
+) -> tuple[list[Problem], tuple[list[str], list[float], list[list[float]]] | None]:
+    """Problems of one surface, or ``(tenors, log-moneyness, vols)`` ready for ``build``."""
+    loc = ("volSurfaces", name)
+    probs: list[Problem] = []
+    if (sf.strikes is None) == (sf.moneyness is None):
+        probs.append(Problem(source, loc, "give exactly one of `strikes` and `moneyness`"))
+    if (sf.vols is None) == (sf.total_variance is None):
+        probs.append(Problem(source, loc, "give exactly one of `vols` and `totalVariance`"))
+    if probs:
+        return probs, None
+    axis, pillars = (
+        ("strikes", sf.strikes) if sf.strikes is not None else ("moneyness", sf.moneyness)
+    )
+    assert pillars is not None
+    if not pillars:
+        probs.append(Problem(source, (*loc, axis), "needs at least one strike pillar"))
+    for j in range(1, len(pillars)):
+        if pillars[j] <= pillars[j - 1]:
+            probs.append(
+                Problem(
+                    source,
+                    (*loc, axis, j),
+                    f"strikes must be strictly increasing: {pillars[j]} after {pillars[j - 1]}",
+                )
+            )
+    field, rows = ("vols", sf.vols) if sf.vols is not None else ("totalVariance", sf.total_variance)
+    assert rows is not None
+    if not rows:
+        probs.append(Problem(source, (*loc, field), "needs at least one expiry pillar"))
+    years = {t: curves.tenor_years(t) for t in rows}
+    if len(set(years.values())) != len(years):
+        probs.append(Problem(source, (*loc, field), "has two expiry pillars at the same time"))
+    for tenor, row in rows.items():
+        if len(row) != len(pillars):
+            probs.append(
+                Problem(
+                    source,
+                    (*loc, field, tenor),
+                    f"has {len(row)} values for {len(pillars)} strike pillars (missing or extra "
+                    "pillars)",
+                )
+            )
+        for j, v in enumerate(row):
+            if field == "vols" and not 0.0 < v <= 5.0:
+                probs.append(
+                    Problem(source, (*loc, field, tenor, j), f"vol must be in (0, 5], got {v}")
+                )
+            elif field == "totalVariance" and v <= 0.0:
+                probs.append(
+                    Problem(
+                        source,
+                        (*loc, field, tenor, j),
+                        f"total variance must be > 0, got {v}" + (" (negative)" if v < 0 else ""),
+                    )
+                )
+    if probs:
+        return probs, None
+    tenors = sorted(rows, key=years.__getitem__)
+    # total variance per (tenor, strike): the quoted one, or σ²·t
+    w = {
+        t: list(rows[t]) if field == "totalVariance" else [v * v * years[t] for v in rows[t]]
+        for t in tenors
+    }
+    for i in range(1, len(tenors)):
+        prev, cur = tenors[i - 1], tenors[i]
+        for j in range(len(pillars)):
+            if w[cur][j] < w[prev][j]:
+                probs.append(
+                    Problem(
+                        source,
+                        (*loc, field, cur, j),
+                        f"total variance {w[cur][j]:.6g} at {cur} is below {w[prev][j]:.6g} at "
+                        f"{prev} ({axis} {pillars[j]:g}): total variance must be non-decreasing "
+                        "in expiry (calendar arbitrage)",
+                    )
+                )
+    if probs:
+        return probs, None
+    if axis == "strikes":
+        if spot is None:
+            return probs, None  # reported by the caller (not an underlying of this file)
+        x = [math.log(k / spot) for k in pillars]
+    else:
+        x = [math.log(m) for m in pillars]
+    vols = [
+        [math.sqrt(v / years[t]) for v in w[t]] if field == "totalVariance" else list(rows[t])
+        for t in tenors
+    ]
+    return probs, (tenors, x, vols)
 
 
 def validate_plain(doc: object, model: type[M], source: str) -> M:
@@ -147,7 +278,34 @@ def _cross_check(m: MarketFile, source: str) -> list[Problem]:
             probs.append(Problem(source, ("vols", name), "not an equity or FX pair of this file"))
         if not pillars:
             probs.append(Problem(source, ("vols", name), "needs at least one pillar"))
+    for name in m.vol_surfaces:
+        if name not in m.equities and name not in m.fx:
+            probs.append(
+                Problem(source, ("volSurfaces", name), "not an equity or FX pair of this file")
+            )
+        if name in m.vols:
+            probs.append(
+                Problem(
+                    source,
+                    ("volSurfaces", name),
+                    "also given in `vols`: give a term structure or a surface, not both",
+                )
+            )
     return probs
+
+
+def _surfaces(
+    m: MarketFile, source: str
+) -> tuple[list[Problem], dict[str, tuple[list[str], list[float], list[list[float]]]]]:
+    probs: list[Problem] = []
+    out: dict[str, tuple[list[str], list[float], list[list[float]]]] = {}
+    for name, sf in m.vol_surfaces.items():
+        spot = m.equities[name].spot if name in m.equities else m.fx.get(name)
+        ps, built = _check_surface(name, sf, spot, source)
+        probs += ps
+        if built is not None:
+            out[name] = built
+    return probs, out
 
 
 def _sorted(pillars: dict[str, float]) -> list[tuple[str, float]]:
@@ -190,6 +348,8 @@ def _parse_market(text: str, source: str) -> MarketData:
         raise SpecError.one(source, f"expected exactly one YAML document, found {len(docs)}")
     m = validate_plain(docs[0], MarketFile, source)
     probs = _cross_check(m, source)
+    surface_probs, surfaces = _surfaces(m, source)
+    probs += surface_probs
     if probs:
         raise SpecError(probs)
     try:
@@ -200,6 +360,7 @@ def _parse_market(text: str, source: str) -> MarketData:
             fx=dict(m.fx),
             equities={n: (e.spot, e.currency, e.dividend_yield) for n, e in m.equities.items()},
             vols={u: _sorted(p) for u, p in m.vols.items()},
+            surfaces=surfaces,
         )
     except ValueError as exc:
         raise SpecError.one(source, str(exc), ("fx",)) from None

@@ -14,11 +14,15 @@ from riskgrid.spec.errors import RiskgridError
 
 MODELS: dict[str, str] = {
     "RiskJob": "riskgrid.spec.job:RiskJob",
+    "ExposureJob": "riskgrid.spec.exposure:ExposureJob",
+    "ExposureResult": "riskgrid.spec.exposure_result:ExposureResult",
     "MarketData": "riskgrid.spec.market_files:MarketFile",
     "Result": "riskgrid.spec.result:Result",
     "PolicyException": "riskgrid.spec.exceptions:PolicyException",
     "PolicyConfig": "riskgrid.policy.config:PolicyConfig",
     "Tenant": "riskgrid.spec.tenant:Tenant",
+    "CapacityPlan": "riskgrid.spec.capacity:CapacityPlan",
+    "CapacityDay": "riskgrid.spec.capacity_day:CapacityDay",
     "ThreatModelFile": "riskgrid.threats.model:Part",
 }
 

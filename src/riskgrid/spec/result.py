@@ -57,6 +57,21 @@ class TopContributors(Strict):
     positions: list[Contributor] = Field(description="Largest contributors first.")
 
 
+class ThetaReport(Strict):
+    """Theta from rolling the valuation date (``spec.revaluation.horizonDays``)."""
+
+    horizon_days: int = Field(alias="horizonDays", ge=1, description="Calendar days rolled.")
+    roll: str = Field(
+        description="How the market is rolled: `constant-in-time-to-maturity` (spots kept; "
+        "curves and vol surfaces constant in time to maturity; see docs/risk.md)."
+    )
+    total: Finite = Field(description="Portfolio theta over the horizon (base currency).")
+    positions: dict[str, Finite] = Field(
+        description="Position id → theta = V(valuation date + horizon) − V(today), base "
+        "currency, positive = gain. Group sums are under `greeks` (`theta`)."
+    )
+
+
 class TaskCounts(Strict):
     total: int = Field(ge=0, description="Tasks in the plan.")
     completed: int = Field(ge=0, description="Tasks finished (including checkpointed ones).")
@@ -107,6 +122,11 @@ class Result(Strict):
     ray_address: str | None = Field(None, alias="rayAddress")
     positions: int = Field(ge=0)
     scenarios: int = Field(ge=0)
+    convention: Literal["quantile", "lower-tail", "linear"] = Field(
+        "quantile",
+        description="VaR/ES convention every VaR, ES and component figure uses "
+        "(`spec.measures.convention`; see docs/risk.md).",
+    )
     portfolio: Measures | None = Field(None, description="Whole-portfolio measures.")
     groups: dict[str, dict[str, Measures]] = Field(
         default_factory=dict,
@@ -118,6 +138,9 @@ class Result(Strict):
         description="Aggregated Greeks: `total` → {`total` → greeks}, and each grouping key → "
         "group label → greeks. Additive Greeks (delta_cash, gamma_cash, vega, rho; base "
         "currency) everywhere; delta and gamma (underlying units) only by underlying.",
+    )
+    theta: ThetaReport | None = Field(
+        None, description="Theta per position, when the job sets a theta horizon."
     )
     tasks: TaskCounts
     plan: PlanInfo | None = None

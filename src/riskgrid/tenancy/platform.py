@@ -12,6 +12,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+from riskgrid.spec.capacity import CapacityPlan
 from riskgrid.spec.tenant import Tenant
 from riskgrid.tenancy import constants as c
 from riskgrid.tenancy.calico import render_metadata_guard, render_tier
@@ -74,15 +75,44 @@ def gatekeeper_objects(tenants: Sequence[Tenant] = ()) -> list[dict[str, Any]]:
 
 
 def render_platform(
-    tenants: Sequence[Tenant] = (), *, gatekeeper: bool = True
+    tenants: Sequence[Tenant] = (),
+    *,
+    gatekeeper: bool = True,
+    capacity: CapacityPlan | None = None,
 ) -> list[dict[str, Any]]:
-    """The platform bundle; ``tenants`` shape the per-tenant image constraints."""
+    """The platform bundle; ``tenants`` shape the per-tenant image constraints.
+
+    With a ``capacity`` plan, its flavors, priority classes, desk ClusterQueues and Karpenter
+    NodePools/EC2NodeClass replace the default single CPU/GPU flavors.
+    """
     objects: list[dict[str, Any]] = [
         render_platform_namespace(),
         render_tier(),
         render_metadata_guard(),
-        *render_resource_flavors(),
     ]
+    if capacity is None:
+        objects.extend(render_resource_flavors())
+    else:
+        from riskgrid.tenancy.capacity import render_kueue
+        from riskgrid.tenancy.karpenter import render_karpenter
+
+        objects.extend(render_kueue(capacity))
+        objects.extend(render_karpenter(capacity))
     if gatekeeper:
-        objects.extend(gatekeeper_objects(tenants))
+        gk = gatekeeper_objects(tenants)
+        if capacity is not None:
+            _grant_priorities(gk, capacity)
+        objects.extend(gk)
     return ordered(objects)
+
+
+def _grant_priorities(objects: list[dict[str, Any]], plan: CapacityPlan) -> None:
+    """The priority-class constraint enforces the plan's grants, not the library defaults."""
+    from riskgrid.policy.export import constraint_kind
+    from riskgrid.policy.library import load_library
+    from riskgrid.tenancy.capacity import PRIORITY_POLICY, priority_grants
+
+    kind = constraint_kind(load_library().get(PRIORITY_POLICY))
+    for obj in objects:
+        if obj.get("kind") == kind and obj["apiVersion"].startswith("constraints.gatekeeper.sh"):
+            obj["spec"].setdefault("parameters", {}).update(priority_grants(plan))

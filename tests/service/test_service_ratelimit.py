@@ -198,10 +198,10 @@ def test_health_answers_fast_while_one_client_floods(tmp_path, procs):
 
     health: list[float] = []
     with ThreadPoolExecutor(16) as pool:
-        futures = [pool.submit(flood, i) for i in range(14)]
+        futures = [pool.submit(flood, i) for i in range(8)]
         time.sleep(2.0)  # let the flood build up
         with httpx.Client(base_url=srv.url, timeout=30) as c:
-            for i in range(40):
+            for i in range(20):
                 started = time.perf_counter()
                 r = c.get("/healthz" if i % 2 else "/readyz")
                 health.append(time.perf_counter() - started)

@@ -55,7 +55,9 @@ class Bulkheads:
         tenant_concurrency: int,
         tenant_queue: int,
         work_threads: int,
+        max_wait: float = 30.0,
     ) -> None:
+        self.max_wait = max_wait
         self.principal_limit = principal_concurrency
         self.tenant_limit = tenant_concurrency
         self.queue_limit = tenant_queue
@@ -95,7 +97,16 @@ class Bulkheads:
             async with gate.cond:
                 gate.waiting += 1
                 try:
-                    await gate.cond.wait_for(lambda: gate.running < self.tenant_limit)
+                    # a queued request waits at most max_wait seconds (nothing hangs)
+                    await asyncio.wait_for(
+                        gate.cond.wait_for(lambda: gate.running < self.tenant_limit),
+                        self.max_wait,
+                    )
+                except TimeoutError:
+                    raise Rejected(
+                        f"queued {self.max_wait:.0f}s for {pool} without a free slot",
+                        gate.mean_seconds,
+                    ) from None
                 finally:
                     gate.waiting -= 1
                 gate.running += 1
@@ -107,7 +118,9 @@ class Bulkheads:
                 gate.mean_seconds = 0.8 * gate.mean_seconds + 0.2 * took
                 async with gate.cond:
                     gate.running -= 1
-                    gate.cond.notify()
+                    # every waiter re-checks; a single notify can be lost to a waiter whose
+                    # client has just gone away (cancelled)
+                    gate.cond.notify_all()
         finally:
             left = self._principals[principal] - 1
             if left:

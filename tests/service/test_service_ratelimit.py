@@ -161,6 +161,7 @@ def test_rate_limit_holds_across_two_server_processes(tmp_path, procs, pg_server
     assert codes.count(429) == 20
 
 
+@pytest.mark.slow
 def test_health_answers_fast_while_one_client_floods(tmp_path, procs):
     """A flood of heavy requests (large policy dry-runs, many submits from one developer) and
     health/readiness still answer promptly; the flooder gets 429s; another tenant still gets
@@ -188,13 +189,17 @@ def test_health_answers_fast_while_one_client_floods(tmp_path, procs):
     flood_codes: list[int] = []
 
     def flood(i: int) -> None:
-        with httpx.Client(base_url=srv.url, timeout=120) as c:
+        # bounded: each request has a deadline, and a timed-out one is recorded as 0
+        with httpx.Client(base_url=srv.url, timeout=30) as c:
             while not stop.is_set():
-                if i % 2:
-                    r = c.post("/v1/policy/check", json=big, headers=flooder)
-                else:
-                    r = c.post("/v1/tenants/desk-a/jobs", json=job_a, headers=flooder)
-                flood_codes.append(r.status_code)
+                try:
+                    if i % 2:
+                        r = c.post("/v1/policy/check", json=big, headers=flooder)
+                    else:
+                        r = c.post("/v1/tenants/desk-a/jobs", json=job_a, headers=flooder)
+                    flood_codes.append(r.status_code)
+                except httpx.TimeoutException:
+                    flood_codes.append(0)
 
     health: list[float] = []
     with ThreadPoolExecutor(16) as pool:

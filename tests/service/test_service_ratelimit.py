@@ -204,19 +204,21 @@ def test_health_answers_fast_while_one_client_floods(tmp_path, procs):
     health: list[float] = []
     with ThreadPoolExecutor(16) as pool:
         futures = [pool.submit(flood, i) for i in range(8)]
-        time.sleep(2.0)  # let the flood build up
-        with httpx.Client(base_url=srv.url, timeout=30) as c:
-            for i in range(20):
-                started = time.perf_counter()
-                r = c.get("/healthz" if i % 2 else "/readyz")
-                health.append(time.perf_counter() - started)
-                assert r.status_code == 200, r.text
-                time.sleep(0.05)
-            r = c.post(
-                "/v1/tenants/desk-b/jobs", json={"job": doc_b, "files": files_b}, headers=other
-            )
-            assert r.status_code == 201, r.text
-        stop.set()
+        try:
+            time.sleep(2.0)  # let the flood build up
+            with httpx.Client(base_url=srv.url, timeout=30) as c:
+                for i in range(20):
+                    started = time.perf_counter()
+                    r = c.get("/healthz" if i % 2 else "/readyz")
+                    health.append(time.perf_counter() - started)
+                    assert r.status_code == 200, r.text
+                    time.sleep(0.05)
+                r = c.post(
+                    "/v1/tenants/desk-b/jobs", json={"job": doc_b, "files": files_b}, headers=other
+                )
+                assert r.status_code == 201, r.text
+        finally:
+            stop.set()  # the flood ends even when an assertion above fails
         for f in futures:
             f.result()
     health.sort()

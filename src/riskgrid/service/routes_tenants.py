@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from riskgrid.service import integrations
-from riskgrid.service.app import NOT_FOUND, Caller, caller
 from riskgrid.service.authz import (
     Action,
     Role,
@@ -21,6 +20,7 @@ from riskgrid.service.authz import (
     tenant_admin_may_apply,
     tenant_role,
 )
+from riskgrid.service.deps import NOT_FOUND, BoundedRoute, Caller, caller
 from riskgrid.service.models import TenantRow, as_utc, utcnow
 from riskgrid.service.routes_system import AUTH_ERRORS
 from riskgrid.service.schemas import (
@@ -33,7 +33,7 @@ from riskgrid.service.schemas import (
 )
 from riskgrid.spec.tenant import Tenant
 
-router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
+router = APIRouter(prefix="/v1/tenants", tags=["tenants"], route_class=BoundedRoute)
 
 
 def _guard(value: Any, handler: ValidatorFunctionWrapHandler) -> Tenant:

@@ -48,6 +48,11 @@ Convention = Literal["quantile", "lower-tail", "linear"]
 Label = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Confidence = Annotated[Finite, Field(ge=0.5, lt=1.0)]
 MAX_PROBLEMS = 50
+# Bounds that keep every price finite in float64 (issue #12: 1e308 parsed, then overflowed in
+# the pricer); documented per field in docs/formats.md.
+MAX_QUANTITY = 1e12
+MAX_STRIKE = 1e9
+MAX_SHIFT = 100.0
 
 
 class Position(Strict):
@@ -61,8 +66,10 @@ class Position(Strict):
     )
     type: InstrumentType = Field(description="Instrument type.")
     quantity: Finite = Field(
+        ge=-MAX_QUANTITY,
+        le=MAX_QUANTITY,
         description="Signed size, negative = short: shares (equity), units of CCY1 (FX pair "
-        "CCY1CCY2), face amount (zcb). Must not be 0."
+        "CCY1CCY2), face amount (zcb). Must not be 0; |quantity| ≤ 1e12.",
     )
     underlying: str | None = Field(
         None,
@@ -77,6 +84,7 @@ class Position(Strict):
     strike: Finite | None = Field(
         None,
         gt=0,
+        le=MAX_STRIKE,
         description="Strike (options) or contracted forward rate (fx_forward), in underlying "
         "units.",
     )
@@ -232,8 +240,11 @@ class Shock(Strict):
         "Must match at least one factor; a later shock overrides an earlier one on a factor.",
     )
     shift: Finite = Field(
-        description="Relative for spot/vol factors (-0.2 = down 20%, must be > -1); absolute "
-        "decimal for rate factors (0.01 = +100bp)."
+        ge=-MAX_SHIFT,
+        le=MAX_SHIFT,
+        description="|shift| ≤ 100. "
+        "Relative for spot/vol factors (-0.2 = down 20%, must be > -1); absolute "
+        "decimal for rate factors (0.01 = +100bp).",
     )
 
 

@@ -199,13 +199,27 @@ class Client:
 
     def submit(self, job: str | Path, tenant: str | None = None) -> Job:
         """Upload a job file and the files it references; returns the queued :class:`Job`."""
-        from riskgrid.service.jobfiles import pack_job
+        from riskgrid.service.jobfiles import content_hash, pack_job
 
         tenant = tenant or self.default_tenant
         if not tenant:
             raise RiskgridError("submit: no tenant given (Client(tenant=...) or tenant=...)")
         doc, files = pack_job(Path(job))
-        data = self._json("POST", f"/v1/tenants/{tenant}/jobs", json={"job": doc, "files": files})
+        # content-addressed: send the hashes first, upload only what the server lacks
+        digests = {rel: content_hash(b64) for rel, b64 in files.items()}
+        missing = set(
+            self._json(
+                "POST",
+                f"/v1/tenants/{tenant}/blobs/missing",
+                json={"sha256": sorted(set(digests.values()))},
+            )["missing"]
+        )
+        body = {
+            "job": doc,
+            "files": {rel: b64 for rel, b64 in files.items() if digests[rel] in missing},
+            "refs": {rel: d for rel, d in digests.items() if d not in missing},
+        }
+        data = self._json("POST", f"/v1/tenants/{tenant}/jobs", json=body)
         return Job(self, data)
 
     def job(self, job_id: str) -> Job:

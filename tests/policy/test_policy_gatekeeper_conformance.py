@@ -157,8 +157,9 @@ KNOWN_DIFFERENCES: dict[tuple[str, str, str], str] = {
     ): _NO_CEILING,
     ("general/containerrequests", "container-requests", "example_disallowed.yaml"): _NO_CEILING,
     ("general/httpsonly", "tls-required", "example_allowed.yaml"): (
-        "riskgrid requires every rule host to be listed under spec.tls[].hosts; `tls: [{}]` "
-        "covers no host"
+        "riskgrid requires every rule host to be listed under spec.tls[].hosts; a `tls: [{}]` "
+        "entry without hosts makes the ingress controller serve its default certificate, "
+        "which is not a certificate for the rule's host"
     ),
     ("general/httpsonly", "tls-optional", "example_disallowed.yaml"): (
         "riskgrid does not read the kubernetes.io/ingress.allow-http annotation when TLS is "

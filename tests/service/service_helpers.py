@@ -18,7 +18,7 @@ import httpx
 import uvicorn
 import yaml
 
-from riskgrid.service.app import create_app
+from riskgrid.service.app import create_app, uvicorn_options
 from riskgrid.service.devkeys import mint_token
 from riskgrid.service.settings import DEV_AUDIENCE, DEV_ISSUER, Settings
 
@@ -79,7 +79,9 @@ class LiveServer:
 def start_server(settings: Settings) -> LiveServer:
     app = create_app(settings)
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **uvicorn_options()
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -35,22 +35,70 @@ ROLES: dict[str, tuple[str, ...]] = {
 # (other) objects every role but platform-admin gets 404; anonymous always gets 401.
 OWN: dict[str, dict[str, int]] = {
     "platform-admin": dict(
-        tget=200, tput=200, submit=201, jlist=200, jget=200, cancel=409, result=200, file=200
+        tget=200,
+        tput=200,
+        submit=201,
+        jlist=200,
+        jget=200,
+        cancel=409,
+        result=200,
+        file=200,
+        blobs=200,
     ),
     "owner": dict(
-        tget=200, tput=200, submit=201, jlist=200, jget=200, cancel=409, result=200, file=200
+        tget=200,
+        tput=200,
+        submit=201,
+        jlist=200,
+        jget=200,
+        cancel=409,
+        result=200,
+        file=200,
+        blobs=200,
     ),
     "tenant-admin": dict(
-        tget=200, tput=200, submit=201, jlist=200, jget=200, cancel=409, result=200, file=200
+        tget=200,
+        tput=200,
+        submit=201,
+        jlist=200,
+        jget=200,
+        cancel=409,
+        result=200,
+        file=200,
+        blobs=200,
     ),
     "developer": dict(
-        tget=200, tput=403, submit=201, jlist=200, jget=200, cancel=409, result=200, file=200
+        tget=200,
+        tput=403,
+        submit=201,
+        jlist=200,
+        jget=200,
+        cancel=409,
+        result=200,
+        file=200,
+        blobs=200,
     ),
     "viewer": dict(
-        tget=200, tput=403, submit=403, jlist=200, jget=200, cancel=403, result=200, file=200
+        tget=200,
+        tput=403,
+        submit=403,
+        jlist=200,
+        jget=200,
+        cancel=403,
+        result=200,
+        file=200,
+        blobs=403,
     ),
     "outsider": dict(
-        tget=404, tput=404, submit=404, jlist=404, jget=404, cancel=404, result=404, file=404
+        tget=404,
+        tput=404,
+        submit=404,
+        jlist=404,
+        jget=404,
+        cancel=404,
+        result=404,
+        file=404,
+        blobs=404,
     ),
 }
 GLOBAL = {  # role → (create tenant, tenants listed, jobs listed from, me, policy check)
@@ -130,6 +178,8 @@ def _call(world: World, client, route: str, tenant: str):
         return client.get(f"/v1/jobs/{job}/result")
     if route == "file":
         return client.get(f"/v1/jobs/{job}/files/pnl_portfolio.parquet")
+    if route == "blobs":
+        return client.post(f"/v1/tenants/{tenant}/blobs/missing", json={"sha256": ["0" * 64]})
     raise AssertionError(route)
 
 
@@ -142,6 +192,7 @@ ROUTE_PATHS = {
     "cancel": ("POST", "/v1/jobs/{job_id}/cancel"),
     "result": ("GET", "/v1/jobs/{job_id}/result"),
     "file": ("GET", "/v1/jobs/{job_id}/files/{name}"),
+    "blobs": ("POST", "/v1/tenants/{tenant}/blobs/missing"),
 }
 GLOBAL_PATHS = {
     ("POST", "/v1/tenants"),

@@ -1,8 +1,10 @@
 """Property-based API testing with schemathesis against a live loopback server.
 
 Every operation of the OpenAPI document gets generated requests (bounded, so this stays well
-under a minute) with a valid platform-admin dev token: no 5xx, status codes and bodies as
-documented. Runs on SQLite and PostgreSQL.
+under a minute) with a valid platform-admin dev token and with a developer's token: no 5xx,
+status codes and bodies as documented. A stateful run follows the links between operations
+(create a tenant, then read, update, submit to it; submit a job, then read, cancel it). Runs on
+SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from service_helpers import PLATFORM_ADMINS, _pg_database, dev_settings, start_s
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def live(request, tmp_path_factory) -> Iterator[tuple[str, str]]:
+def live(request, tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
     tmp = tmp_path_factory.mktemp(f"fuzz-{request.param}")
     url = None if request.param == "sqlite" else _pg_database(request.getfixturevalue("pg_server"))
     srv = start_server(
@@ -30,17 +32,22 @@ def live(request, tmp_path_factory) -> Iterator[tuple[str, str]]:
     token = srv.token("fuzzer", PLATFORM_ADMINS)
     with srv.client(token) as c:  # something to find behind the path parameters
         assert c.post("/v1/tenants", json=tenant_doc("desk-a")).status_code == 201
+    tokens = {"admin": token, "developer": srv.token("dev", "desk-a-devs")}
     try:
-        yield srv.url, token
+        yield srv.url, tokens
     finally:
         srv.stop()
 
 
-def test_api_conforms_to_its_schema(live):
-    url, token = live
+CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
+
+
+@pytest.mark.parametrize("who", ["admin", "developer"])
+def test_api_conforms_to_its_schema(live, who):
+    url, tokens = live
     schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
-    headers = {"Authorization": f"Bearer {token}"}
-    checks = [not_a_server_error, response_schema_conformance, status_code_conformance]
+    headers = {"Authorization": f"Bearer {tokens[who]}"}
+    checks = CHECKS
     tested = []
     # schemathesis's pytest plugin does not load under this pytest; drive Hypothesis directly
     for result in schema.get_all_operations():
@@ -59,4 +66,31 @@ def test_api_conforms_to_its_schema(live):
 
         run()
         tested.append(operation.label)
-    assert len(tested) == 15, tested
+    assert len(tested) == 16, tested
+
+
+def test_api_conforms_statefully(live):
+    url, tokens = live
+    schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
+    headers = {"Authorization": f"Bearer {tokens['admin']}"}
+    steps: list[int] = []
+
+    class Machine(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case):  # type: ignore[no-untyped-def]
+            return {"headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):  # type: ignore[no-untyped-def]
+            steps.append(response.status_code)
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    Machine.run(
+        settings=settings(
+            max_examples=12,
+            stateful_step_count=4,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+    )
+    assert len(steps) >= 12 and not any(code >= 500 for code in steps)

@@ -271,7 +271,8 @@ def test_csv_unknown_column_and_empty(tmp_path: Path) -> None:
     assert _errors(job) == [
         f"{csv_path}: row 1, column colour: unknown column; known: "
         "id, type, underlying, currency, strike, expiry, optionType, "
-        "quantity, desk, book"
+        "quantity, desk, book, model, average, averageOn, fixingDates, fixingCount, "
+        "fixingFrequency, pastFixings, barrier, barrierType, rebate, monitoring, knocked"
     ]
     job, csv_path = _csv_job(tmp_path, HEADER)
     assert _errors(job) == [f"{csv_path}: the portfolio is empty"]

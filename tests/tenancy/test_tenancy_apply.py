@@ -21,6 +21,7 @@ import yaml
 
 from riskgrid.cli.main import main
 from riskgrid.tenancy.apply import ApplyError, apply_objects, diff_objects, resource_path
+from riskgrid.tenancy.proven import NotProven, apply_proven
 from riskgrid.tenancy.render import render_tenants
 
 
@@ -281,3 +282,95 @@ def test_gives_up_on_a_kind_that_never_appears(api, objects) -> None:
     with pytest.raises(ApplyError, match=r"LocalQueue/.*apply failed: HTTP 404"):
         apply_objects(objects, kubeconfig=str(kubeconfig), crd_wait_s=0.3)
     assert not any(r.body["kind"] == "RayCluster" for r in state.requests)
+
+
+# --- verify-then-apply: nothing reaches the API server unless the whole world is proven -------
+
+#: A platform-tier Calico policy that allows everything ahead of the tenants' isolation rules:
+#: schema- and policy-clean, but every tenant pair and the metadata service become reachable.
+BREACH = {
+    "apiVersion": "projectcalico.org/v3",
+    "kind": "GlobalNetworkPolicy",
+    "metadata": {
+        "name": "riskgrid-isolation.allow-all",
+        "labels": {"riskgrid.dev/tenant": "platform", "riskgrid.dev/cost-centre": "platform"},
+    },
+    "spec": {
+        "tier": "riskgrid-isolation",
+        "order": 1,
+        "selector": "all()",
+        "types": ["Ingress", "Egress"],
+        "ingress": [{"action": "Allow"}],
+        "egress": [{"action": "Allow"}],
+    },
+}
+
+#: What a namespace admin could write: the policy library refuses it (RG-NET-004).
+ALLOW_ALL = {
+    "apiVersion": "networking.k8s.io/v1",
+    "kind": "NetworkPolicy",
+    "metadata": {
+        "name": "allow-everything",
+        "namespace": "eq-vol",
+        "labels": {"riskgrid.dev/tenant": "eq-vol", "riskgrid.dev/cost-centre": "CC-4711"},
+    },
+    "spec": {
+        "podSelector": {},
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [{}],
+        "egress": [{}],
+    },
+}
+
+
+@pytest.mark.parametrize("command", ["apply", "diff"])
+def test_cli_refuses_a_bundle_that_breaks_isolation(
+    api, example_files, tmp_path, capsys, command
+) -> None:
+    state, kubeconfig = api
+    extra = tmp_path / "breach.yaml"
+    extra.write_text(yaml.safe_dump(BREACH))
+    args = ["tenant", command, *map(str, example_files), "--with", str(extra)]
+    assert main([*args, "--kubeconfig", str(kubeconfig)]) == 1
+    assert state.requests == []  # not one request: no write, no dry run, not even a GET
+    err = capsys.readouterr().err
+    assert "REFUSED: verification failed" in err and "nothing was applied" in err
+    assert "tenant pairs isolated 0/6" in err
+    assert "(netpol: cross-tenant)" in err and "(netpol: metadata)" in err
+    assert "riskgrid-isolation.allow-all" in err  # the report names what let it through
+
+
+def test_cli_refuses_a_policy_violation(api, example_files, tmp_path, capsys) -> None:
+    state, kubeconfig = api
+    extra = tmp_path / "allow.yaml"
+    extra.write_text(yaml.safe_dump(ALLOW_ALL))
+    args = ["tenant", "apply", *map(str, example_files), "--with", str(extra)]
+    assert main([*args, "--kubeconfig", str(kubeconfig), "--dry-run", "server"]) == 1
+    assert state.requests == []
+    err = capsys.readouterr().err
+    assert "NetworkPolicy/eq-vol/allow-everything" in err and "(policy: RG-NET-004)" in err
+
+
+def test_apply_proven_refuses_and_applies_what_was_proven(api, example_tenants) -> None:
+    state, kubeconfig = api
+    with pytest.raises(NotProven) as refused:
+        apply_proven(example_tenants, extra=[BREACH], kubeconfig=str(kubeconfig))
+    assert state.requests == []
+    assert refused.value.report.tenant_pairs_passed == 0
+    assert {p.check for p in refused.value.report.problems} == {"network"}
+    # A proven extra object is applied with the bundles; nothing else (not the platform) is.
+    quota = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "desk-notes",
+            "namespace": "eq-vol",
+            "labels": {"riskgrid.dev/tenant": "eq-vol", "riskgrid.dev/cost-centre": "CC-4711"},
+        },
+        "data": {"note": "proven with the bundle"},
+    }
+    applied = apply_proven(example_tenants, extra=[quota], kubeconfig=str(kubeconfig))
+    bundles = render_tenants(example_tenants)
+    assert len(applied) == len(bundles) + 1
+    assert resource_path(quota) in state.store
+    assert {r.path for r in state.requests} == {resource_path(o) for o in [*bundles, quota]}

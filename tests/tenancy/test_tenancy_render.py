@@ -83,6 +83,34 @@ def test_quota_is_quota_plus_burst_and_kueue_borrows_the_burst(bundles) -> None:
     assert lq["spec"]["clusterQueue"] == gpu_cq["metadata"]["name"]
 
 
+def test_limit_range_max_is_the_larger_ray_node(example_tenants, bundles) -> None:
+    """The per-container ceiling three documented Gatekeeper differences rely on
+    (container-limits, container-limits-ignore-cpu, container-requests: riskgrid's policy has no
+    ceilings because the LimitRange and job admission enforce them)."""
+    from riskgrid.tenancy.quantities import add as parse_quantity
+
+    for t in example_tenants:
+        (lr,) = _by_kind(bundles[t.name], "LimitRange")
+        assert lr["metadata"]["name"] == "tenant-limits"
+        assert lr["metadata"]["namespace"] == t.namespace
+        (limits,) = lr["spec"]["limits"]
+        assert limits["type"] == "Container"
+        ray = t.spec.ray
+        cpu = max(parse_quantity(str(ray.head.cpu)), parse_quantity(str(ray.worker.cpu)))
+        mem = max(parse_quantity(str(ray.head.memory)), parse_quantity(str(ray.worker.memory)))
+        assert parse_quantity(limits["max"]["cpu"]) == cpu, t.name
+        assert parse_quantity(limits["max"]["memory"]) == mem, t.name
+        for key in ("cpu", "memory"):
+            # defaults sit under the ceiling, or a container that sets nothing is refused
+            assert (
+                parse_quantity(limits["defaultRequest"][key])
+                <= parse_quantity(limits["default"][key])
+                <= parse_quantity(limits["max"][key])
+            )
+    (eq,) = _by_kind(bundles["eq-vol"], "LimitRange")
+    assert eq["spec"]["limits"][0]["max"] == {"cpu": "4", "memory": "16Gi"}
+
+
 FORBIDDEN = {
     ("", "resourcequotas"),
     ("", "limitranges"),
@@ -189,6 +217,8 @@ def test_raycluster_hardened(example_tenants, bundles) -> None:
     (rc,) = _by_kind(bundles[tenant.name], "RayCluster")
     spec = rc["spec"]
     assert spec["authOptions"] == {"mode": "token"}
+    assert spec["tlsOptions"] == {"enabled": True}  # KubeRay's TLS between Ray components
+    assert spec["headGroupSpec"]["serviceType"] == "ClusterIP"  # head never exposed outside
     assert "RAY_AUTH_TOKEN" not in dump_yaml([rc])
     assert rc["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == c.LOCAL_QUEUE
     groups = [spec["headGroupSpec"], *spec["workerGroupSpecs"]]

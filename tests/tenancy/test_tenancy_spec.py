@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from riskgrid.cli.main import main
 from riskgrid.spec import registry
 from riskgrid.spec.errors import SpecError
-from riskgrid.spec.tenant import load_tenant, load_tenants, parse_quantity
+from riskgrid.spec.tenant import image_allowed, load_tenant, load_tenants, parse_quantity
 
 DIGEST = "@sha256:" + "ab" * 32
 REPO = "111122223333.dkr.ecr.eu-west-2.amazonaws.com/riskgrid"
@@ -208,3 +208,17 @@ def test_egress_cidr_accepted_iff_it_avoids_the_metadata_service(
             EgressRule.model_validate(rule)
     else:
         assert EgressRule.model_validate(rule).cidrs == [str(net)]
+
+
+def test_image_allowed_whole_path_segments_only() -> None:
+    """The allow-list check behind C-SUP-01 (tenant specs and job admission use it)."""
+    allowed = ["111122223333.dkr.ecr.eu-west-2.amazonaws.com/riskgrid"]
+    digest = "@sha256:" + "a" * 64
+    ecr = "111122223333.dkr.ecr.eu-west-2.amazonaws.com"
+    assert image_allowed(f"{ecr}/riskgrid/worker{digest}", allowed)
+    assert image_allowed(f"{ecr}/riskgrid{digest}", allowed)  # the prefix itself
+    assert image_allowed(f"{ecr}/riskgrid/worker:1.0", [a + "/" for a in allowed])
+    assert not image_allowed(f"{ecr}/riskgrid-evil/worker{digest}", allowed)  # look-alike
+    assert not image_allowed(f"{ecr}.evil.example/riskgrid/worker{digest}", allowed)
+    assert not image_allowed(f"docker.io/library/python{digest}", allowed)
+    assert not image_allowed(f"{ecr}/riskgrid/worker{digest}", [])

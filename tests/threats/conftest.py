@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from threats_helpers import git_commit
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini"
 
@@ -20,11 +21,13 @@ def mini(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def mini_verified(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """One real ``verify`` run over the miniature repository: (repo copy, evidence file)."""
+    """One real ``verify`` run over the miniature repository, a clean git checkout:
+    (repo copy, evidence file). Tests must not change it (copy it first)."""
     from riskgrid.threats.workflow import verify
 
     dest = tmp_path_factory.mktemp("mini-verified") / "mini"
     shutil.copytree(MINI, dest)
+    git_commit(dest)
     out = dest / "evidence.json"
     verify(dest / "threatmodel", dest, out=out)
     return dest, out
@@ -44,3 +47,10 @@ def _shared_collection_cache(tmp_path_factory: pytest.TempPathFactory):
         os.environ.pop(CACHE_ENV, None)
     else:
         os.environ[CACHE_ENV] = old
+
+
+@pytest.fixture
+def mini_git(mini: Path) -> Path:
+    """The miniature repository as a clean git checkout of its own."""
+    git_commit(mini)
+    return mini

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import yaml
+from threats_helpers import git_commit
 
 from riskgrid.cli.main import main
 
@@ -64,8 +65,9 @@ def test_report_without_evidence_says_nothing_is_verified(mini, capsys):
     assert "| Residual risk, verified controls only | 39.00 |" in out
 
 
-def test_verify_then_gate(mini, capsys):
-    ev = mini / "ev.json"
+def test_verify_then_gate(mini_git, capsys):
+    mini = mini_git
+    ev = mini / "evidence.json"
     rc, out, err = _run(capsys, "threats", "verify", *_args(mini), "--out", str(ev))
     assert rc == 0 and "2/3 verifications passed; 2/4 controls verified" in out
     assert "failed: C-PRE-B" in err
@@ -77,11 +79,14 @@ def test_verify_then_gate(mini, capsys):
     # Make the failing probe pass: the gate passes, then a raised floor fails it again.
     probe = mini / "checks" / "probe_checks.py"
     probe.write_text(probe.read_text().replace("== 4", "== 3"))
+    git_commit(mini, "fix the probe")
     _run(capsys, "threats", "verify", *_args(mini), "--out", str(ev))
     rc, out, _ = _run(capsys, "threats", "gate", *_args(mini), "--evidence", str(ev))
     assert rc == 0 and "gate: pass" in out
     floors = mini / "threatmodel" / "floors.yaml"
     floors.write_text(yaml.safe_dump({"floors": {"preventive_coverage": {"min": 0.9}}}))
+    git_commit(mini, "raise a floor")
+    _run(capsys, "threats", "verify", *_args(mini), "--out", str(ev))
     rc, _, err = _run(capsys, "threats", "gate", *_args(mini), "--evidence", str(ev))
     assert rc == 1 and "preventive_coverage = 0.75 is below its floor 0.9" in err
 
@@ -99,4 +104,4 @@ def test_gate_rejects_evidence_of_another_commit(mini_verified, tmp_path, capsys
     stale.write_text(json.dumps(data))
     shutil.copy(evidence, tmp_path / "keep.json")
     rc, _, err = _run(capsys, "threats", "gate", *_args(repo), "--evidence", str(stale))
-    assert rc == 2 and "not HEAD" in err
+    assert rc == 1 and f"the evidence is for commit {'f' * 40}, not HEAD" in err

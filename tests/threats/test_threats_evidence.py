@@ -1,4 +1,4 @@
-"""Evidence: JUnit outcomes per verification, per control, tied to a commit."""
+"""Evidence: JUnit outcomes per verification, per control, bound to the tree that was tested."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from riskgrid.spec.errors import SpecError
+from riskgrid.threats.binding import TreeState
 from riskgrid.threats.evidence import (
     build_evidence,
     junit_key,
@@ -44,19 +45,23 @@ def test_real_run_records_outcomes_per_control(mini_verified):
         "C-PLAN": False,  # planned: nothing to run, never verified
     }
     assert ev.source == "pytest-run"
-    assert ev.commit == "unknown" and ev.dirty  # the copy is not a git checkout
+    assert ev.official and not ev.dirty and ev.commit and len(ev.tree or "") == 64
+    assert set(ev.test_files) == {"checks/probe_checks.py"}
+    assert [j.path for j in ev.junit] == ["evidence-junit/junit-0.xml"]
     datetime.fromisoformat(ev.generated_at)  # a real timestamp
 
 
-def _junit(path: Path, cases: str) -> Path:
+def _junit(path: Path, cases: str, stamp: str | None = None) -> Path:
+    stamp = stamp or datetime.now(UTC).isoformat()
     path.write_text(
         '<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" '
-        f'timestamp="2026-11-26T10:00:00">{cases}</testsuite></testsuites>'
+        f'timestamp="{stamp}">{cases}</testsuite></testsuites>'
     )
     return path
 
 
-def test_ingested_junit_missing_or_skipped_tests_do_not_verify(mini, tmp_path):
+def test_ingested_junit_missing_or_skipped_tests_do_not_verify(mini_git, tmp_path):
+    mini = mini_git
     junit = _junit(
         tmp_path / "j.xml",
         '<testcase classname="checks.probe_checks" name="test_passes" time="0.1"/>'
@@ -68,17 +73,13 @@ def test_ingested_junit_missing_or_skipped_tests_do_not_verify(mini, tmp_path):
     outcomes = {r.node_id.split("::")[1]: r.outcome for r in ev.verifications}
     assert outcomes == {"test_passes": "passed", "test_fails": "skipped",
                         "test_isolation_ok": "not-run"}  # fmt: skip
-    assert verified_controls(ev, "unknown") == {"C-PRE-A"}
-    assert ev.junit_timestamp == "2026-11-26T10:00:00"
-    assert json.loads(out.read_text())["schema"] == "riskgrid.threats.evidence/v1"
+    assert verified_controls(ev) == {"C-PRE-A"}
+    assert ev.junit_timestamp == ev.junit[0].timestamp
+    assert json.loads(out.read_text())["schema"] == "riskgrid.threats.evidence/v2"
 
 
-def test_evidence_from_another_commit_verifies_nothing(mini_verified):
-    _, out = mini_verified
-    ev = load_evidence(out)
-    assert verified_controls(ev, "unknown") == {"C-PRE-A", "C-DET-A"}
-    assert verified_controls(ev, "0123abcd") == set()
-    assert verified_controls(None, "unknown") == set()
+def test_no_evidence_verifies_nothing():
+    assert verified_controls(None) == set()
 
 
 def test_a_control_needs_every_verification_to_pass(mini):
@@ -90,8 +91,9 @@ def test_a_control_needs_every_verification_to_pass(mini):
 
     extra = [*v.verifications, Verification("C-PRE-A", "test: x", "test", "x.py::t")]
     run = JUnitRun({junit_key(x.node_id): JUnitCase("passed", 0.0) for x in v.verifications}, None)
-    ev = build_evidence(v.model, extra, run, commit="c", dirty=False, source="s",
-                        now=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+    state = TreeState("c", "t", False, None)
+    ev = build_evidence(v.model, extra, run, state=state, official=True, source="s", junit=[],
+                        test_files={}, now=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
     assert not ev.controls["C-PRE-A"].verified
     assert ev.controls["C-PRE-B"].verified  # everything of it passed in this run
     assert ev.generated_at == "2026-01-01T00:00:00+00:00"
@@ -120,3 +122,22 @@ def test_runs_are_split_per_test_folder_and_merged(tmp_path):
     merged = merge_runs([one, two])
     assert merged.cases == {**one.cases, **two.cases}
     assert merged.timestamp == "2026-11-26T10:00:01"
+
+
+def test_node_ids_rebuilt_from_junit_only_for_tests_that_exist(mini):
+    from riskgrid.threats.evidence import JUnitCase, JUnitRun, collected_from_junit
+
+    ok = JUnitCase("passed", 0.1)
+    run = JUnitRun(
+        {
+            ("checks.probe_checks", "test_passes"): ok,
+            ("checks.probe_checks", "test_fails"): ok,
+            # a JUnit file can claim a test nobody wrote: it must not become a node id
+            ("checks.probe_checks", "test_ghost[1]"): ok,
+            ("checks.nowhere", "test_x"): ok,
+        },
+        None,
+    )
+    seeds = collected_from_junit(run, mini)
+    want = {"checks/probe_checks.py::test_passes", "checks/probe_checks.py::test_fails"}
+    assert seeds == {"checks/probe_checks.py": want, "checks": want}

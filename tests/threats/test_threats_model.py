@@ -89,5 +89,5 @@ def test_the_platform_model_reports_and_has_floors(platform, repo_root):
 def _no_evidence():
     from riskgrid.threats.evidence import Evidence
 
-    return Evidence(generated_at="", commit="x", dirty=False, source="", verifications=[],
-                    controls={})  # fmt: skip
+    return Evidence(generated_at="", commit="x", tree="t", dirty=False, official=True, source="",
+                    junit=[], test_files={}, verifications=[], controls={})  # fmt: skip

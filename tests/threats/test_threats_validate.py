@@ -58,6 +58,27 @@ def test_missing_test_file_and_bad_import_are_located(mini):
     assert any("controls[1].implementation[0]" in p and "cannot import" in p for p in problems)
 
 
+def test_code_reference_must_name_the_implementing_code(mini):
+    """``module:__name__`` (it resolves for any module), a constant or a submodule prove
+    nothing about the control: refused, each with its location."""
+
+    def change(d):
+        d["controls"][0]["implementation"] = ["code: riskgrid.grid.rng:__name__"]
+        d["controls"][1]["implementation"] = ["code: riskgrid.threats.evidence:SCHEMA"]
+        d["controls"][2]["implementation"] = ["code: riskgrid.threats:evidence"]
+
+    _edit(mini / "threatmodel" / "controls.yaml", change)
+    problems = _problems(mini)
+    assert any(
+        "controls[0].implementation[0]" in p and "names a module-level attribute" in p
+        for p in problems
+    ), problems
+    assert any("controls[1].implementation[0]" in p and "is a str, not a function" in p
+               for p in problems)  # fmt: skip
+    assert any("controls[2].implementation[0]" in p and "is a module, not a function" in p
+               for p in problems)  # fmt: skip
+
+
 def test_unknown_control_actor_and_taxonomy_ids(mini):
     def change(d):
         t = d["threats"][0]

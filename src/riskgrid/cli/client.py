@@ -125,12 +125,15 @@ def _wait_with_bar(job: Any) -> dict[str, Any]:
 
 
 def jobs(
+    ctx: typer.Context,
     tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant."),
     state: str | None = typer.Option(None, "--state", help="Only jobs in this state."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     server: str | None = ServerOpt,
 ) -> None:
-    """List jobs you can see."""
+    """List jobs you can see (``jobs cancel ID`` cancels one)."""
+    if ctx.invoked_subcommand is not None:
+        return
     with _client(server) as c:
         items = c.jobs(tenant=tenant, state=state)
     if as_json:
@@ -142,6 +145,30 @@ def jobs(
             f"{j['id']}  {j['tenant']:<16} {j['name']:<24} {j['state']:<10} "
             f"{t['done']}/{t['total']}  {j['submitted_at']}"
         )
+
+
+def cancel(
+    job_id: str = typer.Argument(..., help="Job id."),
+    wait: float = typer.Option(
+        30.0, "--wait", help="Seconds to wait for the job to stop (0: don't wait)."
+    ),
+    server: str | None = ServerOpt,
+) -> None:
+    """Cancel a queued or running job; waits until its tasks have stopped."""
+    with _client(server) as c:
+        job = c.job(job_id)
+        data = job.cancel()
+        if wait > 0 and data["state"] not in ("succeeded", "failed", "cancelled"):
+            try:
+                data = job.wait(timeout=wait, poll=0.2)
+            except TimeoutError:
+                raise RiskgridError(
+                    f"job {job_id}: cancellation requested, but still {job.data['state']} "
+                    f"after {wait:g} s; `riskgrid jobs` shows when it stops"
+                ) from None
+    typer.echo(f"{job_id}: {data['state']}")
+    if data["state"] != "cancelled":
+        raise typer.Exit(1)  # it finished before the cancellation reached it
 
 
 def results(
@@ -163,7 +190,10 @@ def register(app: typer.Typer) -> None:
     """Add the client commands to the root app."""
     app.command("login")(login)
     app.command("submit")(submit)
-    app.command("jobs")(jobs)
+    jobs_app = typer.Typer(invoke_without_command=True, no_args_is_help=False)
+    jobs_app.callback()(jobs)
+    jobs_app.command("cancel")(cancel)
+    app.add_typer(jobs_app, name="jobs")
     app.command("results")(results)
 
 

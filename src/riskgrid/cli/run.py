@@ -2,15 +2,18 @@
 
 A thin shell over :func:`riskgrid.grid.runner.execute`: load the job, run it, print a summary
 (or ``result.json`` with ``--json``), write the results directory. Exit codes: 0 completed,
-1 failed, 2 bad input, 130 interrupted (Ctrl-C; workers are stopped, nothing is written).
+1 failed (including an engine that could not start within its deadline), 2 bad input,
+130 interrupted (Ctrl-C; workers are stopped, nothing is written).
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -81,6 +84,25 @@ def summary_tables(result: Result) -> list[Table]:
     return tables
 
 
+def _print_rayjob(job_file: Path, tenant_file: Path, **options: Any) -> None:
+    """``--kuberay``: render, prove and print the RayJob; exit 1 if it would not run as meant."""
+    import yaml
+
+    from riskgrid.spec.job import load_job
+    from riskgrid.spec.tenant import load_tenant
+    from riskgrid.tenancy.rayjob import check_rayjob, render_rayjob
+
+    job = load_job(job_file).job  # the job must be valid before it is shipped anywhere
+    tenant = load_tenant(tenant_file)
+    rayjob = render_rayjob(job.metadata.name, tenant, **options)
+    problems = check_rayjob(rayjob, tenant)
+    if problems:
+        for problem in problems:
+            print(f"error: {tenant_file}: {problem}", file=sys.stderr)
+        raise typer.Exit(1)
+    typer.echo(yaml.safe_dump(rayjob, sort_keys=False), nl=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``run`` to the root app."""
 
@@ -112,6 +134,11 @@ def register(app: typer.Typer) -> None:
             None, "--checkpoint", help="Save finished tasks here; a rerun resumes from them."
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+        device: str = typer.Option(
+            "cpu",
+            "--device",
+            help="cpu (NumPy) or gpu (CuPy, optional extra `gpu`): Monte Carlo kernels.",
+        ),
         max_tasks: int | None = typer.Option(
             None,
             "--max-tasks",
@@ -137,9 +164,42 @@ def register(app: typer.Typer) -> None:
             envvar="RISKGRID_WORK_DIR",
             help="Where the run keeps its P&L shards (default: the system temp directory).",
         ),
+        startup_timeout: float = typer.Option(
+            120.0, "--startup-timeout", min=0.1, help="Seconds for workers / Ray to start."
+        ),
+        job_timeout: float = typer.Option(
+            6 * 3600.0, "--job-timeout", min=0.1, help="Seconds for the whole run."
+        ),
+        task_timeout_factor: float = typer.Option(
+            10.0,
+            "--task-timeout-factor",
+            min=0.0,
+            help="A task is stopped and retried after this × its estimated time (0: never).",
+        ),
+        task_timeout_min: float = typer.Option(
+            60.0, "--task-timeout-min", min=0.1, help="…but never before this many seconds."
+        ),
+        speculation: bool = typer.Option(
+            True, "--speculation/--no-speculation", help="Duplicate straggling last tasks."
+        ),
+        kuberay: Path | None = typer.Option(
+            None,
+            "--kuberay",
+            help="Run nothing: print the KubeRay RayJob that runs this job on TENANT.yaml's "
+            "RayCluster (validated: CRD schema, policy library, Kueue queue).",
+        ),
+        kuberay_job_path: str | None = typer.Option(
+            None,
+            "--kuberay-job-path",
+            help="The job YAML's path on the Ray head (default /data/jobs/<file name>).",
+        ),
+        kuberay_results: str = typer.Option(
+            "/data/results", "--kuberay-results", help="Results root on the Ray head."
+        ),
     ) -> None:
         """Run a RiskJob: PV, VaR, ES (per group) and Greeks, on a local pool or Ray."""
         from riskgrid.grid.budget import Budget, BudgetExceeded, parse_bytes
+        from riskgrid.grid.engine import EngineUnavailable
         from riskgrid.grid.progress import reporter_for
         from riskgrid.grid.runner import execute
         from riskgrid.spec.errors import RiskgridError, SpecError
@@ -148,6 +208,17 @@ def register(app: typer.Typer) -> None:
         if engine is EngineName.local and ray_address:
             raise RiskgridError("--ray-address needs --engine ray")
         engine_name = (engine or (EngineName.ray if ray_address else EngineName.local)).value
+        if kuberay is not None:
+            _print_rayjob(
+                job_file,
+                kuberay,
+                job_path=kuberay_job_path or f"/data/jobs/{job_file.name}",
+                results_dir=kuberay_results,
+                job_timeout=job_timeout,
+                startup_timeout=startup_timeout,
+                max_retries=max_retries,
+            )
+            return
         default = Budget()
         budget = Budget(
             max_tasks=max_tasks or default.max_tasks,
@@ -158,28 +229,45 @@ def register(app: typer.Typer) -> None:
                 parse_bytes(max_worker_memory) if max_worker_memory else default.max_worker_bytes
             ),
         )
+        from riskgrid.grid.device import use_device
+
         t0 = time.perf_counter()
-        inputs = load_job(job_file)
+        inputs = use_device(load_job(job_file), device)
         load_seconds = time.perf_counter() - t0
         out_dir = out or Path("results") / inputs.job.metadata.name
         reporter = None if quiet else reporter_for(sys.stderr, label=inputs.job.metadata.name)
+        # With --json, stdout carries result.json only: whatever the engine prints meanwhile (Ray's
+        # driver prints cluster events such as a lost raylet to stdout) goes to stderr.
+        quiet_stdout = (
+            contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+        )
         try:
-            ex = execute(
-                inputs,
-                engine=engine_name,
-                workers=workers,
-                ray_address=ray_address,
-                progress=reporter,
-                out_dir=out_dir,
-                checkpoint=checkpoint,
-                max_retries=max_retries,
-                target_task_seconds=target_task_seconds,
-                load_seconds=load_seconds,
-                budget=budget,
-                work_dir=work_dir,
-            )
+            with quiet_stdout:
+                ex = execute(
+                    inputs,
+                    engine=engine_name,
+                    workers=workers,
+                    ray_address=ray_address,
+                    progress=reporter,
+                    out_dir=out_dir,
+                    checkpoint=checkpoint,
+                    max_retries=max_retries,
+                    target_task_seconds=target_task_seconds,
+                    load_seconds=load_seconds,
+                    startup_timeout=startup_timeout,
+                    job_timeout=job_timeout,
+                    task_timeout_factor=task_timeout_factor,
+                    task_timeout_min=task_timeout_min,
+                    speculation=speculation,
+                    budget=budget,
+                    work_dir=work_dir,
+                )
         except BudgetExceeded as exc:
             raise SpecError.one(str(job_file), str(exc)) from None
+        except EngineUnavailable as exc:
+            print(f"error: engine {engine_name} could not start: {exc}", file=sys.stderr)
+            print("  no results were written", file=sys.stderr)
+            raise typer.Exit(1) from None
         finally:
             if reporter is not None:
                 reporter.close()

@@ -45,7 +45,7 @@ def serve(
     """Run the self-service API server (FastAPI under uvicorn)."""
     import uvicorn
 
-    from riskgrid.service.app import DEV_BANNER, create_app
+    from riskgrid.service.app import DEV_BANNER, create_app, uvicorn_options
     from riskgrid.service.settings import from_env
 
     settings = from_env(
@@ -65,7 +65,14 @@ def serve(
         banner = DEV_BANNER.format(dir=settings.dev_dir)
         print(f"\n{'!' * 78}\n{banner}\n{'!' * 78}\n", file=sys.stderr, flush=True)
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=True)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        access_log=True,
+        **uvicorn_options(),
+    )
 
 
 @dev_app.command("token")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
@@ -31,6 +33,30 @@ def _extra_objects(paths: list[Path]) -> list[dict]:
                 raise SpecError.one(str(p), "expected a Kubernetes object", (i,))
             objects.append(doc)
     return objects
+
+
+_WITH = typer.Option(
+    [], "--with", help="Extra Kubernetes objects, proven and applied with the bundles."
+)
+
+
+@contextmanager
+def _refusal() -> Iterator[None]:
+    """Print a failed proof the way ``tenant verify`` does and exit 1: nothing was applied."""
+    from riskgrid.tenancy.proven import NotProven
+
+    try:
+        yield
+    except NotProven as exc:
+        for p in exc.report.problems:
+            typer.echo(str(p), err=True)
+        typer.echo(
+            f"REFUSED: verification failed ({len(exc.report.problems)} problems; tenant pairs "
+            f"isolated {exc.report.tenant_pairs_passed}/{exc.report.tenant_pairs_checked}); "
+            "nothing was applied",
+            err=True,
+        )
+        raise typer.Exit(1) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -100,36 +126,41 @@ def register(app: typer.Typer) -> None:
 
     @tenant_app.command("diff")
     def diff(
-        tenants: list[Path] = typer.Argument(..., help="Tenant YAML files."),
+        tenants: list[Path] = typer.Argument(..., help="Tenant YAML files (proven together)."),
+        extra: list[Path] = _WITH,
         kubeconfig: str = typer.Option(None, "--kubeconfig", help="kubeconfig file."),
         context: str = typer.Option(None, "--context", help="kubeconfig context."),
     ) -> None:
-        """Show what applying would change (GET + server-side-apply dry run per object)."""
+        """Prove the bundles, then show what applying would change (GET + server-side dry run)."""
         from riskgrid.spec.tenant import load_tenants
-        from riskgrid.tenancy.apply import diff_objects
-        from riskgrid.tenancy.render import render_tenants
+        from riskgrid.tenancy.proven import diff_proven
 
-        objects = render_tenants(load_tenants(tenants))
-        typer.echo(diff_objects(objects, kubeconfig=kubeconfig, context=context), nl=False)
+        loaded, objects = load_tenants(tenants), _extra_objects(extra)
+        with _refusal():
+            text = diff_proven(loaded, extra=objects, kubeconfig=kubeconfig, context=context)
+        typer.echo(text, nl=False)
 
     @tenant_app.command("apply")
     def apply(
-        tenants: list[Path] = typer.Argument(..., help="Tenant YAML files."),
+        tenants: list[Path] = typer.Argument(..., help="Tenant YAML files (proven together)."),
+        extra: list[Path] = _WITH,
         kubeconfig: str = typer.Option(None, "--kubeconfig", help="kubeconfig file."),
         context: str = typer.Option(None, "--context", help="kubeconfig context."),
         dry_run: DryRun = typer.Option(DryRun.none, "--dry-run", help="'server': dryRun=All."),
     ) -> None:
-        """Server-side apply the tenants' bundles (field manager 'riskgrid'), in order."""
+        """Prove the bundles with the platform, then server-side apply them (field manager
+        'riskgrid'), in order. Applies nothing when any guarantee fails (exit 1)."""
         from riskgrid.spec.tenant import load_tenants
-        from riskgrid.tenancy.apply import apply_objects
-        from riskgrid.tenancy.render import render_tenants
+        from riskgrid.tenancy.proven import apply_proven
 
-        objects = render_tenants(load_tenants(tenants))
+        loaded, objects = load_tenants(tenants), _extra_objects(extra)
         suffix = " (server dry run)" if dry_run is DryRun.server else ""
-        apply_objects(
-            objects,
-            kubeconfig=kubeconfig,
-            context=context,
-            dry_run=dry_run is DryRun.server,
-            progress=lambda a: typer.echo(f"applied {a.object} [{a.status}]{suffix}"),
-        )
+        with _refusal():
+            apply_proven(
+                loaded,
+                extra=objects,
+                kubeconfig=kubeconfig,
+                context=context,
+                dry_run=dry_run is DryRun.server,
+                progress=lambda a: typer.echo(f"applied {a.object} [{a.status}]{suffix}"),
+            )

@@ -6,13 +6,16 @@
     RISKGRID_TEST_FAULTS="exit:pnl-r0-64-c0-500,raise:#3,raise-always:pos-r0-64"
     RISKGRID_TEST_FAULTS_DIR=/tmp/markers   # where "once" is remembered (default: a temp dir)
 
-Each rule is ``MODE:SELECTOR``; the selector is a task key or ``#N`` (the N-th task of the plan,
-from 0). Modes: ``exit`` ends the worker process with ``os._exit(17)`` the first time the task
-runs; ``raise`` raises :class:`InjectedFault` the first time; ``raise-always`` raises every
-time (a permanently failing job); ``slow`` sleeps 60 s in the task every time (for
-cancellation tests). "First time" is remembered with a marker file created with
+Each rule is ``MODE:SELECTOR``; the selector is a task key, ``#N`` (the N-th task of the plan,
+from 0) or ``*`` (every task). Modes: ``exit`` ends the worker process with ``os._exit(17)`` the
+first time the task runs; ``raise`` raises :class:`InjectedFault` the first time;
+``raise-always`` raises every time (a permanently failing job); ``slow`` sleeps 60 s in the task
+every time (for cancellation tests); ``slow-once`` sleeps 60 s the first time only (a straggler
+or a hung attempt: the retry or the speculative copy is fast); ``delay`` sleeps
+``RISKGRID_TEST_FAULTS_DELAY`` seconds (default 0.5) every time (a job long enough to disturb
+mid-run). "First time" is remembered with a marker file created with
 ``O_EXCL`` in the markers directory, so it holds across worker processes and Ray workers on one
-machine. The hook can only make a job fail or retry, never change a number it reports.
+machine. The hook can only make a job fail, retry or slow, never change a number it reports.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from riskgrid.grid.tasks import Task
 
 ENV_RULES = "RISKGRID_TEST_FAULTS"
 ENV_DIR = "RISKGRID_TEST_FAULTS_DIR"
-MODES = ("exit", "raise", "raise-always", "slow")
+ENV_DELAY = "RISKGRID_TEST_FAULTS_DELAY"
+MODES = ("exit", "raise", "raise-always", "slow", "slow-once", "delay")
 SLOW_SECONDS = 60.0
 
 
@@ -45,6 +49,7 @@ class FaultInjector:
     inner: TaskFn
     rules: tuple[tuple[str, str], ...]  # (mode, task key)
     marker_dir: str
+    delay_seconds: float = 0.5
 
     def _first_time(self, mode: str, key: str) -> bool:
         marker = Path(self.marker_dir) / f"{mode}-{key}"
@@ -56,14 +61,16 @@ class FaultInjector:
 
     def __call__(self, context: Any, task: Task) -> Any:
         for mode, key in self.rules:
-            if key != task.key:
+            if key not in (task.key, "*"):
                 continue
             if mode == "raise-always":
                 raise InjectedFault(f"injected permanent failure in task {key}")
             if mode == "raise" and self._first_time(mode, key):
                 raise InjectedFault(f"injected failure in task {key}")
-            if mode == "slow":
+            if mode == "slow" or (mode == "slow-once" and self._first_time(mode, task.key)):
                 time.sleep(SLOW_SECONDS)
+            if mode == "delay":
+                time.sleep(self.delay_seconds)
             if mode == "exit" and self._first_time(mode, key):
                 os._exit(17)
         return self.inner(context, task)
@@ -94,4 +101,5 @@ def from_environment(fn: TaskFn, tasks: Sequence[Task]) -> TaskFn:
         return fn
     marker_dir = os.environ.get(ENV_DIR) or tempfile.mkdtemp(prefix="riskgrid-faults-")
     os.makedirs(marker_dir, exist_ok=True)
-    return FaultInjector(fn, parse_rules(text, tasks), marker_dir)
+    delay = float(os.environ.get(ENV_DELAY) or 0.5)
+    return FaultInjector(fn, parse_rules(text, tasks), marker_dir, delay)

@@ -36,12 +36,17 @@ from typing import Any
 from riskgrid.grid.engine import (
     DEFAULT_MAX_RETRIES,
     CancelCheck,
+    EngineUnavailable,
     JobCancelled,
     JobFailed,
+    JobTimedOut,
+    Limits,
     ResultSink,
     RetryBook,
     RunStats,
+    TaskEventSink,
     TaskFn,
+    deadline_message,
     last_line,
 )
 from riskgrid.grid.tasks import Task
@@ -59,6 +64,9 @@ class _Worker:
     conn: Connection
     run_id: int = 0  # which run's context it holds
     held: deque[int] = field(default_factory=deque)  # task indices, in the order sent
+    spawned_at: float = field(default_factory=time.monotonic)
+    ready: bool = False  # said hello (imports done)
+    started_at: float = 0.0  # when it began the task at the head of ``held``
 
 
 class LocalPoolEngine:
@@ -152,42 +160,51 @@ class LocalPoolEngine:
         on_result: ResultSink,
         cancel: CancelCheck | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        limits: Limits | None = None,
+        events: TaskEventSink | None = None,
     ) -> RunStats:
         stats = RunStats(submitted=len(tasks))
-        book = RetryBook(max_retries, stats)
+        book = RetryBook(max_retries, stats, events)
         if not tasks:
             return stats
+        lim = limits or Limits()
+        job_deadline = lim.job_deadline()
         run_id = next(_RUN_IDS)
         payload = pickle.dumps((fn, context), protocol=5)  # pickled once per run
-        queue: deque[int] = deque(range(len(tasks)))
-        remaining = len(tasks)
+        st = _RunState(tasks, book, deque(range(len(tasks))), lim, run_id, payload, on_result)
         ok = False
         try:
             while len(self._pool) < min(self._workers, len(tasks)):
                 self._pool.append(self._spawn())
             for w in self._pool:
                 self._send_context(w, run_id, payload)
-            while remaining:
+            while len(st.done) < len(tasks):
                 if cancel is not None and cancel():
                     raise JobCancelled(
-                        f"cancelled with {remaining} of {len(tasks)} tasks unfinished", stats
+                        f"cancelled with {len(tasks) - len(st.done)} of {len(tasks)} tasks "
+                        "unfinished",
+                        stats,
                     )
-                for w in self._pool:
-                    while queue and len(w.held) < self.prefetch:
-                        i = queue.popleft()
-                        try:
-                            w.conn.send_bytes(pickle.dumps(("run", i, tasks[i]), protocol=5))
-                        except OSError:
-                            queue.appendleft(i)  # dead worker: its socket reports EOF below
-                            break
-                        w.held.append(i)
-                        book.started()
+                now = time.monotonic()
+                if now > job_deadline:
+                    raise JobTimedOut(
+                        deadline_message(
+                            "job deadline",
+                            lim.job_seconds,
+                            [t for i, t in enumerate(tasks) if i not in st.done],
+                            len(tasks),
+                            "the tasks' own logs on stderr; raise --job-timeout if it is "
+                            "simply big",
+                        ),
+                        stats,
+                    )
+                self._check_health(st, now)
+                self._fill(st)
+                self._speculate(st, time.monotonic())
                 ready = wait([w.conn for w in self._pool], timeout=_POLL_SECONDS)
                 for w in [w for w in self._pool if w.conn in ready]:
-                    done, alive = self._drain(w, tasks, on_result, book, queue)
-                    remaining -= done
-                    if not alive:
-                        self._replace(w, tasks, book, queue, run_id, payload, stats)
+                    if not self._drain(w, st):
+                        self._replace(w, st, death=True)
             ok = True
             return stats
         finally:
@@ -196,63 +213,171 @@ class LocalPoolEngine:
             elif not self._persistent:
                 self._stop_all(graceful=True)
 
-    def _drain(
-        self,
-        w: _Worker,
-        tasks: Sequence[Task],
-        on_result: ResultSink,
-        book: RetryBook,
-        queue: deque[int],
-    ) -> tuple[int, bool]:
-        """Handle every message waiting from ``w``: (tasks completed, worker still alive)."""
-        done = 0
+    def _fill(self, st: _RunState) -> None:
+        """Hand queued tasks to workers, up to ``prefetch`` each."""
+        for w in self._pool:
+            while st.queue and len(w.held) < self.prefetch:
+                i = st.queue.popleft()
+                if i in st.done:
+                    continue
+                if not self._send_task(w, st, i):
+                    st.queue.appendleft(i)  # dead worker: its socket reports EOF later
+                    break
+
+    def _send_task(self, w: _Worker, st: _RunState, i: int) -> bool:
+        try:
+            w.conn.send_bytes(pickle.dumps(("run", i, st.tasks[i]), protocol=5))
+        except OSError:
+            return False
+        if not w.held:
+            w.started_at = time.monotonic()
+        w.held.append(i)
+        st.book.started(st.tasks[i])
+        return True
+
+    def _check_health(self, st: _RunState, now: float) -> None:
+        """Start-up deadline of each worker; timeout of the task each worker is running."""
+        for w in list(self._pool):
+            if not w.ready:
+                if now - w.spawned_at > st.limits.startup_seconds:
+                    raise EngineUnavailable(
+                        f"local worker process {w.proc.pid} (python -m riskgrid.grid.worker) "
+                        f"did not start within {st.limits.startup_seconds:g} s; its errors, "
+                        "if any, are on this process's stderr; raise --startup-timeout on a "
+                        "slow machine",
+                        st.book.stats,
+                    )
+                continue
+            if not w.held:
+                continue
+            head = w.held[0]
+            timeout = st.limits.task_timeout(st.tasks[head])
+            if now - w.started_at > timeout:
+                self._replace(w, st, death=False, charge=(head, timeout))
+
+    def _speculate(self, st: _RunState, now: float) -> None:
+        """Give a straggling task a second copy on an idle worker (only once nothing is queued)."""
+        if any(i not in st.done for i in st.queue):
+            return
+        idle = [w for w in self._pool if w.ready and not w.held]
+        for w in self._pool:
+            if not idle:
+                return
+            if not w.held or w.held[0] in st.copies:
+                continue
+            head = w.held[0]
+            if st.limits.straggling(now - w.started_at, st.book.stats):
+                twin = idle.pop()
+                if self._send_task(twin, st, head):
+                    st.copies[head] = twin
+                    st.book.stats.speculative += 1
+
+    def _drain(self, w: _Worker, st: _RunState) -> bool:
+        """Handle every message waiting from ``w``; false when the worker is gone."""
         while True:
             try:
                 if not w.conn.poll():
-                    return done, True
+                    return True
                 status, seq, value = pickle.loads(w.conn.recv_bytes())
             except (EOFError, OSError):
-                return done, False
+                return False
+            if status == "ready":
+                w.ready = True
+                if w.held:
+                    w.started_at = time.monotonic()
+                continue
             if status == "fatal":
-                raise JobFailed(f"worker could not load the job: {last_line(value)}", book.stats)
+                raise JobFailed(f"worker could not load the job: {last_line(value)}", st.book.stats)
             # Replies come in send order, so ``seq`` is the oldest task the worker holds.
             if seq in w.held:
                 w.held.remove(seq)
-            task = tasks[seq]
+            now = time.monotonic()
+            elapsed, w.started_at = now - w.started_at, now
+            if seq in st.done:
+                continue  # the slower copy of a speculated task: its twin already counted
+            task = st.tasks[seq]
             if status == "ok":
-                on_result(task, value)
-                book.stats.completed += 1
-                done += 1
+                st.done.add(seq)
+                st.on_result(task, value)
+                st.book.completed(elapsed)
+                if seq in st.copies:
+                    self._drop_twins(w, st, seq)
+            elif seq in st.copies and self._twin_running(w, seq):
+                st.book.stats.errors.append(f"{task.key} (speculative copy): {last_line(value)}")
             else:
-                book.failed(task, last_line(value))
-                queue.appendleft(seq)
+                st.book.failed(task, last_line(value))
+                st.queue.appendleft(seq)
+
+    def _twin_running(self, w: _Worker, seq: int) -> bool:
+        return any(seq in other.held for other in self._pool if other is not w)
+
+    def _drop_twins(self, winner: _Worker, st: _RunState, seq: int) -> None:
+        """Stop the other copies of a task that just finished."""
+        if st.copies.get(seq) is winner:
+            st.book.stats.speculative_wins += 1
+        for w in [w for w in self._pool if w is not winner and seq in w.held]:
+            if w.held[0] == seq:
+                self._replace(w, st, death=False)
+            else:
+                w.held.remove(seq)  # not started: the worker skips nothing, it just returns late
 
     def _replace(
         self,
         w: _Worker,
-        tasks: Sequence[Task],
-        book: RetryBook,
-        queue: deque[int],
-        run_id: int,
-        payload: bytes,
-        stats: RunStats,
+        st: _RunState,
+        *,
+        death: bool,
+        charge: tuple[int, float] | None = None,
     ) -> None:
+        """Stop (or bury) worker ``w``, requeue what it held and start a fresh one.
+
+        ``death``: it died on its own, and the task it was running is charged one attempt.
+        ``charge=(task, timeout)``: it was stopped for running past ``timeout``.
+        Otherwise (a speculative loser) nothing is charged.
+        """
+        stats = st.book.stats
+        if not death:
+            w.proc.kill()
         try:
             code = w.proc.wait(2.0)
         except subprocess.TimeoutExpired:
             w.proc.kill()
             code = w.proc.wait()
-        stats.worker_deaths += 1
-        held = list(w.held)
+        held = [i for i in w.held if i not in st.done]
+        head = w.held[0] if w.held else None
         w.held.clear()
         w.conn.close()
         self._pool.remove(w)
-        if held:
-            # The worker runs its tasks in order: the first one it held is the one it died on.
-            queue.extendleft(reversed(held))
-            book.failed(tasks[held[0]], f"worker process died (exit code {code})")
-        if stats.worker_deaths > 3 + 2 * len(tasks):
-            raise JobFailed("worker processes keep dying; giving up", stats)
-        fresh = self._spawn()
-        self._pool.append(fresh)
-        self._send_context(fresh, run_id, payload)
+        # Another live copy of a task covers it: don't requeue or charge it.
+        held = [i for i in held if not any(i in o.held for o in self._pool)]
+        st.queue.extendleft(reversed(held))
+        if death:
+            stats.worker_deaths += 1
+            if head is not None and head in held:
+                # The worker runs its tasks in order: the first one it held is the one it died on.
+                st.book.failed(st.tasks[head], f"worker process died (exit code {code})")
+            if stats.worker_deaths > 3 + 2 * len(st.tasks):
+                raise JobFailed("worker processes keep dying; giving up", stats)
+        elif charge is not None:
+            index, timeout = charge
+            st.book.timed_out(st.tasks[index], timeout)
+        if len(st.done) < len(st.tasks):
+            fresh = self._spawn()
+            self._pool.append(fresh)
+            self._send_context(fresh, st.run_id, st.payload)
+
+
+@dataclass
+class _RunState:
+    """What one run tracks besides the pool."""
+
+    tasks: Sequence[Task]
+    book: RetryBook
+    queue: deque[int]
+    limits: Limits
+    run_id: int
+    payload: bytes
+    on_result: ResultSink
+    done: set[int] = field(default_factory=set)
+    #: Tasks that got a speculative duplicate → the worker running the duplicate.
+    copies: dict[int, _Worker] = field(default_factory=dict)

@@ -95,6 +95,15 @@ def _n_tasks(total_seconds: float, target: float, workers: int) -> int:
     return max(1, by_target, by_balance)
 
 
+def task_estimate_seconds(task: Task, cost: CostModel, *, greeks: bool = True) -> float:
+    """The cost model's estimate for one task (the per-task timeout scales it): the job
+    formula of :func:`estimate_seconds` applied to the task's block."""
+    rows = task.row_stop - task.row_start
+    if task.kind == "pnl":
+        return estimate_seconds(rows, task.col_stop - task.col_start, cost, greeks=greeks)[0]
+    return estimate_seconds(rows, 1, cost, greeks=greeks)[1]
+
+
 def plan_blocks(
     n_positions: int,
     n_scenarios: int,

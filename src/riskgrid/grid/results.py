@@ -8,6 +8,8 @@ Layout::
     pnl_positions.parquet      id + one column per scenario (only when positions × scenarios
                                is at most ``positions_limit`` elements)
     theta_positions.parquet    id, theta — only when the job sets a theta horizon
+    positions.parquet          id, pv, pv_se — each position's PV and its Monte Carlo
+                               standard error (0 for closed forms); jobs with exotics only
 
 Everything is written into a hidden sibling temp directory first and renamed into place at the
 end, replacing an older results directory only then. A run that fails or is cancelled writes
@@ -55,6 +57,7 @@ def output_names(
     n_positions: int,
     n_scenarios: int,
     positions_limit: int,
+    with_pv_table: bool = False,
     theta: bool = False,
 ) -> dict[str, str]:
     names = {"result": RESULT_FILE, "portfolioPnl": "pnl_portfolio.parquet"}
@@ -64,6 +67,8 @@ def output_names(
         names["positionsPnl"] = "pnl_positions.parquet"
     if theta:
         names["thetaPositions"] = "theta_positions.parquet"
+    if with_pv_table:
+        names["positionsPv"] = "positions.parquet"
     return names
 
 
@@ -74,6 +79,8 @@ def write_results(
     pnl: np.ndarray | Callable[[], np.ndarray],
     portfolio: Portfolio,
     scenario_labels: Sequence[str],
+    pv: np.ndarray | None = None,
+    pv_se: np.ndarray | None = None,
 ) -> Path:
     """Write the directory (see module docstring); return its path.
 
@@ -102,6 +109,11 @@ def write_results(
         if "thetaPositions" in result.outputs and agg.theta is not None:
             ids = [str(i) for i in portfolio.ids]
             _write_table(tmp / result.outputs["thetaPositions"], {"id": ids, "theta": agg.theta})
+        if "positionsPv" in result.outputs:
+            _write_table(
+                tmp / result.outputs["positionsPv"],
+                {"id": [str(i) for i in portfolio.ids], "pv": pv, "pv_se": pv_se},
+            )
         body = result.model_dump_json(by_alias=True, indent=2, exclude_none=False)
         (tmp / RESULT_FILE).write_text(body + "\n", encoding="utf-8")
         _swap_into_place(tmp, out)

@@ -15,6 +15,14 @@ The driver streams: each task's P&L goes to a shard on disk (the checkpoint dire
 private work directory) and is folded into per-group scenario vectors; it never holds the
 positions × scenarios matrix (``docs/grid.md``, "Memory model").
 
+Deadlines (nothing waits forever): ``startup_timeout`` (workers / Ray must start, default
+120 s), ``job_timeout`` (whole run, default 6 h), per-task timeout
+``max(task_timeout_factor × estimate, task_timeout_min)`` (defaults 10× and 60 s; factor 0
+turns it off) and straggler ``speculation`` (default on).
+
+``task_events(kind, task)`` (optional) observes each task: started, retried, failed, succeeded
+(the service's metrics use it).
+
 A run that cannot complete returns a ``failed`` result whose message names the task and the
 error; it never carries measures. Ctrl-C (``KeyboardInterrupt``) stops the workers and
 propagates. Bad arguments raise :class:`~riskgrid.spec.errors.RiskgridError`.
@@ -45,18 +53,35 @@ from riskgrid.grid.aggregate import (
     theta_report,
 )
 from riskgrid.grid.checkpoint import CheckpointStore
-from riskgrid.grid.engine import DEFAULT_MAX_RETRIES, Engine, JobCancelled, JobFailed, RunStats
+from riskgrid.grid.engine import (
+    DEFAULT_JOB_SECONDS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_SPECULATE_FACTOR,
+    DEFAULT_SPECULATE_MIN_SECONDS,
+    DEFAULT_STARTUP_SECONDS,
+    DEFAULT_TASK_TIMEOUT_FACTOR,
+    DEFAULT_TASK_TIMEOUT_MIN_SECONDS,
+    Engine,
+    JobCancelled,
+    JobFailed,
+    Limits,
+    RunStats,
+    TaskEventSink,
+    task_timeout_from_estimate,
+)
 from riskgrid.grid.fingerprint import input_hashes
-from riskgrid.grid.jobtask import RiskContext, calibrate, run_risk_task
+from riskgrid.grid.jobtask import RiskContext, calibrate, estimated_cost, run_risk_task
 from riskgrid.grid.local import LocalPoolEngine
 from riskgrid.grid.planner import (
     DEFAULT_COST,
     DEFAULT_TARGET_TASK_SECONDS,
     MAX_TASK_SECONDS,
     MIN_TASK_SECONDS,
+    CostModel,
     Plan,
     plan,
     plan_blocks,
+    task_estimate_seconds,
 )
 from riskgrid.grid.progress import ProgressCallback
 from riskgrid.grid.ray_engine import RayEngine
@@ -117,13 +142,19 @@ class Execution:
         self.close()
 
 
-def make_engine(engine: str, workers: int | None, ray_address: str | None) -> Engine:
+def make_engine(
+    engine: str,
+    workers: int | None,
+    ray_address: str | None,
+    *,
+    startup_timeout: float = DEFAULT_STARTUP_SECONDS,
+) -> Engine:
     if engine == "local":
         if ray_address:
             raise RiskgridError("--ray-address needs --engine ray")
         return LocalPoolEngine(workers, preload=("numpy", "riskgrid.grid.jobtask"))
     if engine == "ray":
-        return RayEngine(workers, address=ray_address)
+        return RayEngine(workers, address=ray_address, startup_seconds=startup_timeout)
     raise RiskgridError(f"unknown engine {engine!r}; choose local or ray")
 
 
@@ -133,6 +164,30 @@ def _cancel_check(cancel: CancelLike | None) -> Callable[[], bool] | None:
     if isinstance(cancel, threading.Event):
         return cancel.is_set
     return cancel
+
+
+def _limits(
+    cost: CostModel,
+    greeks: bool,
+    *,
+    startup_timeout: float,
+    job_timeout: float,
+    task_timeout_factor: float,
+    task_timeout_min: float,
+    speculation: bool,
+) -> Limits:
+    """Deadlines for one run; a task's timeout scales the planner's estimate of that task."""
+    return Limits(
+        startup_seconds=startup_timeout,
+        job_seconds=job_timeout,
+        task_timeout=task_timeout_from_estimate(
+            lambda t: task_estimate_seconds(t, cost, greeks=greeks),
+            factor=task_timeout_factor,
+            min_seconds=task_timeout_min,
+        ),
+        speculate_factor=DEFAULT_SPECULATE_FACTOR if speculation else 0.0,
+        speculate_min_seconds=DEFAULT_SPECULATE_MIN_SECONDS,
+    )
 
 
 def _target_seconds(inputs: Any, override: float | None) -> float:
@@ -166,10 +221,18 @@ def execute(
     a checkpoint keeps its shards; default: the system temp directory), ``reorder_bytes``
     (memory for blocks that arrive ahead of their turn).
     An engine object passed in is used as is and left open; a named one is created, started
-    and closed here.
+    and closed here. A named engine that cannot start (an unreachable ``ray_address``, no
+    worker within ``startup_timeout``) raises :class:`~riskgrid.grid.engine.EngineUnavailable`
+    before anything is written. Deadlines: ``startup_timeout``, ``job_timeout``,
+    ``task_timeout_factor``, ``task_timeout_min``, ``speculation`` (module docstring).
     """
     if isinstance(engine, str):
-        eng = make_engine(engine, workers, ray_address)
+        eng = make_engine(
+            engine,
+            workers,
+            ray_address,
+            startup_timeout=float(options.get("startup_timeout", DEFAULT_STARTUP_SECONDS)),
+        )
         try:
             # Local: boot workers now, their imports overlap with calibration below.
             # Ray: start/connect now, so the planner sees the cluster's CPU count.
@@ -204,7 +267,8 @@ def _make_plan(
     block_cols: int | None,
 ) -> tuple[Plan, Any]:
     n, s = ctx.portfolio.n, ctx.scenarios.n
-    cost = calibrate(ctx) if calibrate_cost else DEFAULT_COST
+    # exotics: cost units × a calibrated (or default) seconds-per-unit (docs/risk.md)
+    cost = estimated_cost(ctx, calibrate(ctx) if calibrate_cost else DEFAULT_COST)
     the_plan = plan(
         n, s, cost=cost, workers=eng.workers, target_task_seconds=target, greeks=ctx.greeks
     )
@@ -249,6 +313,40 @@ def _check_budget(inputs: Any, ctx: RiskContext, the_plan: Plan, o: dict[str, An
         <= o.get("positions_limit", POSITIONS_LIMIT),
     )
     gb.check(est, budget)
+    limit = _budget_seconds(inputs)
+    if the_plan.estimated_seconds > limit:
+        p = inputs.portfolio
+        raise RiskgridError(
+            f"job refused: estimated cost {the_plan.estimated_seconds:,.0f} s on one core "
+            f"({p.n} positions × {inputs.scenarios.n} scenarios, {len(p.mc_rows())} Monte "
+            f"Carlo) exceeds spec.grid.maxCostSeconds {limit:,.0f} s; reduce paths/scenarios "
+            "or raise the budget"
+        )
+
+
+def _budget_seconds(inputs: Any) -> float:
+    grid = getattr(inputs.job.spec, "grid", None)
+    return float(getattr(grid, "max_cost_seconds", None) or float("inf"))
+
+
+def _monte_carlo(portfolio: Any, asm: Assembly) -> dict[str, Any] | None:
+    """The ``monteCarlo`` section of result.json (None when no position is priced by MC)."""
+    rows = portfolio.mc_rows()
+    if not rows:
+        return None
+    se = asm.greek_values.get("pv_se")
+    s = portfolio.settings
+    return {
+        "positions": len(rows),
+        "paths": s.paths,
+        "seed": s.seed,
+        "sampling": s.sampling,
+        "antithetic": s.antithetic,
+        "controlVariate": s.control_variate,
+        # positions use independent streams: variances add
+        "pvStandardError": float(np.sqrt(np.sum(se**2))) if se is not None else 0.0,
+        "maxPositionStandardError": float(se.max()) if se is not None else 0.0,
+    }
 
 
 def _setup(eng: Engine, inputs: Any, o: dict[str, Any]) -> _Setup:
@@ -256,6 +354,13 @@ def _setup(eng: Engine, inputs: Any, o: dict[str, Any]) -> _Setup:
     the budget check passed."""
     if o.get("max_retries", DEFAULT_MAX_RETRIES) < 0:
         raise RiskgridError("max retries must be ≥ 0")
+    startup = o.get("startup_timeout", DEFAULT_STARTUP_SECONDS)
+    job_s = o.get("job_timeout", DEFAULT_JOB_SECONDS)
+    task_min = o.get("task_timeout_min", DEFAULT_TASK_TIMEOUT_MIN_SECONDS)
+    if not (startup > 0 and job_s > 0 and task_min > 0):
+        raise RiskgridError("startup, job and minimum task timeouts must be > 0 seconds")
+    if o.get("task_timeout_factor", DEFAULT_TASK_TIMEOUT_FACTOR) < 0:
+        raise RiskgridError("the task timeout factor must be ≥ 0 (0: no task timeout)")
     t_start = time.perf_counter()
     m = inputs.measures
     ctx = RiskContext(
@@ -308,10 +413,22 @@ def _run_tasks(
         shards.save(task, value)
         asm.place(task, value)
         done += 1
+        events: TaskEventSink | None = o.get("task_events")
+        if events is not None:
+            events("succeeded", task)
         if progress is not None:
             progress(done, len(tasks))
 
     fn = faults.from_environment(run_risk_task, tasks)
+    limits = _limits(
+        st.cost,
+        st.ctx.greeks,
+        startup_timeout=o.get("startup_timeout", DEFAULT_STARTUP_SECONDS),
+        job_timeout=o.get("job_timeout", DEFAULT_JOB_SECONDS),
+        task_timeout_factor=o.get("task_timeout_factor", DEFAULT_TASK_TIMEOUT_FACTOR),
+        task_timeout_min=o.get("task_timeout_min", DEFAULT_TASK_TIMEOUT_MIN_SECONDS),
+        speculation=o.get("speculation", True),
+    )
     st.stats = RunStats(submitted=len(todo))
     try:
         st.stats = eng.run(
@@ -321,6 +438,9 @@ def _run_tasks(
             on_result=on_result,
             cancel=_cancel_check(o.get("cancel")),
             max_retries=o.get("max_retries", DEFAULT_MAX_RETRIES),
+            limits=limits,
+            # only when asked, so an engine object without the hook keeps working
+            **({"events": o["task_events"]} if o.get("task_events") is not None else {}),
         )
         asm.check_complete(tasks)
     except JobFailed as exc:
@@ -340,6 +460,7 @@ def _result(
     run: tuple[str, str | None, int],
     times: tuple[float, float],
     o: dict[str, Any],
+    monte_carlo: dict[str, Any] | None = None,
 ) -> Result:
     """Step 4: the Result document."""
     status, message, from_checkpoint = run
@@ -352,6 +473,7 @@ def _result(
             n,
             s,
             o.get("positions_limit", POSITIONS_LIMIT),
+            with_pv_table=bool(inputs.portfolio.exotic),
             theta=m.theta_horizon_days > 0,
         )
         if agg is not None and o.get("out_dir") is not None
@@ -376,6 +498,7 @@ def _result(
             "topContributors": agg.top if agg else None,
             "greeks": agg.greeks if agg else {},
             "theta": theta_report(agg, inputs.portfolio, m.theta_horizon_days) if agg else None,
+            "monteCarlo": monte_carlo if agg else None,
             "tasks": {
                 "total": len(the_plan.tasks),
                 "completed": from_checkpoint + stats.completed,
@@ -384,6 +507,10 @@ def _result(
                 "attempts": stats.attempts,
                 "fromCheckpoint": from_checkpoint,
                 "workerDeaths": stats.worker_deaths,
+                "timedOut": stats.timed_out,
+                "speculative": stats.speculative,
+                "speculativeWins": stats.speculative_wins,
+                "nodes": dict(sorted(stats.nodes.items())),
             },
             "plan": {
                 "blockRows": the_plan.block_rows,
@@ -411,7 +538,8 @@ _OPTIONS = frozenset(
     {
         "ray_address", "progress", "out_dir", "checkpoint", "cancel", "max_retries",
         "target_task_seconds", "block_rows", "block_cols", "calibrate_cost", "positions_limit",
-        "load_seconds", "budget", "work_dir", "reorder_bytes",
+        "load_seconds", "budget", "work_dir", "reorder_bytes", "startup_timeout", "job_timeout",
+        "task_timeout_factor", "task_timeout_min", "speculation", "task_events",
     }
 )  # fmt: skip
 
@@ -453,7 +581,8 @@ def _execute(eng: Engine, inputs: Any, **o: Any) -> Execution:
                 top_n=m.top_contributors,
                 convention=m.convention,
             )
-        result = _result(eng, inputs, st, agg, run, (t_planned, t_ran), o)
+        mc = _monte_carlo(inputs.portfolio, asm)
+        result = _result(eng, inputs, st, agg, run, (t_planned, t_ran), o, mc)
         written = None
         if agg is not None and o.get("out_dir") is not None:
 
@@ -461,7 +590,14 @@ def _execute(eng: Engine, inputs: Any, **o: Any) -> Execution:
                 return shards.load_matrix(st.plan.tasks, inputs.portfolio.n, inputs.scenarios.n)
 
             written = write_results(
-                o["out_dir"], result, agg, full_pnl, inputs.portfolio, inputs.scenarios.labels
+                o["out_dir"],
+                result,
+                agg,
+                full_pnl,
+                inputs.portfolio,
+                inputs.scenarios.labels,
+                pv=asm.pv,
+                pv_se=asm.greek_values.get("pv_se", np.zeros(inputs.portfolio.n)),
             )
     except BaseException:
         if work_dir is not None:

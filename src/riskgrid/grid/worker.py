@@ -8,6 +8,8 @@ loaded by the time work arrives), then serves messages on one socket (driver sid
 - ``("ctx", payload)``: the pickled ``(fn, context)`` of a run, sent once per worker and run;
 - ``("run", seq, task)``: answered ``("ok", seq, value)`` or ``("err", seq, traceback_text)``,
   in the order received;
+- the worker first says ``("ready", -1, pid)`` once its imports are done (the driver's start-up
+  deadline waits for it);
 - ``("stop",)`` or a closed socket ends the worker. A payload that cannot be unpickled is
   answered ``("fatal", -1, traceback_text)``.
 
@@ -19,6 +21,7 @@ close and exits, so none is left behind.
 from __future__ import annotations
 
 import importlib
+import os
 import pickle
 import signal
 import sys
@@ -62,6 +65,10 @@ def main(argv: list[str]) -> int:
     for module in argv[1:]:
         importlib.import_module(module)
     try:
+        try:
+            conn.send_bytes(pickle.dumps(("ready", -1, os.getpid())))
+        except OSError:
+            return 0  # the driver is gone already
         serve(conn)
     finally:
         conn.close()

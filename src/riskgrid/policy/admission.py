@@ -9,7 +9,11 @@ Deliberately small and documented (docs/policy.md), and tied to the fields a ``R
    job cannot be filed under, or billed to, another desk;
 3. the job fits the tenant: its positions × scenarios matrix (float64, held by the driver)
    must fit in the tenant's memory quota (RG-ADM-002) — the "one tenant starves the others"
-   threat, stopped before any work starts.
+   threat, stopped before any work starts;
+4. label keys under a reserved prefix (``riskgrid.dev``, ``kubernetes.io``, ``k8s.io``, in
+   any letter case) are only the platform's ownership labels, spelled exactly (RG-ADM-003):
+   label keys are case-sensitive, so ``riskgrid.dev/Tenant`` is another key that a
+   case-insensitive reader could mistake for the tenant label.
 
 Submitted jobs name no container images (the tenant's Ray image is fixed by its spec and
 checked by the image policies when the bundle is rendered), so there is no image check here.
@@ -24,6 +28,16 @@ from riskgrid.policy.library import load_library
 from riskgrid.policy.report import Violation
 
 TENANT_LABEL = "riskgrid.dev/tenant"
+#: Label-key prefixes owned by the platform or Kubernetes; compared case-insensitively, so
+#: ``RiskGrid.dev/tenant`` cannot pose as (or next to) the real key.
+RESERVED_PREFIXES = ("riskgrid.dev", "kubernetes.io", "k8s.io")
+
+
+def _reserved(key: str) -> bool:
+    prefix = key.split("/", 1)[0].lower() if "/" in key else ""
+    return any(prefix == p or prefix.endswith("." + p) for p in RESERVED_PREFIXES)
+
+
 # Bytes the driver holds per matrix cell: the float64 matrix plus the grouped copies.
 BYTES_PER_CELL = 8 * 3
 
@@ -81,6 +95,8 @@ def admit_job(
     out: list[Violation] = []
 
     labels = _get(doc, "metadata", "labels") or {}
+    if not isinstance(labels, dict):
+        labels = {}
     gov = library.get("RG-GOV-001")
     for key in gov.params(config.spec.parameters.get(gov.id))["labels"]:
         if not labels.get(key):
@@ -91,6 +107,24 @@ def admit_job(
                     f"metadata.labels.{key}",
                     "job is missing a required label",
                     gov.remediation,
+                )
+            )
+
+    # Label keys are case-sensitive: the only reserved-prefix keys a job may carry are the
+    # platform's own ownership labels, spelled exactly (RG-ADM-003).
+    permitted = {TENANT_LABEL, *gov.params(config.spec.parameters.get(gov.id))["labels"]}
+    for key in labels if isinstance(labels, dict) else {}:
+        if isinstance(key, str) and _reserved(key) and key not in permitted:
+            out.append(
+                _violation(
+                    doc,
+                    "RG-ADM-003",
+                    f"metadata.labels.{key}",
+                    f"label key {key!r} uses a reserved prefix (riskgrid.dev, kubernetes.io, "
+                    "k8s.io, in any case); only "
+                    + ", ".join(sorted(permitted))
+                    + " may be set, spelled exactly",
+                    "Remove the label, or use a key with your own prefix.",
                 )
             )
 

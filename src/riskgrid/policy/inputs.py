@@ -15,8 +15,11 @@ import yaml
 
 from riskgrid.policy.check import Document
 from riskgrid.policy.report import InputError
+from riskgrid.spec.yamlbounds import YamlLimitError, scan
 
 SUFFIXES = {".yaml", ".yml", ".json"}
+#: Most nodes one input stream may expand to, aliases counted at their expanded size.
+MAX_INPUT_NODES = 1_000_000
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -42,6 +45,12 @@ def parse_stream(text: str, source: str) -> tuple[list[Document], list[InputErro
     docs: list[Document] = []
     errors: list[InputError] = []
     index = 0
+    try:  # aliases allowed (manifests use them) but capped, depth bounded: spec/yamlbounds.py
+        scan(text, aliases=True, max_nodes=MAX_INPUT_NODES)
+    except YamlLimitError as exc:
+        return docs, [InputError(source, 0, f"refused: {exc}")]
+    except yaml.YAMLError:
+        pass  # reported below, document by document
     loader = _LOADER(text)
     try:
         while loader.check_data():

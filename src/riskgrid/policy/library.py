@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jsonschema
-import yaml
+
+from riskgrid.spec.yamlbounds import load_one
 
 METADATA_DIR = Path(__file__).parent / "metadata"
 REGO_DIR = Path(__file__).parent / "rego"
@@ -142,7 +143,7 @@ def load_library() -> Library:
     """Every shipped policy, ordered by id; metadata is read once per process."""
     policies = []
     for path in sorted(METADATA_DIR.glob("*.yaml")):
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_one(path.read_text(encoding="utf-8"), aliases=True)  # shipped, capped
         policies.append(_policy(path.stem, raw))
     policies.sort(key=lambda p: p.id)
     return Library(tuple(policies))

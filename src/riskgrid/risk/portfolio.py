@@ -23,11 +23,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from riskgrid.risk import exotics
 from riskgrid.risk.market import MarketData
 
-KINDS: tuple[str, ...] = ("equity_option", "fx_option", "fx_forward", "spot", "zcb")
-EQUITY_OPTION, FX_OPTION, FX_FORWARD, SPOT, ZCB = range(len(KINDS))
-OPTION_KINDS = (EQUITY_OPTION, FX_OPTION)
+KINDS: tuple[str, ...] = (
+    "equity_option",
+    "fx_option",
+    "fx_forward",
+    "spot",
+    "zcb",
+    *exotics.EXOTIC_KINDS,
+)
+EQUITY_OPTION, FX_OPTION, FX_FORWARD, SPOT, ZCB, ASIAN, BARRIER, AMERICAN = range(len(KINDS))
+#: Types with a vol (Black–Scholes closed form or an exotic pricer).
+OPTION_KINDS = (EQUITY_OPTION, FX_OPTION, ASIAN, BARRIER, AMERICAN)
 
 #: Groupings every portfolio carries (a job's ``groupBy`` picks among them).
 GROUP_KEYS: tuple[str, ...] = ("desk", "book", "underlying", "type", "currency")
@@ -52,6 +61,8 @@ class PositionRecord:
     option_type: str | None = None
     desk: str = "default"
     book: str = "default"
+    #: product terms of an exotic (or Heston-priced) position; ``None`` = Black–Scholes type
+    exotic: exotics.ExoticSpec | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,10 +97,29 @@ class Portfolio:
     conv_idx: np.ndarray
     conv_invert: np.ndarray
     groups: dict[str, np.ndarray] = field(default_factory=dict)
+    #: row → product terms of positions priced by :mod:`riskgrid.risk.exotics`
+    exotic: dict[int, exotics.ExoticSpec] = field(default_factory=dict)
+    settings: exotics.PricingSettings = field(default_factory=exotics.PricingSettings)
 
     @property
     def n(self) -> int:
         return int(self.ids.shape[0])
+
+    def exotic_rows(self, rows: slice) -> list[int]:
+        """Rows of ``rows`` (absolute indices) priced by the exotic pricers."""
+        start, stop, _ = rows.indices(self.n)
+        return [i for i in range(start, stop) if i in self.exotic]
+
+    def mc_rows(self) -> list[int]:
+        """Rows priced by Monte Carlo (they carry a standard error)."""
+        return [i for i, e in self.exotic.items() if exotics.is_mc(e, self.settings)]
+
+    def cost_units(self) -> np.ndarray:
+        """Relative cost of one valuation of each position (Black–Scholes = 1)."""
+        out = np.ones(self.n)
+        for i, e in self.exotic.items():
+            out[i] = exotics.cost_units(e, self.settings)
+        return out
 
 
 def payoff_currency(rec: PositionRecord, market: MarketData) -> str:
@@ -103,7 +133,11 @@ def payoff_currency(rec: PositionRecord, market: MarketData) -> str:
     return market.equities[rec.underlying][0]
 
 
-def build(records: Sequence[PositionRecord], market: MarketData) -> Portfolio:
+def build(
+    records: Sequence[PositionRecord],
+    market: MarketData,
+    settings: exotics.PricingSettings | None = None,
+) -> Portfolio:
     """Index validated positions into ``market``; a record the market can't price is a bug."""
     n = len(records)
     kind = np.empty(n, dtype=np.int8)
@@ -123,6 +157,9 @@ def build(records: Sequence[PositionRecord], market: MarketData) -> Portfolio:
         kind[i] = k
         quantity[i] = rec.quantity
         strike[i] = rec.strike or 0.0
+        if rec.exotic is not None and not rec.strike and rec.underlying is not None:
+            # average-strike Asian: its vol is read at today's spot (no fixed strike)
+            strike[i] = float(market.spots[market.spot_index(rec.underlying)])
         if rec.expiry is not None:
             t[i] = year_fraction(market.as_of, rec.expiry)
         is_call[i] = rec.option_type == "call"
@@ -157,4 +194,6 @@ def build(records: Sequence[PositionRecord], market: MarketData) -> Portfolio:
         conv_idx=conv,
         conv_invert=inv,
         groups={k: np.array(v, dtype=str) for k, v in labels.items()},
+        exotic={i: r.exotic for i, r in enumerate(records) if r.exotic is not None},
+        settings=settings or exotics.PricingSettings(),
     )

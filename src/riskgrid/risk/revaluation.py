@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from riskgrid.risk import black_scholes, curves
+from riskgrid.risk import black_scholes, curves, exotics
 from riskgrid.risk import portfolio as pf
 from riskgrid.risk.market import MarketData
 from riskgrid.risk.scenarios import ScenarioSet
@@ -45,10 +45,39 @@ def values(p: pf.Portfolio, rows: slice, st: States) -> np.ndarray:
 
     Returns an (n_rows, n_cols) array.
     """
-    kind = p.kind[rows]
+    return values_se(p, rows, st)[0]
+
+
+def values_se(p: pf.Portfolio, rows: slice, st: States) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`values` and the Monte Carlo standard error of each (0 for closed forms).
+
+    Exotic positions are priced one position at a time, vectorised over the state columns
+    (and paths); each uses its own keyed random stream, so its value in a column does not
+    depend on the other rows or columns of the block.
+    """
+    start = rows.indices(p.n)[0]
+    exotic_rows = p.exotic_rows(rows)
+    vals = _closed_values(p, rows, st, skip=[i - start for i in exotic_rows])
+    se = np.zeros_like(vals)
+    for i in exotic_rows:
+        j = i - start
+        price, err = exotics.price(
+            p.exotic[i], p.settings, st.spot[j], st.r_dom[j], st.r_for[j], st.vol[j]
+        )
+        scale = p.quantity[i] * st.conv[j]
+        vals[j] = scale * price
+        se[j] = np.abs(scale) * err
+    return vals, se
+
+
+def _closed_values(p: pf.Portfolio, rows: slice, st: States, skip: list[int]) -> np.ndarray:
+    kind = p.kind[rows].copy()
+    kind[skip] = -1  # exotic rows: filled in by the caller
+    out = np.zeros(st.spot.shape)
     qty, strike, t, is_call = p.quantity[rows], p.strike[rows], p.t[rows], p.is_call[rows]
-    out = np.empty(st.spot.shape)
     for k in np.unique(kind):
+        if k < 0 or k > pf.ZCB:
+            continue
         m = kind == k
         every = bool(m.all())  # one type in the block: use the arrays as they are, no copies
 
@@ -192,6 +221,14 @@ def scenario_states(
 def base_pv(p: pf.Portfolio, market: MarketData, rows: slice = slice(None)) -> np.ndarray:
     """PV in base currency of positions ``rows``: (n_rows,)."""
     return values(p, rows, base_states(p, market, rows))[:, 0]
+
+
+def base_pv_se(
+    p: pf.Portfolio, market: MarketData, rows: slice = slice(None)
+) -> tuple[np.ndarray, np.ndarray]:
+    """PV and its Monte Carlo standard error (0 for closed forms), each (n_rows,)."""
+    v, se = values_se(p, rows, base_states(p, market, rows))
+    return v[:, 0], se[:, 0]
 
 
 #: Elements (positions × scenarios) revalued at a time, so a chunk's temporaries stay in cache.

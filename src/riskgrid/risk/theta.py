@@ -30,6 +30,10 @@ value at expiry, at today's spot: an option its intrinsic value :math:`\max(\phi
 a forward :math:`S-K`, a zero-coupon bond 1 — i.e. the cash settled, not discounted back
 (no interest on cash over the horizon).
 
+Exotic positions roll their own dates too (fixings inside the horizon fix at today's spot,
+monitoring dates inside it are dropped); one expiring inside the horizon is worth its payoff with
+the spot held (:func:`riskgrid.risk.exotics.value_at_expiry`).
+
 Everything is elementwise per position, so a block equals the same slice of the full vector.
 """
 
@@ -39,8 +43,8 @@ import dataclasses
 
 import numpy as np
 
+from riskgrid.risk import exotics, revaluation
 from riskgrid.risk import portfolio as pf
-from riskgrid.risk import revaluation
 from riskgrid.risk.market import MarketData
 
 #: Largest horizon a job may ask for (calendar days).
@@ -49,9 +53,20 @@ MAX_HORIZON_DAYS = 365
 ROLL_CONVENTION = "constant-in-time-to-maturity"
 
 
-def rolled(p: pf.Portfolio, days: float) -> pf.Portfolio:
-    """The portfolio as of ``days`` calendar days later: every ``t`` shortened by days/365."""
-    return dataclasses.replace(p, t=p.t - days / 365.0)
+def rolled(p: pf.Portfolio, days: float, market: MarketData | None = None) -> pf.Portfolio:
+    """The portfolio as of ``days`` calendar days later: every ``t`` shortened by days/365.
+
+    Exotic positions' own dates (fixings, monitoring, expiry) roll too
+    (:func:`riskgrid.risk.exotics.rolled`; needs ``market`` for today's spots).
+    """
+    later = dataclasses.replace(p, t=p.t - days / 365.0)
+    if p.exotic and market is not None:
+        spots = market.spots[np.maximum(p.spot_idx, 0)]
+        ex = {i: exotics.rolled(e, days, float(spots[i])) for i, e in p.exotic.items()}
+        # expired inside the horizon: valued at expiry by the caller, not by an exotic pricer
+        ex = {i: e for i, e in ex.items() if e.t > 0.0}
+        later = dataclasses.replace(later, exotic=ex)
+    return later
 
 
 def _value_at_expiry(p: pf.Portfolio, rows: slice, st: revaluation.States) -> np.ndarray:
@@ -77,7 +92,7 @@ def theta_block(
     if not 0 < days <= MAX_HORIZON_DAYS:
         raise ValueError(f"theta horizon must be in (0, {MAX_HORIZON_DAYS}] days, got {days}")
     today = revaluation.values(p, rows, revaluation.base_states(p, market, rows))[:, 0]
-    later = rolled(p, days)
+    later = rolled(p, days, market)
     expired = later.t[rows] <= 0.0
     if expired.any():  # price live ones only: a dummy time keeps the kernels finite
         later = dataclasses.replace(later, t=np.where(later.t <= 0.0, 1.0, later.t))
@@ -85,4 +100,10 @@ def theta_block(
     value = revaluation.values(later, rows, st)[:, 0]
     if expired.any():
         value = np.where(expired, _value_at_expiry(later, rows, st), value)
+        start = rows.indices(p.n)[0]
+        for i in p.exotic_rows(rows):  # exotics expired inside the horizon: their own payoff
+            j = i - start
+            if expired[j]:
+                unit = exotics.value_at_expiry(p.exotic[i], float(st.spot[j, 0]))
+                value[j] = p.quantity[i] * unit * st.conv[j, 0]
     return value - today

@@ -15,18 +15,30 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from riskgrid.service.audit import AuditEvent, AuditLog
-from riskgrid.service.auth import AuthError, JwksCache, Principal, TokenVerifier
+from riskgrid.service.audit import AuditLog, AuditSigner, CheckpointStore
+from riskgrid.service.auth import JwksCache, TokenVerifier
+from riskgrid.service.bulkhead import Bulkheads
 from riskgrid.service.db import Database, migrate, schema_ready
+from riskgrid.service.denials import DenialAggregator
+
+# re-exported: routes and other modules import these from deps (no app ↔ routes cycle)
+from riskgrid.service.deps import (  # noqa: F401
+    NOT_FOUND,
+    ApiError,
+    Caller,
+    caller,
+    request_id,
+    services,
+)
 from riskgrid.service.metrics import Metrics
 from riskgrid.service.models import JobRow
-from riskgrid.service.ratelimit import RateLimiter
+from riskgrid.service.ratelimit import RateLimiter, SqlRateLimiter
 from riskgrid.service.runner import JobRunner
 from riskgrid.service.settings import Settings
 from riskgrid.service.store import ResultStore
@@ -40,153 +52,73 @@ DEV_BANNER = (
 )
 
 
-class ApiError(Exception):
-    """An error response: status, a message safe to show, optional extra fields and headers."""
-
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        *,
-        extra: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.extra = extra or {}
-        self.headers = headers or {}
-
-
-NOT_FOUND = "not found"
-
-
 @dataclass
 class Services:
     settings: Settings
     db: Database
     audit: AuditLog
     verifier: TokenVerifier
-    limiter: RateLimiter
+    limiter: RateLimiter | SqlRateLimiter
     metrics: Metrics
     store: ResultStore
     runner: JobRunner
+    denials: DenialAggregator
+    bulkheads: Bulkheads
 
     def job_counts(self) -> dict[str, int]:
         with self.db.session() as s:
             return dict(s.execute(select(JobRow.state, func.count()).group_by(JobRow.state)).all())
 
 
-@dataclass(frozen=True)
-class Caller:
-    """An authenticated request: who, which request, and the services to act with."""
-
-    principal: Principal
-    request_id: str
-    svc: Services
-
-    def audit(
-        self,
-        action: str,
-        decision: str,
-        *,
-        tenant: str | None = None,
-        obj: str | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        self.svc.audit.append(
-            AuditEvent(
-                actor=self.principal.subject,
-                action=action,
-                decision=decision,
-                request_id=self.request_id,
-                tenant=tenant,
-                object=obj,
-                detail=detail,
-            )
-        )
-
-    def deny(
-        self,
-        action: str,
-        status: int,
-        detail: str,
-        *,
-        tenant: str | None = None,
-        obj: str | None = None,
-        reason: str | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> ApiError:
-        """Audit a denial and return the error to raise."""
-        self.audit(
-            action,
-            "deny",
-            tenant=tenant,
-            obj=obj,
-            detail={"reason": reason or detail, "status": status},
-        )
-        return ApiError(status, detail, extra=extra)
+def uvicorn_options() -> dict[str, Any]:
+    """How the server must be run: uvicorn's own proxy-header handling is off (by default it
+    believes ``X-Forwarded-For`` from 127.0.0.1); :class:`FrontDoor` does it, and only for
+    ``trusted_proxies``."""
+    return {"proxy_headers": False, "server_header": False}
 
 
-bearer = HTTPBearer(auto_error=False, description="OIDC access token (JWT, RS256 or ES256).")
+def client_address(peer: str, forwarded: str | None, trusted: tuple[str, ...]) -> str:
+    """The client's address: the peer, unless the peer is a trusted proxy, in which case the
+    right-most ``X-Forwarded-For`` entry that is not itself a trusted proxy."""
+    import ipaddress
 
+    nets = [ipaddress.ip_network(t, strict=False) for t in trusted]
 
-def request_id(request: Request) -> str:
-    return request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex
-
-
-def services(request: Request) -> Services:
-    return request.app.state.services
-
-
-def caller(
-    request: Request,
-    creds: HTTPAuthorizationCredentials | None = Depends(bearer),
-) -> Caller:
-    """Authenticate the bearer token, then rate-limit the principal."""
-    svc = services(request)
-    rid = request_id(request)
-    client = request.client.host if request.client else "unknown"
-    if creds is None or creds.scheme.lower() != "bearer":
-        reason = "missing bearer token"
-        principal = None
-    else:
+    def is_trusted(addr: str) -> bool:
         try:
-            principal = svc.verifier.verify(creds.credentials)
-            reason = ""
-        except AuthError as exc:
-            principal, reason = None, str(exc)
-    if principal is None:
-        allowed, wait = svc.limiter.allow(f"ip:{client}")
-        svc.metrics.auth_failures.labels(reason).inc()
-        svc.audit.append(
-            AuditEvent(
-                actor="anonymous",
-                action=f"{request.method} {request.url.path}"[:64],
-                decision="deny",
-                request_id=rid,
-                detail={"reason": reason, "status": 401, "client": client},
-            )
-        )
-        if not allowed:
-            raise ApiError(429, "too many requests", headers={"Retry-After": f"{wait:.0f}"})
-        raise ApiError(401, f"not authenticated: {reason}", headers={"WWW-Authenticate": "Bearer"})
-    allowed, wait = svc.limiter.allow(f"sub:{principal.subject}")
-    c = Caller(principal=principal, request_id=rid, svc=svc)
-    if not allowed:
-        c.audit("rate-limit", "deny", detail={"status": 429})
-        raise ApiError(429, "too many requests", headers={"Retry-After": f"{max(1, round(wait))}"})
-    return c
+            ip = ipaddress.ip_address(addr.strip())
+        except ValueError:
+            return False
+        return any(ip in n for n in nets)
+
+    if not nets or not forwarded or not is_trusted(peer):
+        return peer
+    for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
+        if not is_trusted(hop):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # garbage from the proxy's client: fall back to the proxy
+    return peer
 
 
 class FrontDoor:
-    """Request id, body limit, dev-mode marker and latency metrics for every HTTP request."""
+    """Request id, client address, body limit, dev-mode marker and latency metrics."""
 
-    def __init__(self, app: Any, *, max_body: int, dev_mode: bool, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        max_body: int,
+        dev_mode: bool,
+        metrics: Metrics,
+        trusted_proxies: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.dev_mode = dev_mode
         self.metrics = metrics
+        self.trusted = trusted_proxies
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -194,6 +126,11 @@ class FrontDoor:
             return
         rid = uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
+        client = scope.get("client")
+        if client:
+            fwd = dict(scope.get("headers", [])).get(b"x-forwarded-for")
+            host = client_address(client[0], fwd.decode("latin-1") if fwd else None, self.trusted)
+            scope["client"] = (host, client[1])
         started = time.perf_counter()
         state = {"status": 500, "started": False, "rejected": False}
         extra_headers = [(b"x-request-id", rid.encode())]
@@ -278,15 +215,36 @@ def build_services(settings: Settings) -> Services:
     metrics = Metrics(lambda: holder["svc"].job_counts() if "svc" in holder else {})
     store = ResultStore(settings.results_location)
     runner = JobRunner(db, settings, metrics, store)
+    audit = AuditLog(
+        db,
+        signer=AuditSigner(settings.audit_key_path),
+        checkpoints=CheckpointStore(settings.audit_checkpoint_path),
+        checkpoint_every=settings.audit_checkpoint_every,
+    )
+    shared = settings.rate_limit_store == "database" or (
+        settings.rate_limit_store == "auto" and db.dialect == "postgresql"
+    )
+    limiter: RateLimiter | SqlRateLimiter = (
+        SqlRateLimiter(db, settings.rate_limit_per_second, settings.rate_limit_burst)
+        if shared
+        else RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    )
     svc = Services(
         settings=settings,
         db=db,
-        audit=AuditLog(db),
+        audit=audit,
         verifier=verifier,
-        limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        limiter=limiter,
         metrics=metrics,
         store=store,
         runner=runner,
+        denials=DenialAggregator(audit, window_seconds=settings.denial_window_seconds),
+        bulkheads=Bulkheads(
+            principal_concurrency=settings.principal_concurrency,
+            tenant_concurrency=settings.tenant_concurrency,
+            tenant_queue=settings.tenant_queue,
+            work_threads=settings.work_threads,
+        ),
     )
     holder["svc"] = svc
     return svc
@@ -307,12 +265,35 @@ def create_app(settings: Settings) -> FastAPI:
             raise RuntimeError("database schema missing: start with --migrate")
         if settings.runner_enabled:
             svc.runner.start()
+        import threading
+
+        stop = threading.Event()
+
+        def flusher() -> None:  # aggregated denials and checkpoints reach storage in time
+            while not stop.wait(max(0.5, settings.denial_window_seconds / 4)):
+                try:
+                    svc.denials.flush()
+                    svc.audit.checkpoint()
+                except Exception:  # the next round retries; the request path is unaffected
+                    log.exception("audit flush failed")
+
+        flush_thread = threading.Thread(target=flusher, name="audit-flush", daemon=True)
+        flush_thread.start()
+        import anyio
+
+        # own thread budgets: health probes and body parsing never queue behind route work
+        app.state.probe_limiter = anyio.CapacityLimiter(2)
+        app.state.parse_limiter = anyio.CapacityLimiter(max(2, settings.work_threads))
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
+            stop.set()
+            flush_thread.join(5)
             svc.runner.stop()
+            svc.denials.flush(everything=True)
+            svc.audit.checkpoint()
             svc.db.dispose()
 
     app = FastAPI(
@@ -349,6 +330,29 @@ def create_app(settings: Settings) -> FastAPI:
         }
         return JSONResponse(body, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _framework(request: Request, exc: StarletteHTTPException) -> Response:
+        # the framework's own 400/404/405/422 in the app's error shape, with the request id
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            allow = _allowed_methods(request)
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers={"Allow": allow})
+            headers["Allow"] = allow
+        body: dict[str, Any] = {"detail": str(exc.detail), "request_id": request_id(request)}
+        if exc.status_code == 422:
+            body["problems"] = [str(exc.detail)]
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+    def _allowed_methods(request: Request) -> str:
+        methods = {"OPTIONS"}
+        path = request.scope.get("path", "")
+        for router in (routes_system.router, routes_tenants.router, routes_jobs.router):
+            for route in router.routes:
+                if getattr(route, "path_regex", None) and route.path_regex.match(path):
+                    methods |= set(getattr(route, "methods", None) or ())
+        return ", ".join(sorted(methods))
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # logged with the request id (never the headers: they hold the token)
@@ -364,5 +368,38 @@ def create_app(settings: Settings) -> FastAPI:
         max_body=settings.max_body_bytes,
         dev_mode=settings.dev_mode,
         metrics=svc.metrics,
+        trusted_proxies=settings.trusted_proxies,
     )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The generated document, plus the responses every operation can really get: 400 (a body
+    that is not JSON) everywhere, 429 with its ``Retry-After`` header on the API."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    doc = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    retry = {
+        "Retry-After": {
+            "description": "Seconds until a retry can succeed (at least 1).",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    }
+    for path, ops in doc["paths"].items():
+        for op in ops.values():
+            responses = op.setdefault("responses", {})
+            responses.setdefault("400", {"description": "Malformed request.", "content": error})
+            if path.startswith("/v1/"):
+                r429 = responses.setdefault(
+                    "429", {"description": "Rate or concurrency limit.", "content": error}
+                )
+                r429.setdefault("headers", {}).update(retry)
+    doc.setdefault("components", {}).setdefault("schemas", {})
+    app.openapi_schema = doc
+    return doc

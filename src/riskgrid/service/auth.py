@@ -30,6 +30,51 @@ class AuthError(Exception):
     """The request is not authenticated; the message is safe to show (never holds the token)."""
 
 
+class KeysUnavailable(AuthError):
+    """No usable signing keys at all: the identity provider's fault, not the caller's (503)."""
+
+
+#: Longest token lifetime accepted (exp - iat), whatever the issuer says.
+MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600
+
+
+def _numeric_date(value: Any) -> bool:
+    """A JSON number (not a string, not a boolean), finite."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and value == value
+        and abs(value) != float("inf")
+    )
+
+
+def parse_jwks(doc: Any) -> dict[str, Any]:
+    """Usable keys of a JWKS document by kid; a malformed document raises ValueError.
+
+    Individual keys that are unusable (forbidden algorithm, bad parameters) are skipped; a
+    document that is not ``{"keys": [objects…]}`` is an error, so that the cache keeps the keys
+    it has rather than replacing them with nothing.
+    """
+    if not isinstance(doc, dict) or not isinstance(doc.get("keys"), list):
+        raise ValueError("JWKS is not an object with a 'keys' array")
+    keys: dict[str, Any] = {}
+    for raw in doc["keys"]:
+        if not isinstance(raw, dict):
+            raise ValueError("JWKS 'keys' holds something other than key objects")
+        alg = raw.get("alg")
+        if alg is not None and alg not in ALLOWED_ALGORITHMS:
+            continue  # a key published for a forbidden algorithm is never usable
+        kid = raw.get("kid", "")
+        if not isinstance(kid, str):
+            continue
+        try:
+            jwk = jwt.PyJWK(raw)
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+            continue
+        keys[kid] = jwk.key
+    return keys
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: the token's subject and group claims."""
@@ -65,18 +110,7 @@ class JwksCache:
             doc = resp.json()
         else:
             doc = json.loads(Path(self.source).read_text())
-        keys: dict[str, Any] = {}
-        for raw in doc.get("keys", []):
-            alg = raw.get("alg")
-            if alg is not None and alg not in ALLOWED_ALGORITHMS:
-                continue  # a key published for a forbidden algorithm is never usable
-            try:
-                jwk = jwt.PyJWK(raw)
-            except jwt.PyJWTError:
-                continue
-            kid = raw.get("kid", "")
-            keys[kid] = jwk.key
-        return keys
+        return parse_jwks(doc)
 
     def _refresh(self) -> None:
         try:
@@ -84,7 +118,9 @@ class JwksCache:
         except (OSError, ValueError, httpx.HTTPError) as exc:
             # keep serving the keys we have; the failure is the IdP's, not the caller's
             if not self._keys:
-                raise AuthError(f"signing keys unavailable: {type(exc).__name__}") from None
+                raise KeysUnavailable(
+                    f"signing keys unavailable: {type(exc).__name__}: {str(exc)[:120]}"
+                ) from None
             self._fetched_at = self._clock()
             return
         self._keys = keys
@@ -158,9 +194,15 @@ class TokenVerifier:
             raise AuthError("token issuer not accepted") from None
         except jwt.PyJWTError:
             raise AuthError("invalid token") from None
-        iat = claims.get("iat")
-        if not isinstance(iat, int | float) or iat > time.time() + self.leeway:
-            raise AuthError("token issued in the future")
+        iat, exp = claims.get("iat"), claims.get("exp")
+        if not _numeric_date(iat) or iat > time.time() + self.leeway:
+            raise AuthError("token iat claim invalid or in the future")
+        # PyJWT accepts a numeric string or 1e30 as exp; neither is a real expiry
+        if not _numeric_date(exp) or exp - iat > MAX_TOKEN_LIFETIME_SECONDS:
+            raise AuthError(
+                f"token exp claim invalid: must be a number at most "
+                f"{MAX_TOKEN_LIFETIME_SECONDS}s after iat"
+            )
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub or len(sub) > 256:
             raise AuthError("token subject invalid")

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -75,6 +76,7 @@ class Database:
         self.engine = make_engine(url)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
         self._local = threading.local()
+        self._probe_engine: Engine | None = None
 
     @property
     def dialect(self) -> str:
@@ -93,5 +95,17 @@ class Database:
         finally:
             self._local.open = False
 
+    @contextmanager
+    def probe(self) -> Iterator[Any]:
+        """A connection for health probes, outside the request pool (which a flood can hold)."""
+        if self._probe_engine is None:
+            from sqlalchemy.pool import NullPool
+
+            self._probe_engine = create_engine(self.engine.url, poolclass=NullPool)
+        with self._probe_engine.connect() as conn:
+            yield conn
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._probe_engine is not None:
+            self._probe_engine.dispose()

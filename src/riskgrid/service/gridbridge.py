@@ -7,12 +7,76 @@ become :class:`Cancelled` or a failed :class:`Outcome`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 RESULT_FILE = "result.json"
+
+_ray_lock = threading.Lock()
+_ray_anchor: Any = None  # the RayEngine that owns this process's Ray connection
+_ray_pending: threading.Thread | None = None  # a connection attempt past its deadline
+
+
+class EngineUnavailable(Exception):
+    """The engine could not be reached or started within its deadline."""
+
+
+def connect_ray(address: str | None, deadline_seconds: float) -> None:
+    """Start (or connect to) Ray once per process, within ``deadline_seconds``.
+
+    The first Ray job of the server process starts the Ray runtime through the grid's own
+    :class:`RayEngine` (so the grid's runtime-environment rules apply) and keeps it for the
+    server's lifetime; later jobs find Ray initialised and share it. ``ray.init`` can wait
+    minutes for an address nobody answers at, so it runs in a helper thread and the job fails
+    with a message when the deadline passes; while that attempt is still pending, further jobs
+    fail at once instead of starting a second one.
+    """
+    global _ray_anchor, _ray_pending
+    from riskgrid.grid.ray_engine import RayEngine
+
+    where = f"the Ray cluster at {address}" if address else "a local Ray runtime"
+    hint = (
+        "check RISKGRID_RAY_ADDRESS, that the cluster is up, and RAY_AUTH_TOKEN when it uses "
+        "token authentication"
+    )
+    with _ray_lock:
+        if _ray_anchor is not None:
+            return
+        if _ray_pending is not None and _ray_pending.is_alive():
+            raise EngineUnavailable(f"still trying to connect to {where}; {hint}")
+        anchor = RayEngine(address=address)
+        failure: list[BaseException] = []
+
+        def start() -> None:
+            try:
+                anchor.start()
+            except BaseException as exc:  # reported to the job below
+                failure.append(exc)
+
+        t = threading.Thread(target=start, name="riskgrid-ray-connect", daemon=True)
+        t.start()
+        t.join(deadline_seconds)
+        if t.is_alive():
+            _ray_pending = t
+            raise EngineUnavailable(
+                f"could not connect to {where} within {deadline_seconds:g} s "
+                f"(RISKGRID_RAY_CONNECT_SECONDS); {hint}"
+            )
+        if failure:
+            raise EngineUnavailable(f"could not connect to {where}: {failure[0]}")
+        _ray_anchor = anchor
+
+
+def disconnect_ray() -> None:
+    """Close the process's Ray connection (server shutdown)."""
+    global _ray_anchor
+    with _ray_lock:
+        anchor, _ray_anchor = _ray_anchor, None
+    if anchor is not None:
+        anchor.close()
 
 
 class Cancelled(Exception):
@@ -26,6 +90,7 @@ class TaskStats:
     failed: int = 0
     retried: int = 0
     resumed: int = 0
+    timed_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -50,6 +115,7 @@ def _stats(result: Any) -> TaskStats:
         failed=t.failed,
         retried=t.retried,
         resumed=getattr(t, "from_checkpoint", 0),
+        timed_out=getattr(t, "timed_out", 0) or 0,  # reported once the grid has task deadlines
     )
 
 
@@ -63,12 +129,27 @@ def run(
     checkpoint_dir: Path,
     progress: Callable[[TaskStats], None],
     cancel: Callable[[], bool],
+    task_events: Callable[[str, Any], None] | None = None,
+    ray_connect_seconds: float = 60.0,
 ) -> Outcome:
-    """Run one job with checkpointing into ``checkpoint_dir``; results land in ``out_dir``."""
+    """Run one job with checkpointing into ``checkpoint_dir``; results land in ``out_dir``.
+
+    On Ray, at most ``workers`` of the job's tasks are in flight at a time (the tenant's
+    worker quota), on a Ray connection shared by all jobs of this process.
+    """
     from riskgrid.grid.engine import JobCancelled, JobFailed
     from riskgrid.grid.runner import run_job
 
     inputs = load(job_path)
+    eng: Any = engine
+    if engine == "ray":
+        from riskgrid.grid.ray_engine import RayEngine
+
+        try:
+            connect_ray(ray_address, ray_connect_seconds)
+        except EngineUnavailable as exc:
+            return Outcome(status="failed", error=str(exc), tasks=TaskStats())
+        eng = RayEngine(workers, address=ray_address, inflight=workers)
 
     def on_progress(done: int, total: int) -> None:
         progress(TaskStats(total=total, done=done))
@@ -76,13 +157,14 @@ def run(
     try:
         result = run_job(
             inputs,
-            engine=engine,
+            engine=eng,
             workers=workers,
             ray_address=ray_address,
             progress=on_progress,
             out_dir=out_dir,
             checkpoint=checkpoint_dir,
             cancel=cancel,
+            task_events=task_events,
         )
     except JobCancelled:
         raise Cancelled from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -84,22 +84,30 @@ def render(tenant: Any) -> list[dict[str, Any]]:
     return [to_jsonable(o) for o in render_tenant(tenant)]
 
 
-def verify(tenant: Any, objects: list[dict[str, Any]]) -> tuple[bool, dict[str, Any]]:
-    from riskgrid.tenancy.platform import render_platform
-    from riskgrid.tenancy.verify import verify as verify_bundle
+def verify(tenant: Any, others: Sequence[Any] = ()) -> tuple[bool, dict[str, Any]]:
+    """Prove the tenant's bundle with the platform bundle it relies on (the isolation tier, the
+    metadata guard) and the ``others`` tenants, through the same
+    :func:`riskgrid.tenancy.proven.prove` every apply path calls.
 
-    # the tenant's bundle is proved together with the platform bundle it relies on (the
-    # isolation tier, the metadata guard); other tenants are not included, so a report can
-    # never mention them
-    world = [*render_platform([tenant]), *objects]
-    report = on_policy_thread(lambda: verify_bundle([tenant], world))
-    ok = getattr(report, "ok", None)
-    if callable(ok):
-        ok = ok()
-    data = report.to_dict() if hasattr(report, "to_dict") else to_jsonable(report)
-    data = to_jsonable(data)
-    if not isinstance(data, dict):
-        data = {"report": data}
-    if ok is None:
-        ok = not any(data.get(k) for k in ("problems", "findings", "violations", "errors"))
-    return bool(ok), data
+    The report returned holds only problems of objects in this tenant's namespace or owned by
+    it, so it never describes another tenant's objects; when the proof failed only because of
+    them, it says so without naming them.
+    """
+    from riskgrid.tenancy.proven import NotProven, prove
+
+    def run() -> Any:
+        try:
+            return prove([*others, tenant])[1]
+        except NotProven as exc:
+            return exc.report
+
+    report = on_policy_thread(run)
+    data = to_jsonable(report.to_dict())
+    if others:
+        mine = (f"{tenant.namespace}/", f"/{tenant.namespace}/")
+        problems = [p for p in data["problems"] if any(m in p["object"] for m in mine)]
+        hidden = len(data["problems"]) - len(problems)
+        data = {"ok": report.ok, "objects": None, "checks": data["checks"], "problems": problems}
+        if hidden:
+            data["other"] = f"{hidden} problems in objects of other tenants or the platform"
+    return bool(report.ok), data

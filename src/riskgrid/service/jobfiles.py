@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -31,14 +32,59 @@ def check_path(rel: str) -> str:
         or any(p in ("", ".", "..") for p in parts)
         or len(rel) > 200
         or rel == JOB_FILE
+        or rel.startswith(JOB_FILE + "/")
     ):
         raise SpecError.one(
-            SOURCE, f"{rel!r}: must be a relative path inside the job directory", ("files",)
+            SOURCE,
+            f"{rel!r}: must be a relative path inside the job directory"
+            + (f" (not under {JOB_FILE})" if rel.startswith(JOB_FILE + "/") else ""),
+            ("files",),
         )
     return rel
 
 
+def check_tree(names: list[str] | dict[str, object]) -> None:
+    """The upload paths, taken together, must form a tree that can be written as given.
+
+    Each path must be safe (:func:`check_path`); no path may be both a file and a directory
+    (``d`` and ``d/x``, ``job.yaml/x``); and no two may differ only in case (they would be
+    one file on a case-insensitive filesystem, and confusable to a reader). All problems are
+    found before anything is written.
+    """
+    problems: list[Problem] = []
+    files: dict[str, str] = {JOB_FILE.lower(): JOB_FILE}  # lower-cased → as given
+    dirs: dict[str, str] = {}
+
+    def clash(rel: str, a: str, b: str) -> None:
+        why = "is both a file and a directory" if a == b else f"and {b!r} differ only in case"
+        problems.append(Problem(SOURCE, ("files", rel), f"{a!r} {why}"))
+
+    for rel in names:
+        try:
+            check_path(rel)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+            continue
+        parts = rel.split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if d.lower() in files:
+                clash(rel, files[d.lower()], d)
+            if dirs.setdefault(d.lower(), d) != d:
+                clash(rel, dirs[d.lower()], d)
+        key = rel.lower()
+        if key in dirs:
+            clash(rel, dirs[key], rel)
+        elif key in files:
+            clash(rel, files[key], rel)
+        files.setdefault(key, rel)
+    if problems:
+        raise SpecError(problems)
+
+
 def decode_files(files: dict[str, str]) -> dict[str, bytes]:
+    """Decode the uploaded files after checking their paths as a tree (nothing is written)."""
+    check_tree(list(files))
     out: dict[str, bytes] = {}
     problems: list[Problem] = []
     for rel, b64 in files.items():
@@ -66,11 +112,52 @@ def write_job_dir(directory: Path, job: dict[str, Any], files: dict[str, bytes])
     return path
 
 
-def store_blobs(session: Any, files: dict[str, bytes]) -> dict[str, str]:
-    """Save each file once by content hash; returns path → sha256 for the job's inputs."""
-    import hashlib
+def content_hash(b64: str) -> str:
+    """SHA-256 (hex) of a base64-encoded upload's bytes: what the client sends as a reference."""
+    return hashlib.sha256(base64.b64decode(b64)).hexdigest()
 
-    from riskgrid.service.models import BlobRow, utcnow
+
+def known_blobs(session: Any, tenant: str, digests: list[str]) -> set[str]:
+    """Those of ``digests`` that ``tenant`` has uploaded before (never other tenants')."""
+    from sqlalchemy import select
+
+    from riskgrid.service.models import TenantBlobRow
+
+    if not digests:
+        return set()
+    rows = session.scalars(
+        select(TenantBlobRow.sha256).where(
+            TenantBlobRow.tenant == tenant, TenantBlobRow.sha256.in_(digests)
+        )
+    )
+    return set(rows)
+
+
+def resolve_refs(session: Any, tenant: str, refs: dict[str, str]) -> dict[str, bytes]:
+    """The stored bytes of files referenced by hash; SpecError for any the tenant lacks."""
+    from riskgrid.service.models import BlobRow
+
+    known = known_blobs(session, tenant, sorted(set(refs.values())))
+    problems = [
+        Problem(SOURCE, ("refs", rel), f"{d}: no such file uploaded by this tenant; send it")
+        for rel, d in refs.items()
+        if d not in known
+    ]
+    if problems:
+        raise SpecError(problems)
+    out: dict[str, bytes] = {}
+    for rel, digest in refs.items():
+        row = session.get(BlobRow, digest)
+        if row is None:  # pragma: no cover - tenant_blobs rows point at existing blobs
+            raise SpecError.one(SOURCE, f"{digest}: missing from the database", ("refs", rel))
+        out[rel] = row.data
+    return out
+
+
+def store_blobs(session: Any, files: dict[str, bytes], tenant: str | None = None) -> dict[str, str]:
+    """Save each file once by content hash (and, for ``tenant``, that it uploaded it);
+    returns path → sha256 for the job's inputs."""
+    from riskgrid.service.models import BlobRow, TenantBlobRow, utcnow
 
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -87,6 +174,9 @@ def store_blobs(session: Any, files: dict[str, bytes]) -> dict[str, str]:
                 sha256=digest, size=len(data), data=data, created_at=utcnow()
             )
             session.execute(stmt.on_conflict_do_nothing(index_elements=["sha256"]))
+        if tenant is not None:
+            mine = insert(TenantBlobRow).values(tenant=tenant, sha256=digest, created_at=utcnow())
+            session.execute(mine.on_conflict_do_nothing(index_elements=["tenant", "sha256"]))
     return refs
 
 
@@ -148,12 +238,11 @@ def pack_job(job_path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     ``../market/snapshot.yaml`` need not exist on the server.
     """
     from riskgrid.spec.loading import read_text
+    from riskgrid.spec.yamlbounds import load_spec_file
 
     text = read_text(job_path, what="job file")
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SpecError.one(str(job_path), f"not valid YAML: {exc}") from None
+    docs = load_spec_file(text, str(job_path))
+    doc = docs[0] if len(docs) == 1 else None
     if not isinstance(doc, dict):
         raise SpecError.one(str(job_path), "must be a YAML mapping (a RiskJob)")
     files: dict[str, str] = {}

@@ -14,11 +14,15 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import select, update
 
 from riskgrid.service import gridbridge, integrations
-from riskgrid.service.app import NOT_FOUND, ApiError, Caller, caller
 from riskgrid.service.authz import Action, Role, allowed, tenant_role
+from riskgrid.service.bulkhead import Rejected
+from riskgrid.service.deps import NOT_FOUND, ApiError, BoundedRoute, Caller, caller, retry_after
 from riskgrid.service.jobfiles import (
     check_references,
+    check_tree,
     decode_files,
+    known_blobs,
+    resolve_refs,
     store_blobs,
     write_job_dir,
 )
@@ -26,6 +30,8 @@ from riskgrid.service.models import JobRow, TenantRow, as_utc, utcnow
 from riskgrid.service.routes_system import AUTH_ERRORS
 from riskgrid.service.routes_tenants import ERRORS, TenantName, _load_visible
 from riskgrid.service.schemas import (
+    BlobAnswer,
+    BlobQuery,
     ErrorBody,
     JobPage,
     JobSubmission,
@@ -37,7 +43,7 @@ from riskgrid.service.schemas import (
 from riskgrid.spec.errors import SpecError
 from riskgrid.spec.tenant import Tenant
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], route_class=BoundedRoute)
 
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 PAGE_MAX = 100
@@ -104,8 +110,31 @@ def _stamp_labels(tenant: str, tenant_doc: dict[str, Any], job: dict[str, Any]) 
         },
     },
 )
-def submit_job(tenant: TenantName, body: JobSubmission, c: Caller = Depends(caller)) -> JobView:
-    """Submit a RiskJob to a tenant. It is validated, admitted by policy, then queued."""
+async def submit_job(
+    tenant: TenantName, body: JobSubmission, c: Caller = Depends(caller)
+) -> JobView:
+    """Submit a RiskJob to a tenant. It is validated, admitted by policy, then queued.
+
+    The work (decoding, hashing, loading and validating the inputs, policy admission, storing)
+    runs in the work pool within the caller's and the tenant's concurrency limits; a full
+    tenant queue or too many of the caller's requests in flight is a 429 with ``Retry-After``.
+    """
+    try:
+        return await c.svc.bulkheads.run(
+            c.principal.subject, f"tenant:{tenant}", _submit, tenant, body, c
+        )
+    except Rejected as exc:
+        c.svc.denials.record(  # aggregated: a flood of 429s is one audit record per window
+            actor=c.principal.subject,
+            action=Action.JOB_SUBMIT,
+            request_id=c.request_id,
+            key=("concurrency-limit", tenant),
+            detail={"status": 429, "reason": exc.reason, "tenant": tenant},
+        )
+        raise ApiError(429, exc.reason, headers=retry_after(exc.retry_after)) from None
+
+
+def _submit(tenant: str, body: JobSubmission, c: Caller) -> JobView:
     action = Action.JOB_SUBMIT
     trow, role = _load_visible(c, tenant, action)
     if not allowed(role, action):
@@ -114,7 +143,12 @@ def submit_job(tenant: TenantName, body: JobSubmission, c: Caller = Depends(call
     tmp = tempfile.mkdtemp(prefix="riskgrid-submit-")
     try:
         check_references(job_doc)
+        check_tree([*body.files, *body.refs])  # uploads and references form one tree
         files = decode_files(body.files)
+        if body.refs:
+            with c.svc.db.session() as s:
+                stored = resolve_refs(s, tenant, body.refs)
+            files = {**files, **stored}
         job_path = write_job_dir(FsPath(tmp), job_doc, files)
         inputs = gridbridge.load(job_path)
         job, cells = inputs.job, inputs.portfolio.n * inputs.scenarios.n
@@ -164,11 +198,28 @@ def submit_job(tenant: TenantName, body: JobSubmission, c: Caller = Depends(call
         result_files=[],
     )
     with c.svc.db.session() as s:
-        row.inputs = {"job": job_doc, "blobs": store_blobs(s, files)}
+        row.inputs = {"job": job_doc, "blobs": store_blobs(s, files, tenant)}
         s.add(row)
     c.audit(action, "allow", tenant=tenant, obj=f"job/{row.id}", detail={"name": row.name})
     c.svc.runner.wake()
     return job_view(row)
+
+
+@router.post("/v1/tenants/{tenant}/blobs/missing", response_model=BlobAnswer, responses=ERRORS)
+def missing_blobs(tenant: TenantName, body: BlobQuery, c: Caller = Depends(caller)) -> BlobAnswer:
+    """Which of these input files (by SHA-256) the tenant has not uploaded yet.
+
+    Resubmitting a job over the same market data then costs a hash, not an upload: send the
+    missing files in ``files`` and the rest as ``refs``. Scoped to the tenant, so the answer
+    says nothing about other tenants' files.
+    """
+    action = Action.JOB_SUBMIT
+    _, role = _load_visible(c, tenant, action)
+    if not allowed(role, action):
+        raise c.deny(action, 403, f"role {role.label} may not submit jobs", tenant=tenant)
+    with c.svc.db.session() as s:
+        known = known_blobs(s, tenant, body.sha256)
+    return BlobAnswer(missing=[d for d in dict.fromkeys(body.sha256) if d not in known])
 
 
 @router.get("/v1/jobs", response_model=JobPage, responses=JOB_ERRORS)

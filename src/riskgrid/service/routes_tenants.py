@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from riskgrid.service import integrations
-from riskgrid.service.app import NOT_FOUND, Caller, caller
 from riskgrid.service.authz import (
     Action,
     Role,
@@ -21,6 +20,7 @@ from riskgrid.service.authz import (
     tenant_admin_may_apply,
     tenant_role,
 )
+from riskgrid.service.deps import NOT_FOUND, BoundedRoute, Caller, caller
 from riskgrid.service.models import TenantRow, as_utc, utcnow
 from riskgrid.service.routes_system import AUTH_ERRORS
 from riskgrid.service.schemas import (
@@ -33,7 +33,7 @@ from riskgrid.service.schemas import (
 )
 from riskgrid.spec.tenant import Tenant
 
-router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
+router = APIRouter(prefix="/v1/tenants", tags=["tenants"], route_class=BoundedRoute)
 
 
 def _guard(value: Any, handler: ValidatorFunctionWrapHandler) -> Tenant:
@@ -67,8 +67,15 @@ def tenant_doc(tenant: Tenant) -> dict[str, Any]:
 def _rendered(doc_json: str) -> tuple[list[dict[str, Any]], bool, dict[str, Any]]:
     tenant = Tenant.model_validate(json.loads(doc_json))
     bundle = integrations.render(tenant)
-    ok, report = integrations.verify(tenant, bundle)
+    ok, report = integrations.verify(tenant)
     return bundle, ok, report
+
+
+@lru_cache(maxsize=32)
+def _proved_together(doc_json: str, others_json: str) -> tuple[bool, dict[str, Any]]:
+    tenant = Tenant.model_validate(json.loads(doc_json))
+    others = [Tenant.model_validate(o) for o in json.loads(others_json)]
+    return integrations.verify(tenant, others)
 
 
 def rendered(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], bool, dict[str, Any]]:
@@ -115,8 +122,16 @@ def _check_namespace_free(c: Caller, action: str, doc: dict[str, Any]) -> None:
 
 
 def _proved(c: Caller, action: str, doc: dict[str, Any]) -> None:
-    """Refuse to store a tenant whose bundle fails verification (nothing is half-written)."""
+    """Refuse to store a tenant whose bundle fails verification together with the platform and
+    every other stored tenant (:func:`riskgrid.tenancy.proven.prove`); nothing is half-written.
+    """
+    name = doc["metadata"]["name"]
+    with c.svc.db.session() as s:
+        others = [r.spec for r in s.scalars(select(TenantRow).where(TenantRow.name != name))]
     _, ok, report = rendered(doc)
+    if ok:
+        key = json.dumps(sorted(others, key=lambda o: o["metadata"]["name"]), sort_keys=True)
+        ok, report = _proved_together(json.dumps(doc, sort_keys=True), key)
     if not ok:
         raise c.deny(
             action,

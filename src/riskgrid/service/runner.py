@@ -2,11 +2,13 @@
 
 Scheduling is fair between tenants: each time a slot frees up, tenants with queued jobs are
 served round-robin (oldest job first within a tenant), skipping tenants already at their limit
-of running jobs. State lives in the database, so a restart loses nothing: jobs that were
-running go back to the queue and resume from their grid checkpoint directory, where each
-finished task's result was saved.
+of running jobs. State lives in the database, so a restart loses nothing: a job whose runner
+died is claimed again and resumes from its grid checkpoint directory, where each finished
+task's result was saved.
 
-One runner per database (documented): a second replica would need leader election or leases.
+Several replicas may run runners against one PostgreSQL: each job is claimed by exactly one
+runner under a lease it renews while the job runs (``claims.py``); a dead runner's lease
+expires and another runner takes the job over. SQLite: one runner.
 """
 
 from __future__ import annotations
@@ -14,18 +16,21 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from riskgrid.service import gridbridge
+from riskgrid.service.claims import Claim, ClaimStore
 from riskgrid.service.db import Database
+from riskgrid.service.gridmetrics import GridMetrics
 from riskgrid.service.jobfiles import load_blobs, write_job_dir
 from riskgrid.service.metrics import Metrics
-from riskgrid.service.models import JobRow, TenantRow, utcnow
+from riskgrid.service.models import JobRow, TenantRow
 from riskgrid.service.settings import Settings
 from riskgrid.service.store import ResultStore
 
@@ -80,6 +85,18 @@ def pick_next(
     return None
 
 
+@dataclass
+class _Active:
+    """A job this runner holds: its claim, the stop signal, and why it was stopped."""
+
+    claim: Claim
+    cancel: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+    lease_lost: bool = False
+    deadline_passed: bool = False
+    renewed_at: float = field(default_factory=time.monotonic)
+
+
 class JobRunner:
     def __init__(
         self, db: Database, settings: Settings, metrics: Metrics, store: ResultStore
@@ -89,49 +106,106 @@ class JobRunner:
         self.metrics = metrics
         self.store = store
         self.work_root = settings.state_dir / "work"
+        self.claims = ClaimStore(db, settings.runner_name, settings.lease_seconds)
+        self.grid_metrics = GridMetrics(metrics.registry, self._queue_depth)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._running: dict[str, threading.Thread] = {}
-        self._cancel: dict[str, threading.Event] = {}
+        self._active: dict[str, _Active] = {}
         self._last_tenant: str | None = None
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def recover(self) -> int:
-        """Put jobs left 'running' by a previous process back in the queue (they resume)."""
-        with self.db.session() as s:
-            res = s.execute(update(JobRow).where(JobRow.state == "running").values(state="queued"))
-            return res.rowcount or 0
+        """Free the claims of this runner id's previous process (it is gone): its jobs are
+        claimed again at once and resume from their checkpoints. Other runners' claims are
+        left to their leases."""
+        return self.claims.expire_own()
 
     def start(self) -> None:
         n = self.recover()
         if n:
-            log.info("requeued %d job(s) interrupted by a restart; they resume from checkpoints", n)
-        self._thread = threading.Thread(target=self._loop, name="riskgrid-runner", daemon=True)
-        self._thread.start()
+            log.info(
+                "reclaiming %d job(s) interrupted by a restart; they resume from checkpoints", n
+            )
+        for target, name in ((self._loop, "riskgrid-runner"), (self._heartbeat, "riskgrid-lease")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
         with self._lock:
-            for ev in self._cancel.values():
-                ev.set()  # the jobs stay 'running' in the DB and resume on the next start
-            threads = list(self._running.values())
-        for t in threads:
+            active = list(self._active.values())
+        for a in active:
+            a.cancel.set()  # each job hands its claim back to the queue (see _run)
+        for a in active:
+            if a.thread is not None:
+                a.thread.join(timeout)
+        for t in self._threads:
             t.join(timeout)
-        if self._thread:
-            self._thread.join(timeout)
+        if self.settings.engine == "ray":
+            gridbridge.disconnect_ray()
 
     def wake(self) -> None:
         self._wake.set()
 
     def request_cancel(self, job_id: str) -> None:
         with self._lock:
-            ev = self._cancel.get(job_id)
-        if ev is not None:
-            ev.set()
+            a = self._active.get(job_id)
+        if a is not None:
+            a.cancel.set()
+
+    def _queue_depth(self) -> dict[str, int]:
+        with self.db.session() as s:
+            rows = s.execute(
+                select(JobRow.tenant, func.count())
+                .where(JobRow.state == "queued")
+                .group_by(JobRow.tenant)
+            ).all()
+        return {t: int(n) for t, n in rows}
+
+    # -- leases ------------------------------------------------------------------------------
+
+    def _heartbeat(self) -> None:
+        """Renew the leases of the jobs this runner holds, every third of a lease.
+
+        A lease found taken over stops that job at once. If renewals keep failing (database
+        unreachable) for a whole lease, the runner stops the job too: by then another runner
+        may have taken it, and two copies must not keep running.
+        """
+        period = self.settings.lease_seconds / 3
+        while not self._stop.wait(period):
+            with self._lock:
+                active = list(self._active.values())
+            if not active:
+                continue
+            try:
+                lost = self.claims.renew([a.claim for a in active])
+            except Exception:
+                log.exception("runner: lease renewal failed")
+                now = time.monotonic()
+                for a in active:
+                    if now - a.renewed_at >= self.settings.lease_seconds:
+                        log.error(
+                            "job %s: lease not renewed for a whole lease; stopping it",
+                            a.claim.job_id,
+                        )
+                        a.lease_lost = True
+                        a.cancel.set()
+                continue
+            now = time.monotonic()
+            for a in active:
+                if a.claim.token in lost:
+                    log.warning(
+                        "job %s: lease taken over by another runner; stopping it", a.claim.job_id
+                    )
+                    a.lease_lost = True
+                    a.cancel.set()
+                else:
+                    a.renewed_at = now
 
     # -- scheduling --------------------------------------------------------------------------
 
@@ -147,28 +221,20 @@ class JobRunner:
 
     def _schedule_one(self) -> bool:
         with self._lock:
-            self._running = {k: t for k, t in self._running.items() if t.is_alive()}
-            if self._stop.is_set() or len(self._running) >= self.settings.max_running_jobs:
+            self._active = {
+                k: a for k, a in self._active.items() if a.thread is None or a.thread.is_alive()
+            }
+            if self._stop.is_set() or len(self._active) >= self.settings.max_running_jobs:
                 return False
         with self.db.session() as s:
-            queued = [
-                (r.id, r.tenant)
-                for r in s.execute(
-                    select(JobRow.id, JobRow.tenant)
-                    .where(JobRow.state == "queued")
-                    .order_by(JobRow.submitted_at, JobRow.id)
-                    .limit(1000)
-                )
-            ]
+            with self._lock:
+                mine = set(self._active)
+            # a job this process still runs is not claimed again here, even if its lease
+            # lapsed (a slow heartbeat): the heartbeat stops it, another replica resumes it
+            queued = [(j, t) for j, t in self.claims.candidates(s) if j not in mine]
             if not queued:
                 return False
-            running = dict(
-                s.execute(
-                    select(JobRow.tenant, func.count())
-                    .where(JobRow.state == "running")
-                    .group_by(JobRow.tenant)
-                ).all()
-            )
+            running = self.claims.running_by_tenant(s)
             tenant_docs = {
                 r.name: r.spec
                 for r in s.scalars(
@@ -183,77 +249,77 @@ class JobRunner:
             )
             if job_id is None:
                 return False
-            claimed = s.execute(
-                update(JobRow)
-                .where(JobRow.id == job_id, JobRow.state == "queued")
-                .values(state="running", started_at=utcnow(), attempts=JobRow.attempts + 1)
-            ).rowcount
             tenant = next(t for j, t in queued if j == job_id)
-        if not claimed:
-            return True
+            limits = tenant_limits(self.settings, tenant_docs.get(tenant))
+            claim = self.claims.claim(s, job_id, tenant, limits.max_running_jobs)
         self._last_tenant = tenant
-        limits = tenant_limits(self.settings, tenant_docs.get(tenant))
-        cancel = threading.Event()
-        thread = threading.Thread(
+        if claim is None:
+            return False  # another replica got there first; look again on the next wake-up
+        active = _Active(claim)
+        active.thread = threading.Thread(
             target=self._execute,
-            args=(job_id, limits.max_workers, cancel),
+            args=(active, limits.max_workers),
             name=f"riskgrid-job-{job_id[:8]}",
             daemon=True,
         )
         with self._lock:
-            self._cancel[job_id] = cancel
-            self._running[job_id] = thread
-        thread.start()
+            self._active[job_id] = active
+        active.thread.start()
         return True
 
     # -- execution ---------------------------------------------------------------------------
-
-    def _set(self, job_id: str, **values: Any) -> None:
-        with self.db.session() as s:
-            s.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
 
     def _cancel_requested(self, job_id: str) -> bool:
         with self.db.session() as s:
             return bool(s.scalar(select(JobRow.cancel_requested).where(JobRow.id == job_id)))
 
-    def _execute(self, job_id: str, workers: int, cancel: threading.Event) -> None:
+    def _execute(self, active: _Active, workers: int) -> None:
+        claim = active.claim
         try:
-            self._run(job_id, workers, cancel)
+            self._run(active, workers)
         except Exception as exc:  # never let a job kill the runner thread silently
-            log.error("job %s failed: %s", job_id, exc)
+            log.error("job %s failed: %s", claim.job_id, exc)
             log.debug("%s", traceback.format_exc())
-            self._set(job_id, state="failed", finished_at=utcnow(), error=str(exc)[:2000])
+            if not active.lease_lost:
+                self.claims.finish(claim, "failed", error=str(exc)[:2000])
         finally:
             with self._lock:
-                self._cancel.pop(job_id, None)
+                if self._active.get(claim.job_id) is active:
+                    del self._active[claim.job_id]
             self._wake.set()
 
-    def _run(self, job_id: str, workers: int, cancel: threading.Event) -> None:
+    def _run(self, active: _Active, workers: int) -> None:
+        claim = active.claim
+        job_id = claim.job_id
         with self.db.session() as s:
             row = s.get(JobRow, job_id)
             assert row is not None
             tenant, inputs = row.tenant, row.inputs
             files = load_blobs(s, inputs.get("blobs", {}))
         work = self.work_root / job_id
-        inputs_dir = work / "inputs"
-        if inputs_dir.exists():
-            shutil.rmtree(inputs_dir)
-        job_path = write_job_dir(inputs_dir, inputs["job"], files)
-        out_dir = work / "out"
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
+        # inputs and outputs per claim, so a runner that lost its lease (and may still be
+        # writing) never shares them with the one that took over; the checkpoint is shared:
+        # it holds finished tasks, whose values do not depend on who computed them
+        attempt_dir = work / f"claim-{claim.token}"
+        job_path = write_job_dir(attempt_dir / "inputs", inputs["job"], files)
+        out_dir = attempt_dir / "out"
         checkpoint_dir = work / "checkpoint"
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
 
-        progress = _ProgressWriter(self, job_id)
+        progress = _ProgressWriter(self, claim)
+        deadline = time.monotonic() + self.settings.job_deadline_seconds
 
         def cancelled() -> bool:
-            if cancel.is_set():
+            if active.cancel.is_set():
                 return True
-            if progress.poll_cancel():
-                cancel.set()
-            return cancel.is_set()
+            if time.monotonic() > deadline:
+                active.deadline_passed = True
+                active.cancel.set()
+            elif progress.poll_cancel():
+                active.cancel.set()
+            return active.cancel.is_set()
 
+        sink = self.grid_metrics.sink(tenant, self.settings.engine)
         try:
             outcome = gridbridge.run(
                 job_path,
@@ -264,23 +330,43 @@ class JobRunner:
                 checkpoint_dir=checkpoint_dir,
                 progress=progress,
                 cancel=cancelled,
+                task_events=sink,
+                ray_connect_seconds=self.settings.ray_connect_seconds,
             )
         except gridbridge.Cancelled:
-            if self._stop.is_set() and not self._cancel_requested(job_id):
-                return  # server shutting down: leave it 'running', it resumes on restart
-            self._set(job_id, state="cancelled", finished_at=utcnow(), **progress.values())
+            if active.lease_lost:
+                # taken over: refused, the claim just records the loss; renewals failing
+                # (database unreachable) but nobody took over: back to the queue
+                self.claims.release(claim)
+            elif active.deadline_passed:
+                limit = self.settings.job_deadline_seconds
+                self.claims.finish(
+                    claim,
+                    "failed",
+                    error=f"job ran past its deadline of {limit:g} s "
+                    "(RISKGRID_JOB_DEADLINE_SECONDS) and was stopped",
+                    **progress.values(),
+                )
+            elif self._stop.is_set() and not self._cancel_requested(job_id):
+                self.claims.release(claim)  # shutting down: any runner resumes it
+            else:
+                self.claims.finish(claim, "cancelled", **progress.values())
+            shutil.rmtree(attempt_dir, ignore_errors=True)
             return
-        names = self.store.put_dir(tenant, job_id, out_dir)
+        finally:
+            sink.close()
         stats = outcome.tasks
+        sink.timed_out(stats.timed_out)
         self.metrics.tasks.labels("done").inc(max(0, stats.done - stats.resumed))
         self.metrics.tasks.labels("failed").inc(stats.failed)
         self.metrics.tasks.labels("retried").inc(stats.retried)
         self.metrics.tasks.labels("resumed").inc(stats.resumed)
-        self._set(
-            job_id,
-            state=outcome.status,
-            finished_at=utcnow(),
-            result_files=names,
+        ended = self.claims.finish(
+            claim,
+            outcome.status,
+            store_results=lambda: (
+                self.store.put_dir(tenant, job_id, out_dir) if out_dir.exists() else []
+            ),
             error=outcome.error,
             tasks_total=stats.total,
             tasks_done=stats.done,
@@ -288,7 +374,13 @@ class JobRunner:
             tasks_retried=stats.retried,
             tasks_resumed=stats.resumed,
         )
-        shutil.rmtree(work, ignore_errors=True)
+        if ended:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            log.warning(
+                "job %s: finished after another runner took it over; result discarded", job_id
+            )
+            shutil.rmtree(attempt_dir, ignore_errors=True)
 
 
 class _ProgressWriter:
@@ -296,21 +388,19 @@ class _ProgressWriter:
 
     INTERVAL = 0.25
 
-    def __init__(self, runner: JobRunner, job_id: str) -> None:
+    def __init__(self, runner: JobRunner, claim: Claim) -> None:
         self.runner = runner
-        self.job_id = job_id
+        self.claim = claim
         self.stats = gridbridge.TaskStats()
         self._last_write = 0.0
         self._last_poll = 0.0
 
     def __call__(self, stats: gridbridge.TaskStats) -> None:
-        import time
-
         self.stats = stats
         now = time.monotonic()
         if now - self._last_write >= self.INTERVAL or stats.done >= stats.total > 0:
             self._last_write = now
-            self.runner._set(self.job_id, **self.values())
+            self.runner.claims.update(self.claim, **self.values())
 
     def values(self) -> dict[str, int]:
         s = self.stats
@@ -323,11 +413,9 @@ class _ProgressWriter:
         }
 
     def poll_cancel(self) -> bool:
-        """Cancellation requested through the API (possibly by another replica)."""
-        import time
-
+        """Cancellation requested through the API (possibly on another replica)."""
         now = time.monotonic()
         if now - self._last_poll < 0.5:
             return False
         self._last_poll = now
-        return self.runner._cancel_requested(self.job_id)
+        return self.runner._cancel_requested(self.claim.job_id)

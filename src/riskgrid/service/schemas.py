@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_FILES = 64
 MAX_OBJECTS = 500
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
 FILE_PATH_PATTERN = r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[A-Za-z0-9._/-]{1,200}$"
 
 
@@ -86,6 +87,20 @@ class JobSubmission(RequestModel):
         max_length=MAX_FILES,
         description="Files the job references, by path relative to the job file, base64-encoded.",
     )
+    refs: dict[str, Annotated[str, Field(pattern=SHA256_PATTERN)]] = Field(
+        default_factory=dict,
+        max_length=MAX_FILES,
+        description="Files already uploaded by this tenant, by path → SHA-256 of their bytes "
+        "(ask `POST /v1/tenants/{tenant}/blobs/missing` which ones the server lacks).",
+    )
+
+
+class BlobQuery(RequestModel):
+    sha256: list[Annotated[str, Field(pattern=SHA256_PATTERN)]] = Field(max_length=MAX_FILES)
+
+
+class BlobAnswer(BaseModel):
+    missing: list[str] = Field(description="The hashes this tenant has not uploaded: send them.")
 
 
 class TaskProgress(BaseModel):
@@ -123,8 +138,12 @@ class PolicyCheckRequest(RequestModel):
 
 class PolicyCheckResponse(BaseModel):
     ok: bool
-    violations: list[PolicyViolation]
+    violations: list[PolicyViolation] = Field(description="At most policy_report_max of them.")
     errors: list[str]
+    total_violations: int = 0
+    total_errors: int = 0
+    truncated: bool = Field(False, description="Whether violations or errors were cut short.")
+    by_policy: dict[str, int] = Field(default_factory=dict, description="Violations per policy.")
 
 
 class Health(BaseModel):

@@ -53,7 +53,25 @@ class Settings:
     tenant_max_running_jobs: int = 1  # default when the tenant spec sets none
     runner_enabled: bool = True
     runner_poll_seconds: float = 0.5
+    # several runners on one PostgreSQL (service/claims.py, docs/service.md "Runners")
+    runner_id: str | None = None  # default: host name + state dir; unique per live replica
+    lease_seconds: float = 30.0  # a dead runner's jobs are taken over after this
+    job_deadline_seconds: float = 6 * 3600.0  # a job running longer is stopped and failed
+    ray_connect_seconds: float = 60.0  # connecting to RISKGRID_RAY_ADDRESS
     migrate: bool = True
+    # --- issue #12: trust, limits, bulkheads, audit anchoring (docs/service.md) ---
+    # peer addresses whose X-Forwarded-For is believed (default none: the peer is the client)
+    trusted_proxies: tuple[str, ...] = ()
+    rate_limit_store: str = "auto"  # "memory" | "database" | "auto" (database on PostgreSQL)
+    principal_concurrency: int = 4  # heavy requests one principal may have in flight
+    tenant_concurrency: int = 4  # heavy requests of one tenant running at once
+    tenant_queue: int = 16  # more of a tenant's heavy requests wait at most this many; then 429
+    work_threads: int = 2  # threads for parsing, validation, policy evaluation, hashing
+    policy_report_max: int = 500  # violations returned by /v1/policy/check (the rest counted)
+    denial_window_seconds: float = 60.0  # repeated denials aggregated per window
+    audit_key_file: Path | None = None  # Ed25519 private key (default: state_dir/audit/key.pem)
+    audit_checkpoint_file: Path | None = None  # default: state_dir/audit/checkpoints.jsonl
+    audit_checkpoint_every: int = 1  # records between signed checkpoints of the head
 
     @property
     def database_url(self) -> str:
@@ -64,6 +82,25 @@ class Settings:
     @property
     def results_location(self) -> str:
         return self.results_url or str((self.state_dir / "results").resolve())
+
+    @property
+    def runner_name(self) -> str:
+        """This runner's id in claims; restarting with the same id frees its old claims."""
+        if self.runner_id:
+            return self.runner_id
+        import hashlib
+        import socket
+
+        digest = hashlib.sha256(str(self.state_dir.resolve()).encode()).hexdigest()[:8]
+        return f"{socket.gethostname()}-{digest}"
+
+    @property
+    def audit_key_path(self) -> Path:
+        return self.audit_key_file or self.state_dir / "audit" / "key.pem"
+
+    @property
+    def audit_checkpoint_path(self) -> Path:
+        return self.audit_checkpoint_file or self.state_dir / "audit" / "checkpoints.jsonl"
 
     @property
     def dev_dir(self) -> Path:
@@ -86,9 +123,37 @@ class Settings:
                 raise SettingsError(f"OIDC settings missing: {names} (or use --dev)")
         if self.engine not in {"local", "ray"}:
             raise SettingsError(f"RISKGRID_ENGINE: must be 'local' or 'ray', not {self.engine!r}")
-        for name in ("max_body_bytes", "page_max", "max_workers", "max_running_jobs"):
+        if self.rate_limit_store not in {"auto", "memory", "database"}:
+            raise SettingsError(
+                "RISKGRID_RATE_LIMIT_STORE: must be 'auto', 'memory' or 'database', "
+                f"not {self.rate_limit_store!r}"
+            )
+        import ipaddress
+
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"RISKGRID_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
+                ) from None
+        for name in (
+            "max_body_bytes",
+            "page_max",
+            "max_workers",
+            "max_running_jobs",
+            "principal_concurrency",
+            "tenant_concurrency",
+            "work_threads",
+            "policy_report_max",
+        ):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name}: must be >= 1")
+        for name in ("lease_seconds", "job_deadline_seconds", "ray_connect_seconds"):
+            if not getattr(self, name) > 0:
+                raise SettingsError(f"RISKGRID_{name.upper()}: must be > 0")
+        if self.ray_address and self.engine != "ray":
+            raise SettingsError("RISKGRID_RAY_ADDRESS needs RISKGRID_ENGINE=ray")
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -117,6 +182,13 @@ def from_env(**overrides: object) -> Settings:
         "ray_address": env.get("RISKGRID_RAY_ADDRESS"),
         # an API-only replica: accepts jobs, leaves running them to another process
         "runner_enabled": _env_bool("RISKGRID_RUNNER", True),
+        "runner_id": env.get("RISKGRID_RUNNER_ID"),
+        "trusted_proxies": tuple(
+            p.strip() for p in env.get("RISKGRID_TRUSTED_PROXIES", "").split(",") if p.strip()
+        ),
+        "rate_limit_store": env.get("RISKGRID_RATE_LIMIT_STORE", "auto"),
+        "audit_key_file": env.get("RISKGRID_AUDIT_KEY_FILE"),
+        "audit_checkpoint_file": env.get("RISKGRID_AUDIT_CHECKPOINTS"),
     }
     numeric = {
         "RISKGRID_MAX_BODY_BYTES": ("max_body_bytes", int),
@@ -125,6 +197,14 @@ def from_env(**overrides: object) -> Settings:
         "RISKGRID_MAX_WORKERS": ("max_workers", int),
         "RISKGRID_MAX_RUNNING_JOBS": ("max_running_jobs", int),
         "RISKGRID_TENANT_MAX_RUNNING_JOBS": ("tenant_max_running_jobs", int),
+        "RISKGRID_LEASE_SECONDS": ("lease_seconds", float),
+        "RISKGRID_JOB_DEADLINE_SECONDS": ("job_deadline_seconds", float),
+        "RISKGRID_RAY_CONNECT_SECONDS": ("ray_connect_seconds", float),
+        "RISKGRID_PRINCIPAL_CONCURRENCY": ("principal_concurrency", int),
+        "RISKGRID_TENANT_CONCURRENCY": ("tenant_concurrency", int),
+        "RISKGRID_TENANT_QUEUE": ("tenant_queue", int),
+        "RISKGRID_WORK_THREADS": ("work_threads", int),
+        "RISKGRID_AUDIT_CHECKPOINT_EVERY": ("audit_checkpoint_every", int),
     }
     for var, (name, kind) in numeric.items():
         if var in env:
@@ -133,8 +213,9 @@ def from_env(**overrides: object) -> Settings:
             except ValueError:
                 raise SettingsError(f"{var}: not a number: {env[var]!r}") from None
     values.update({k: v for k, v in overrides.items() if v is not None})
-    if isinstance(values["state_dir"], str):
-        values["state_dir"] = Path(values["state_dir"]).expanduser()
+    for name in ("state_dir", "audit_key_file", "audit_checkpoint_file"):
+        if isinstance(values.get(name), str):
+            values[name] = Path(values[name]).expanduser()  # type: ignore[arg-type]
     settings = Settings(**values)  # type: ignore[arg-type]
     if settings.dev_mode:
         settings = settings.with_(

@@ -63,10 +63,9 @@ _DatesAsText.yaml_implicit_resolvers = {
 
 
 def _documents(text: str, source: str) -> list[Any]:
-    try:
-        return [d for d in yaml.load_all(text, Loader=_DatesAsText) if d is not None]
-    except yaml.YAMLError as exc:
-        raise SpecError.one(source, f"malformed YAML: {exc}") from None
+    from riskgrid.spec.yamlbounds import load_spec_file
+
+    return [d for d in load_spec_file(text, source, loader=_DatesAsText) if d is not None]
 
 
 def load_exceptions(paths: list[str | Path]) -> list[PolicyException]:

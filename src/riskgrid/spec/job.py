@@ -8,16 +8,22 @@ is reported as ``file: field.path: reason`` (for CSV files: ``file: row N, colum
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import fnmatch
 import io
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, model_validator
+import numpy as np
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from riskgrid.risk import exotics as ex
+from riskgrid.risk import heston as hs
 from riskgrid.risk import portfolio as pf
+from riskgrid.risk import rng
 from riskgrid.risk import scenarios as sc
 from riskgrid.risk.inputs import JobInputs, MeasureRequest
 from riskgrid.risk.market import MarketData
@@ -26,12 +32,27 @@ from riskgrid.spec.errors import Problem, SpecError
 from riskgrid.spec.loading import load_resource, problems_from_validation, read_text
 from riskgrid.spec.market_files import load_history, load_market
 
-InstrumentType = Literal["equity_option", "fx_option", "fx_forward", "spot", "zcb"]
+InstrumentType = Literal[
+    "equity_option",
+    "fx_option",
+    "fx_forward",
+    "spot",
+    "zcb",
+    "asian_option",
+    "barrier_option",
+    "american_option",
+]
+Frequency = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,3}[DWMY]$")]
 GroupKey = Literal["desk", "book", "underlying", "type", "currency"]
 Convention = Literal["quantile", "lower-tail", "linear"]
 Label = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Confidence = Annotated[Finite, Field(ge=0.5, lt=1.0)]
 MAX_PROBLEMS = 50
+# Bounds that keep every price finite in float64 (issue #12: 1e308 parsed, then overflowed in
+# the pricer); documented per field in docs/formats.md.
+MAX_QUANTITY = 1e12
+MAX_STRIKE = 1e9
+MAX_SHIFT = 100.0
 
 
 class Position(Strict):
@@ -45,8 +66,10 @@ class Position(Strict):
     )
     type: InstrumentType = Field(description="Instrument type.")
     quantity: Finite = Field(
+        ge=-MAX_QUANTITY,
+        le=MAX_QUANTITY,
         description="Signed size, negative = short: shares (equity), units of CCY1 (FX pair "
-        "CCY1CCY2), face amount (zcb). Must not be 0."
+        "CCY1CCY2), face amount (zcb). Must not be 0; |quantity| ≤ 1e12.",
     )
     underlying: str | None = Field(
         None,
@@ -61,6 +84,7 @@ class Position(Strict):
     strike: Finite | None = Field(
         None,
         gt=0,
+        le=MAX_STRIKE,
         description="Strike (options) or contracted forward rate (fx_forward), in underlying "
         "units.",
     )
@@ -74,6 +98,88 @@ class Position(Strict):
     )
     desk: Label = Field("default", description="Desk, for grouping.")
     book: Label = Field("default", description="Book, for grouping.")
+    # -- exotic terms (docs/risk.md "Exotic positions"); in a CSV, lists are `;`-separated
+    model: Literal["bsm", "heston"] | None = Field(
+        None,
+        description="Pricing model: `bsm` (default) or `heston` (needs "
+        "`spec.pricing.heston.<underlying>`); for equity/fx options, Asians and barriers.",
+    )
+    average: Literal["arithmetic", "geometric"] | None = Field(
+        None, description="asian_option: how the fixings are averaged (default arithmetic)."
+    )
+    average_on: Literal["price", "strike"] | None = Field(
+        None,
+        alias="averageOn",
+        description="asian_option: `price` (fixed strike, default) or `strike` (the average "
+        "is the strike; `strike` must be empty).",
+    )
+    fixing_dates: list[dt.date] | None = Field(
+        None,
+        alias="fixingDates",
+        description="asian_option: fixing dates, ascending, none after expiry. CSV: "
+        "`2027-01-15;2027-02-15`.",
+    )
+    fixing_count: int | None = Field(
+        None,
+        alias="fixingCount",
+        ge=1,
+        le=2000,
+        description="asian_option: number of fixings, the last at expiry, spaced by "
+        "`fixingFrequency` backwards (instead of `fixingDates`).",
+    )
+    fixing_frequency: Frequency | None = Field(
+        None, alias="fixingFrequency", description="asian_option: `1D`, `1W`, `1M`, `3M`, `1Y`…"
+    )
+    past_fixings: dict[dt.date, Annotated[Finite, Field(gt=0)]] | None = Field(
+        None,
+        alias="pastFixings",
+        description="asian_option: observed values of the fixings on or before the valuation "
+        "date (every such fixing needs one). CSV: `2026-10-20=101.5;2026-11-20=99.8`.",
+    )
+    barrier: Finite | None = Field(None, gt=0, description="barrier_option: barrier level.")
+    barrier_type: Literal["down-in", "down-out", "up-in", "up-out"] | None = Field(
+        None, alias="barrierType", description="barrier_option: direction and knock type."
+    )
+    rebate: Finite | None = Field(
+        None,
+        ge=0,
+        description="barrier_option: paid at expiry if a knock-in never knocks in, or when a "
+        "knock-out knocks out (default 0).",
+    )
+    monitoring: Annotated[str, Field(pattern=r"^(continuous|[1-9][0-9]{0,3}[DWMY])$")] | None = (
+        Field(
+            None,
+            description="barrier_option: `continuous` (default) or a discrete monitoring "
+            "frequency (`1D`, `1W`…) counted back from expiry.",
+        )
+    )
+    knocked: bool | None = Field(
+        None,
+        description="barrier_option: the barrier was touched before the valuation date. "
+        "Required (true) when today's spot is at or beyond the barrier.",
+    )
+
+    @field_validator("fixing_dates", mode="before")
+    @classmethod
+    def _split_dates(cls, v: object) -> object:
+        if isinstance(v, str):  # CSV cell
+            return [d.strip() for d in v.split(";") if d.strip()]
+        return v
+
+    @field_validator("past_fixings", mode="before")
+    @classmethod
+    def _split_fixings(cls, v: object) -> object:
+        if isinstance(v, str):  # CSV cell `date=value;date=value`
+            out: dict[str, str] = {}
+            for item in (i.strip() for i in v.split(";")):
+                if not item:
+                    continue
+                if "=" not in item:
+                    raise ValueError(f"expected DATE=VALUE items separated by ';', got {item!r}")
+                d, val = item.split("=", 1)
+                out[d.strip()] = val.strip()
+            return out
+        return v
 
 
 class PortfolioSpec(Strict):
@@ -134,8 +240,11 @@ class Shock(Strict):
         "Must match at least one factor; a later shock overrides an earlier one on a factor.",
     )
     shift: Finite = Field(
-        description="Relative for spot/vol factors (-0.2 = down 20%, must be > -1); absolute "
-        "decimal for rate factors (0.01 = +100bp)."
+        ge=-MAX_SHIFT,
+        le=MAX_SHIFT,
+        description="|shift| ≤ 100. "
+        "Relative for spot/vol factors (-0.2 = down 20%, must be > -1); absolute "
+        "decimal for rate factors (0.01 = +100bp).",
     )
 
 
@@ -219,7 +328,112 @@ class GridSpec(Strict):
         le=5.0,
         description="Planner's target run time of one task (seconds).",
     )
-    seed: int = Field(0, ge=0, description="Job seed for keyed random streams.")
+    seed: int = Field(
+        0, ge=0, lt=2**64, description="Job seed for keyed random streams (Monte Carlo paths)."
+    )
+    max_cost_seconds: Finite = Field(
+        3600.0,
+        alias="maxCostSeconds",
+        gt=0,
+        description="Budget: a job whose estimated single-core cost exceeds it is refused "
+        "before it starts (the estimate is in the message).",
+    )
+
+
+class MonteCarloSpec(Strict):
+    paths: int = Field(
+        8192, ge=256, le=rng.MAX_PATHS, description="Paths per Monte Carlo position (even)."
+    )
+    steps_per_year: int = Field(
+        52,
+        alias="stepsPerYear",
+        ge=1,
+        le=rng.MAX_STEPS,
+        description="Time steps per year of Heston paths and continuously monitored barriers "
+        "(GBM is exact at fixing/monitoring dates).",
+    )
+    antithetic: bool = Field(True, description="Antithetic pairs (pseudo-random sampling).")
+    control_variate: bool = Field(
+        True,
+        alias="controlVariate",
+        description="Geometric control variate for arithmetic average-price Asians.",
+    )
+    sampling: Literal["pseudo", "sobol"] = Field(
+        "pseudo",
+        description="`pseudo` (Philox) or `sobol` (scrambled Sobol with Brownian bridge; BSM "
+        "Asians and barriers; paths must be a power of 2).",
+    )
+    sobol_replicates: int = Field(
+        8, alias="sobolReplicates", ge=2, le=64, description="Independent Sobol scrambles."
+    )
+
+    @model_validator(mode="after")
+    def _paths(self) -> MonteCarloSpec:
+        if self.paths % 2:
+            raise ValueError("paths must be even (antithetic pairs)")
+        if self.sampling == "sobol" and self.paths & (self.paths - 1):
+            raise ValueError("paths must be a power of 2 for sobol sampling")
+        return self
+
+
+class AmericanSpec(Strict):
+    method: Literal["pde", "baw", "lsm"] = Field(
+        "pde",
+        description="`pde` (Crank–Nicolson + Rannacher, reference), `baw` (Barone-Adesi–"
+        "Whaley approximation) or `lsm` (Longstaff–Schwartz Monte Carlo).",
+    )
+    space_nodes: int = Field(
+        201, alias="spaceNodes", ge=51, le=4001, description="PDE grid nodes in ln S (odd)."
+    )
+    time_steps: int = Field(100, alias="timeSteps", ge=10, le=5000, description="PDE steps.")
+    lsm_steps: int = Field(
+        50, alias="lsmSteps", ge=2, le=rng.MAX_STEPS, description="LSM exercise dates."
+    )
+
+    @field_validator("space_nodes")
+    @classmethod
+    def _odd(cls, v: int) -> int:
+        if v % 2 == 0:
+            raise ValueError("must be odd (today's spot is the middle node)")
+        return v
+
+
+class HestonSpec(Strict):
+    v0: Finite = Field(description="Initial variance (vol², ≥ 0).")
+    kappa: Finite = Field(description="Mean-reversion speed (> 0).")
+    theta: Finite = Field(description="Long-run variance (> 0).")
+    sigma: Finite = Field(description="Vol of variance (> 0).")
+    rho: Finite = Field(description="Spot/variance correlation, in (-1, 1).")
+
+
+class PricingSpec(Strict):
+    """Numerical methods for exotic positions (docs/risk.md)."""
+
+    monte_carlo: MonteCarloSpec = Field(
+        default_factory=MonteCarloSpec,
+        alias="monteCarlo",
+        description="Paths, steps and variance reduction of Monte Carlo positions.",
+    )
+    american: AmericanSpec = Field(
+        default_factory=AmericanSpec, description="Method and grid for american_option."
+    )
+    heston: dict[str, HestonSpec] = Field(
+        default_factory=dict, description="Heston parameters by underlying name."
+    )
+    discrete_barrier: Literal["mc", "bgk"] = Field(
+        "mc",
+        alias="discreteBarrier",
+        description="Discretely monitored BSM barriers: `mc` (Monte Carlo, exact at the "
+        "monitoring dates) or `bgk` (closed form with the Broadie–Glasserman–Kou shift).",
+    )
+    memory_per_worker: int = Field(
+        1 << 30,
+        alias="memoryPerWorker",
+        ge=1 << 26,
+        le=1 << 36,
+        description="Bytes one task's Monte Carlo arrays may use (default 1 GiB); kernels "
+        "process scenario columns in chunks within it.",
+    )
 
 
 class RiskJobSpec(Strict):
@@ -238,6 +452,9 @@ class RiskJobSpec(Strict):
         default_factory=RevaluationSpec, description="Revaluation options (theta horizon)."
     )
     grid: GridSpec = Field(default_factory=GridSpec, description="How to split the work.")
+    pricing: PricingSpec = Field(
+        default_factory=PricingSpec, description="Numerical methods for exotic positions."
+    )
 
 
 class RiskJob(Resource):
@@ -280,6 +497,18 @@ CSV_COLUMNS = (
     "quantity",
     "desk",
     "book",
+    "model",
+    "average",
+    "averageOn",
+    "fixingDates",
+    "fixingCount",
+    "fixingFrequency",
+    "pastFixings",
+    "barrier",
+    "barrierType",
+    "rebate",
+    "monitoring",
+    "knocked",
 )
 
 
@@ -323,25 +552,160 @@ def read_positions_csv(path: Path) -> list[tuple[Position | None, Report]]:
     return out
 
 
-def check_position(
-    pos: Position, market: MarketData, valuation_date: dt.date, report: Report
+EXOTIC_FIELDS = {
+    "model": "model",
+    "average": "average",
+    "average_on": "averageOn",
+    "fixing_dates": "fixingDates",
+    "fixing_count": "fixingCount",
+    "fixing_frequency": "fixingFrequency",
+    "past_fixings": "pastFixings",
+    "barrier": "barrier",
+    "barrier_type": "barrierType",
+    "rebate": "rebate",
+    "monitoring": "monitoring",
+    "knocked": "knocked",
+}
+_APPLIES = {
+    "equity_option": {"model"},
+    "fx_option": {"model"},
+    "asian_option": {
+        "model",
+        "average",
+        "average_on",
+        "fixing_dates",
+        "fixing_count",
+        "fixing_frequency",
+        "past_fixings",
+    },
+    "barrier_option": {"model", "barrier", "barrier_type", "rebate", "monitoring", "knocked"},
+    "american_option": set(),
+}
+OPTION_TYPES = ("equity_option", "fx_option", *ex.EXOTIC_KINDS)
+
+
+def fixing_schedule(pos: Position) -> list[dt.date]:
+    if pos.fixing_dates is not None:
+        return list(pos.fixing_dates)
+    assert pos.expiry is not None and pos.fixing_count and pos.fixing_frequency
+    return ex.schedule_back(pos.expiry, pos.fixing_count, pos.fixing_frequency)
+
+
+def _check_exotic(
+    pos: Position,
+    market: MarketData,
+    valuation_date: dt.date,
+    report: Report,
+    pricing: PricingSpec,
 ) -> list[Problem]:
-    """Type-specific rules and references into the market data."""
     probs: list[Problem] = []
     t = pos.type
+    for f, alias in EXOTIC_FIELDS.items():
+        if getattr(pos, f) is not None and f not in _APPLIES.get(t, set()):
+            probs.append(report(alias, f"does not apply to type {t}"))
+    if probs or pos.expiry is None or pos.expiry <= valuation_date:
+        return probs
+    if pos.model == "heston" and pos.underlying not in pricing.heston:
+        probs.append(
+            report(
+                "model",
+                f"heston needs parameters for {pos.underlying!r} in spec.pricing.heston",
+            )
+        )
+    if t == "asian_option":
+        if pos.average_on == "strike" and pos.strike is not None:
+            probs.append(report("strike", "does not apply to an average-strike Asian"))
+        has_dates = pos.fixing_dates is not None
+        has_rule = pos.fixing_count is not None or pos.fixing_frequency is not None
+        if has_dates == has_rule:
+            probs.append(
+                report("fixingDates", "give either fixingDates or fixingCount + fixingFrequency")
+            )
+            return probs
+        if has_rule and (pos.fixing_count is None or pos.fixing_frequency is None):
+            missing = "fixingCount" if pos.fixing_count is None else "fixingFrequency"
+            probs.append(report(missing, "required with the other of fixingCount/fixingFrequency"))
+            return probs
+        dates = fixing_schedule(pos)
+        if not dates:
+            probs.append(report("fixingDates", "needs at least one fixing date"))
+            return probs
+        if any(b <= a for a, b in itertools.pairwise(dates)):
+            probs.append(report("fixingDates", "must be strictly ascending"))
+        if dates[-1] > pos.expiry:
+            probs.append(report("fixingDates", f"{dates[-1]} is after the expiry {pos.expiry}"))
+        past = pos.past_fixings or {}
+        for d in sorted(past):
+            if d > valuation_date:
+                probs.append(
+                    report(
+                        "pastFixings",
+                        f"{d.isoformat()} is after the valuation date "
+                        f"{valuation_date.isoformat()}: a future fixing cannot be given as past",
+                    )
+                )
+            elif d not in dates:
+                probs.append(report("pastFixings", f"{d.isoformat()} is not a fixing date"))
+        for d in dates:
+            if d <= valuation_date and d not in past:
+                probs.append(
+                    report(
+                        "pastFixings",
+                        f"the fixing on {d.isoformat()} is on or before the valuation date: "
+                        "give its observed value",
+                    )
+                )
+        if len(dates) > rng.MAX_STEPS:
+            probs.append(report("fixingDates", f"at most {rng.MAX_STEPS} fixings"))
+    if t == "barrier_option":
+        for f, alias in (("barrier", "barrier"), ("barrier_type", "barrierType")):
+            if getattr(pos, f) is None:
+                probs.append(report(alias, "required for type barrier_option"))
+        if probs:
+            return probs
+        assert pos.barrier is not None and pos.barrier_type is not None
+        spot = float(market.spots[market.spot_index(pos.underlying or "")])
+        down = pos.barrier_type.startswith("down")
+        beyond = spot <= pos.barrier if down else spot >= pos.barrier
+        if beyond and not pos.knocked:
+            probs.append(
+                report(
+                    "knocked",
+                    f"spot {spot:g} is already at or beyond the {pos.barrier_type} barrier "
+                    f"{pos.barrier:g}: set knocked: true if the barrier was touched",
+                )
+            )
+    return probs
+
+
+def check_position(
+    pos: Position,
+    market: MarketData,
+    valuation_date: dt.date,
+    report: Report,
+    pricing: PricingSpec | None = None,
+) -> list[Problem]:
+    """Type-specific rules and references into the market data."""
+    pricing = pricing or PricingSpec()
+    probs: list[Problem] = []
+    t = pos.type
+    opt = {"underlying", "strike", "expiry", "option_type"}
     needs = {
-        "equity_option": {"underlying", "strike", "expiry", "option_type"},
-        "fx_option": {"underlying", "strike", "expiry", "option_type"},
+        "equity_option": opt,
+        "fx_option": opt,
         "fx_forward": {"underlying", "strike", "expiry"},
         "spot": {"underlying"},
         "zcb": {"currency", "expiry"},
+        "asian_option": opt - ({"strike"} if pos.average_on == "strike" else set()),
+        "barrier_option": opt,
+        "american_option": opt,
     }[t]
     alias = {"option_type": "optionType"}
     for f in ("underlying", "strike", "expiry", "option_type"):
         v = getattr(pos, f)
         if f in needs and v is None:
             probs.append(report(alias.get(f, f), f"required for type {t}"))
-        elif f not in needs and v is not None:
+        elif f not in needs and v is not None and not (t == "asian_option" and f == "strike"):
             probs.append(report(alias.get(f, f), f"does not apply to type {t}"))
     if t == "zcb" and pos.currency is None:
         probs.append(report("currency", "required for type zcb"))
@@ -361,9 +725,13 @@ def check_position(
             probs.append(report("underlying", f"unknown equity {u!r}: not in the market data"))
         elif t in ("fx_option", "fx_forward") and u not in market.fx_pairs:
             probs.append(report("underlying", f"unknown FX pair {u!r}: not in the market data"))
-        elif t == "spot" and u not in market.equities and u not in market.fx_pairs:
+        elif (
+            t in ("spot", *ex.EXOTIC_KINDS)
+            and u not in market.equities
+            and u not in market.fx_pairs
+        ):
             probs.append(report("underlying", f"unknown underlying {u!r}: not in the market data"))
-        elif t in ("equity_option", "fx_option") and u not in market.vol_names:
+        elif t in OPTION_TYPES and u not in market.vol_names:
             probs.append(report("underlying", f"no volatility for {u!r} in the market data"))
     if pos.currency is not None:
         if pos.currency not in market.currencies:
@@ -375,7 +743,123 @@ def check_position(
             paid = pf.payoff_currency(rec, market)
             if pos.currency != paid:
                 probs.append(report("currency", f"is {pos.currency} but {u} pays {paid}"))
+    if not probs:
+        probs += _check_exotic(pos, market, valuation_date, report, pricing)
     return probs
+
+
+def pricing_settings(pricing: PricingSpec, seed: int) -> ex.PricingSettings:
+    mc, am = pricing.monte_carlo, pricing.american
+    return ex.PricingSettings(
+        seed=seed,
+        paths=mc.paths,
+        steps_per_year=mc.steps_per_year,
+        antithetic=mc.antithetic,
+        control_variate=mc.control_variate,
+        sampling=mc.sampling,
+        sobol_replicates=mc.sobol_replicates,
+        american_method=am.method,
+        pde_space_nodes=am.space_nodes,
+        pde_time_steps=am.time_steps,
+        lsm_steps=am.lsm_steps,
+        memory_bytes=pricing.memory_per_worker,
+    )
+
+
+def exotic_spec(
+    pos: Position, market: MarketData, valuation_date: dt.date, pricing: PricingSpec
+) -> ex.ExoticSpec | None:
+    """The pricer's view of a checked position (``None`` for plain Black–Scholes types)."""
+    t = pos.type
+    heston = pos.model == "heston"
+    if t not in ex.EXOTIC_KINDS and not heston:
+        return None
+    assert pos.expiry is not None and pos.underlying is not None
+    tt = pf.year_fraction(valuation_date, pos.expiry)
+    hp = None
+    ref_vol = 0.0
+    if heston:
+        h = pricing.heston[pos.underlying]
+        hp = hs.HestonParams(h.v0, h.kappa, h.theta, h.sigma, h.rho)
+        idx = market.vol_index(pos.underlying)
+        # the same strike the base state's vol is read at (portfolio.build): scale 1 today
+        k_ref = pos.strike or float(market.spots[market.spot_index(pos.underlying)])
+        ref_vol = float(market.vol(np.array([idx]), np.array([tt]), np.array([k_ref]))[0])
+    common = {
+        "position_id": pos.id,
+        "is_call": pos.option_type == "call",
+        "strike": pos.strike or 0.0,
+        "t": tt,
+        "model": pos.model or "bsm",
+        "heston": hp,
+        "ref_vol": ref_vol,
+    }
+    if t in ("equity_option", "fx_option"):
+        return ex.ExoticSpec(kind="heston_european", **common)
+    if t == "american_option":
+        return ex.ExoticSpec(kind=t, **common)
+    if t == "asian_option":
+        dates = fixing_schedule(pos)
+        past = pos.past_fixings or {}
+        past_vals = [past[d] for d in dates if d <= valuation_date]
+        future = tuple(pf.year_fraction(valuation_date, d) for d in dates if d > valuation_date)
+        return ex.ExoticSpec(
+            kind=t,
+            geometric=pos.average == "geometric",
+            average_strike=pos.average_on == "strike",
+            fix_times=future,
+            n_total=len(dates),
+            past_sum=float(sum(past_vals)),
+            past_log_sum=float(np.log(past_vals).sum()) if past_vals else 0.0,
+            **common,
+        )
+    assert pos.barrier is not None and pos.barrier_type is not None
+    mon = pos.monitoring or "continuous"
+    times = None
+    if mon != "continuous":
+        ds = [d for d in ex.schedule_back(pos.expiry, rng.MAX_STEPS, mon) if d > valuation_date]
+        times = tuple(pf.year_fraction(valuation_date, d) for d in ds)
+    return ex.ExoticSpec(
+        kind=t,
+        barrier=pos.barrier,
+        is_down=pos.barrier_type.startswith("down"),
+        is_in=pos.barrier_type.endswith("-in"),
+        rebate=pos.rebate or 0.0,
+        monitor_times=times,
+        barrier_method="analytic" if pricing.discrete_barrier == "bgk" else "mc",
+        knocked=bool(pos.knocked),
+        **common,
+    )
+
+
+def _check_pricing(pricing: PricingSpec, source: str) -> list[Problem]:
+    probs = []
+    for name, h in pricing.heston.items():
+        params = hs.HestonParams(h.v0, h.kappa, h.theta, h.sigma, h.rho)
+        for f, msg in params.problems():
+            probs.append(Problem(source, ("spec", "pricing", "heston", name, f), msg))
+    return probs
+
+
+def _check_mc_size(
+    spec: ex.ExoticSpec, settings: ex.PricingSettings, report: Report
+) -> list[Problem]:
+    if not ex.is_mc(spec, settings):
+        return []
+    steps = ex.sim_steps(spec, settings)
+    if steps > rng.MAX_STEPS:
+        return [report("expiry", f"needs {steps} time steps, over the limit {rng.MAX_STEPS}")]
+    need = ex.BYTES_PER_PATH_STEP * settings.paths * steps * (2 if spec.model == "heston" else 1)
+    if need > settings.memory_bytes:
+        return [
+            report(
+                None,
+                f"Monte Carlo needs {settings.paths} paths × {steps} steps "
+                f"≈ {need / 2**20:.0f} MiB for one scenario, over pricing.memoryPerWorker "
+                f"({settings.memory_bytes / 2**20:.0f} MiB)",
+            )
+        ]
+    return []
 
 
 def to_record(pos: Position) -> pf.PositionRecord:
@@ -462,21 +946,31 @@ def load_job(path: str | Path) -> JobInputs:
     if not entries:
         raise SpecError.one(empty_where[0], "the portfolio is empty", empty_where[1])
 
-    probs: list[Problem] = []
+    probs: list[Problem] = _check_pricing(spec.pricing, source)
+    if probs:
+        raise SpecError(probs)
+    settings = pricing_settings(spec.pricing, spec.grid.seed)
     seen: set[str] = set()
     records: list[pf.PositionRecord] = []
     for pos, report in entries:
         assert pos is not None
-        probs += check_position(pos, market, spec.valuation_date, report)
+        pos_probs = check_position(pos, market, spec.valuation_date, report, spec.pricing)
         if pos.id in seen:
-            probs.append(report("id", f"duplicate position id {pos.id!r}"))
+            pos_probs.append(report("id", f"duplicate position id {pos.id!r}"))
         seen.add(pos.id)
-        records.append(to_record(pos))
+        rec = to_record(pos)
+        if not pos_probs:
+            exo = exotic_spec(pos, market, spec.valuation_date, spec.pricing)
+            if exo is not None:
+                pos_probs += _check_mc_size(exo, settings, report)
+                rec = dataclasses.replace(rec, exotic=exo)
+        probs += pos_probs
+        records.append(rec)
         if len(probs) >= MAX_PROBLEMS:
             break
     if probs:
         raise SpecError(probs)
-    portfolio = pf.build(records, market)
+    portfolio = pf.build(records, market, settings)
 
     sets: list[sc.ScenarioSet] = []
     hist_spec = spec.scenarios.historical

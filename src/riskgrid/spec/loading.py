@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from riskgrid.spec.base import API_VERSION
@@ -27,14 +26,10 @@ def read_text(path: Path, *, what: str = "file") -> str:
 
 def parse_yaml_documents(text: str, source: str) -> list[Any]:
     """All documents of a (multi-document) YAML or JSON text; empty documents are dropped."""
-    try:
-        docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise SpecError.one(source, f"malformed YAML: {where}{reason}") from None
-    return [d for d in docs if d is not None]
+    from riskgrid.spec.yamlbounds import load_spec_file
+
+    # bounded: no aliases, limited depth (see spec/yamlbounds.py)
+    return [d for d in load_spec_file(text, source) if d is not None]
 
 
 def problems_from_validation(exc: ValidationError, source: str) -> list[Problem]:

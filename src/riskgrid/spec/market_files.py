@@ -28,11 +28,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import math
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import numpy as np
 from pydantic import AfterValidator, BaseModel, Field, ValidationError
@@ -308,11 +312,38 @@ def _sorted(pillars: dict[str, float]) -> list[tuple[str, float]]:
     return sorted(pillars.items(), key=lambda kv: curves.tenor_years(kv[0]))
 
 
+# Parsed market files by SHA-256 of their text: the API validates a job's inputs at submit and
+# again when it runs, and desks resubmit jobs over the same (MB-sized) data; a file already
+# parsed costs a hash, not a parse. Only successes are kept (errors name the path they were
+# read from); the objects are read-only by convention (risk.market, risk.scenarios).
+_PARSED: OrderedDict[tuple[str, str], Any] = OrderedDict()
+_PARSED_MAX = 32
+_PARSED_LOCK = threading.Lock()
+
+
+def _by_content(kind: str, text: str, parse: Callable[[], Any]) -> Any:
+    key = (kind, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    with _PARSED_LOCK:
+        if key in _PARSED:
+            _PARSED.move_to_end(key)
+            return _PARSED[key]
+    value = parse()
+    with _PARSED_LOCK:
+        _PARSED[key] = value
+        while len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    return value
+
+
 def load_market(path: str | Path) -> MarketData:
     """Read and check a snapshot file; raises :class:`SpecError` naming file and field."""
     path = Path(path)
-    source = str(path)
-    docs = parse_yaml_documents(read_text(path, what="market data file"), source)
+    text = read_text(path, what="market data file")
+    return _by_content("market", text, lambda: _parse_market(text, str(path)))
+
+
+def _parse_market(text: str, source: str) -> MarketData:
+    docs = parse_yaml_documents(text, source)
     if len(docs) != 1:
         raise SpecError.one(source, f"expected exactly one YAML document, found {len(docs)}")
     m = validate_plain(docs[0], MarketFile, source)
@@ -342,8 +373,11 @@ def _csv_problem(source: str, row: int, column: str, message: str) -> Problem:
 def load_history(path: str | Path) -> FactorHistory:
     """Read a risk-factor history CSV; errors name the file, row and column."""
     path = Path(path)
-    source = str(path)
     text = read_text(path, what="history file")
+    return _by_content("history", text, lambda: _parse_history(text, str(path)))
+
+
+def _parse_history(text: str, source: str) -> FactorHistory:
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if not header or header[0].strip() != "date":

@@ -84,6 +84,22 @@ class TaskCounts(Strict):
     worker_deaths: int = Field(
         0, alias="workerDeaths", ge=0, description="Worker processes lost during the run."
     )
+    timed_out: int = Field(
+        0,
+        alias="timedOut",
+        ge=0,
+        description="Distinct tasks stopped at least once for running past their task timeout.",
+    )
+    speculative: int = Field(
+        0, ge=0, description="Duplicate attempts launched for straggling tasks."
+    )
+    speculative_wins: int = Field(
+        0, alias="speculativeWins", ge=0, description="Duplicates that finished first."
+    )
+    nodes: dict[str, int] = Field(
+        default_factory=dict,
+        description="Completed tasks per node (Ray node id; `local` for the local pool).",
+    )
 
 
 class PlanInfo(Strict):
@@ -105,6 +121,24 @@ class Timings(Strict):
     run_seconds: Finite = Field(0.0, alias="runSeconds", ge=0, description="Engine, wall clock.")
     aggregate_seconds: Finite = Field(0.0, alias="aggregateSeconds", ge=0)
     total_seconds: Finite = Field(0.0, alias="totalSeconds", ge=0)
+
+
+class MonteCarloInfo(Strict):
+    """How Monte Carlo positions were priced and how precise their PVs are."""
+
+    positions: int = Field(ge=0, description="Positions priced by Monte Carlo.")
+    paths: int = Field(ge=1)
+    seed: int = Field(ge=0)
+    sampling: str
+    antithetic: bool
+    control_variate: bool = Field(alias="controlVariate")
+    pv_standard_error: Finite = Field(
+        alias="pvStandardError",
+        description="Standard error of the portfolio PV from MC noise (positions use "
+        "independent streams: the root of the sum of squared position SEs). Per-position SEs "
+        "are in `positions.parquet`.",
+    )
+    max_position_standard_error: Finite = Field(alias="maxPositionStandardError")
 
 
 class Result(Strict):
@@ -152,6 +186,9 @@ class Result(Strict):
     )
     outputs: dict[str, str] = Field(
         default_factory=dict, description="Files of the results directory, by role."
+    )
+    monte_carlo: MonteCarloInfo | None = Field(
+        None, alias="monteCarlo", description="Present when any position is priced by MC."
     )
     riskgrid_version: str = Field(alias="riskgridVersion")
 

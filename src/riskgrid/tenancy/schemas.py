@@ -25,6 +25,7 @@ import jsonschema
 import yaml
 from referencing import Registry, Resource
 
+from riskgrid.spec.yamlbounds import load_all
 from riskgrid.tenancy.constants import KUBERNETES_VERSION
 from riskgrid.tenancy.ordering import object_ref
 
@@ -119,7 +120,9 @@ def _crd_index() -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
     index: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     for path in sorted(_CRD_DIR.glob("*.yaml")):
-        for crd in yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader):
+        # vendored files, but bounded like every YAML the platform reads
+        text = path.read_text(encoding="utf-8")
+        for crd in load_all(text, loader=loader, aliases=True):
             if not isinstance(crd, dict) or crd.get("kind") != "CustomResourceDefinition":
                 continue
             group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]

@@ -4,9 +4,14 @@ Evidence comes from JUnit XML — either a run of exactly the referenced pytest 
 module starts, or a file from an earlier run (CI runs the whole suite with ``--junitxml`` and then
 ``riskgrid threats verify --junit FILE``). Each verification gets an outcome (``passed``,
 ``failed``, ``error``, ``skipped`` or ``not-run``) and a control is *verified* only when it is
-implemented and every one of its verifications passed. The evidence file records the commit and
-whether the tree was dirty; evidence from another commit verifies nothing
-(:func:`verified_controls`).
+implemented and every one of its verifications passed.
+
+The evidence *file* is a binding, not a verdict: it records what was tested (commit, tree hash,
+test-file hashes — :mod:`riskgrid.threats.binding`) and which JUnit files hold the results (their
+hashes and run timestamps). The gate checks each binding again and recomputes every control's
+status from the model and those JUnit files (:func:`check_binding`, then :func:`build_evidence`);
+the per-control records the file also carries are for people and are never read back as
+conclusions.
 """
 
 from __future__ import annotations
@@ -27,10 +32,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from riskgrid.spec.errors import SpecError
+from riskgrid.threats.binding import (
+    TreeState,
+    file_hashes,
+    parse_timestamp,
+    relative_to_root,
+    sha256_file,
+)
 from riskgrid.threats.model import ControlStatus, ThreatModel
 from riskgrid.threats.validate import Verification
 
-SCHEMA = "riskgrid.threats.evidence/v1"
+SCHEMA = "riskgrid.threats.evidence/v2"
 OUTCOMES = ("passed", "failed", "error", "skipped", "not-run")
 
 
@@ -125,24 +137,6 @@ def merge_runs(runs: Iterable[JUnitRun]) -> JUnitRun:
     return JUnitRun(cases, min(stamps) if stamps else None)
 
 
-def git_state(repo_root: Path) -> tuple[str, bool]:
-    """(HEAD commit, dirty) — ``("unknown", True)`` outside a git checkout."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=repo_root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=repo_root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown", True
-    return head, bool(status.strip())
-
-
 class _Loose(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
@@ -162,15 +156,30 @@ class ControlRecord(_Loose):
     outcomes: dict[str, int]
 
 
+class JUnitFile(_Loose):
+    path: str
+    sha256: str
+    timestamp: str | None
+
+
 class Evidence(_Loose):
     schema_: str = Field(SCHEMA, alias="schema")
     generated_at: str
-    commit: str
+    commit: str | None
+    tree: str | None
     dirty: bool
+    #: False when made from a dirty tree or outside a checkout (``--allow-dirty``).
+    official: bool
     source: str
-    junit_timestamp: str | None = None
+    junit: list[JUnitFile]
+    test_files: dict[str, str]
     verifications: list[VerificationRecord]
     controls: dict[str, ControlRecord]
+
+    @property
+    def junit_timestamp(self) -> str | None:
+        stamps = [j.timestamp for j in self.junit if j.timestamp]
+        return min(stamps) if stamps else None
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(by_alias=True), indent=2, sort_keys=True)
@@ -181,9 +190,11 @@ def build_evidence(
     verifications: list[Verification],
     run: JUnitRun,
     *,
-    commit: str,
-    dirty: bool,
+    state: TreeState,
+    official: bool,
     source: str,
+    junit: list[JUnitFile],
+    test_files: dict[str, str],
     now: datetime | None = None,
 ) -> Evidence:
     """Join verifications with JUnit outcomes (pure: no I/O, ``now`` aside)."""
@@ -208,6 +219,7 @@ def build_evidence(
         refs_run = {r.ref for r in mine}
         verified = (
             c.status is ControlStatus.implemented
+            and bool(mine)
             and len(refs_run) == len(c.verification)
             and all(r.outcome == "passed" for r in mine)
         )
@@ -215,10 +227,13 @@ def build_evidence(
     stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     return Evidence(
         generated_at=stamp,
-        commit=commit,
-        dirty=dirty,
+        commit=state.commit,
+        tree=state.tree,
+        dirty=state.dirty,
+        official=official,
         source=source,
-        junit_timestamp=run.timestamp,
+        junit=junit,
+        test_files=test_files,
         verifications=records,
         controls=controls,
     )
@@ -261,8 +276,139 @@ def load_evidence(path: Path) -> Evidence:
         raise SpecError(problems_from_validation(exc, source)) from None
 
 
-def verified_controls(evidence: Evidence | None, head: str) -> set[str]:
-    """Controls verified *on this commit*; evidence from another commit proves nothing."""
-    if evidence is None or evidence.commit != head:
+def verified_controls(evidence: Evidence | None) -> set[str]:
+    """Controls verified by *recomputed* evidence (:func:`build_evidence` on a checked binding);
+    never call this on a loaded evidence file."""
+    if evidence is None:
         return set()
     return {cid for cid, rec in evidence.controls.items() if rec.verified}
+
+
+# ---- binding: what the evidence is about, checked again ----------------------------------------
+
+
+def referenced_test_files(verifications: Iterable[Verification], root: Path) -> dict[str, str]:
+    """Hashes of the test files the model's verifications run (and their ``conftest.py``)."""
+    return file_hashes({v.node_id.split("::", 1)[0] for v in verifications}, root)
+
+
+def _newest_mtime(paths: Iterable[str], root: Path) -> datetime | None:
+    stamps = [(root / p).stat().st_mtime for p in paths if (root / p).is_file()]
+    return datetime.fromtimestamp(max(stamps), UTC) if stamps else None
+
+
+def last_change(state: TreeState, test_files: Iterable[str], root: Path) -> datetime | None:
+    """When the tested code last changed: the tree's last change, or a referenced test file's
+    modification if later (outside a checkout that is all there is to go by)."""
+    stamps = [t for t in (state.changed_at, _newest_mtime(test_files, root)) if t is not None]
+    return max(stamps) if stamps else None
+
+
+def tree_problems(state: TreeState, *, allow_dirty: bool) -> list[str]:
+    """Why evidence from this tree cannot be official (empty when it can, or when allowed)."""
+    if allow_dirty:
+        return []
+    if state.commit is None:
+        return [
+            "not a git checkout: evidence cannot be bound to a commit "
+            "(--allow-dirty makes unofficial evidence)"
+        ]
+    if state.dirty:
+        shown = ", ".join(state.dirty_paths[:5]) + (" …" if len(state.dirty_paths) > 5 else "")
+        return [
+            f"the working tree has uncommitted changes ({shown}): commit them, or pass "
+            "--allow-dirty for unofficial evidence"
+        ]
+    return []
+
+
+def read_junit_files(
+    paths: Iterable[Path], root: Path, changed: datetime | None
+) -> tuple[JUnitRun, list[JUnitFile], list[str]]:
+    """Parse JUnit files; their records for the evidence and the reasons any is stale.
+
+    The run timestamp is read from the file itself; a run that started before the tested code's
+    last change (``changed``) is refused.
+    """
+    runs, files, problems = [], [], []
+    for path in paths:
+        run = parse_junit(path)
+        runs.append(run)
+        files.append(JUnitFile(path=relative_to_root(path, root), sha256=sha256_file(path),
+                               timestamp=run.timestamp))  # fmt: skip
+        stamp = parse_timestamp(run.timestamp)
+        if stamp is None:
+            problems.append(f"{path}: the JUnit file has no run timestamp")
+        elif changed is not None and stamp < changed:
+            problems.append(
+                f"{path}: JUnit run of {stamp.isoformat(timespec='seconds')} is older than the "
+                f"tested code's last change ({changed.isoformat(timespec='seconds')})"
+            )
+    return merge_runs(runs), files, problems
+
+
+def check_binding(
+    recorded: Evidence,
+    state: TreeState,
+    test_files: dict[str, str],
+    root: Path,
+    *,
+    allow_dirty: bool,
+) -> tuple[JUnitRun | None, list[str]]:
+    """Check an evidence file against the tree as it is now; the JUnit results it points at
+    (re-read, never taken from the evidence) and every reason it does not hold."""
+    problems = tree_problems(state, allow_dirty=allow_dirty)
+    if not recorded.official and not allow_dirty:
+        problems.append("the evidence is unofficial (made with --allow-dirty)")
+    if recorded.commit != state.commit:
+        problems.append(f"the evidence is for commit {recorded.commit}, not HEAD {state.commit}")
+    elif recorded.tree != state.tree:
+        problems.append("the evidence is for another tree: tracked files changed since")
+    for path, digest in test_files.items():
+        if recorded.test_files.get(path) != digest:
+            problems.append(f"{path}: test file is not the one that was run (hash differs)")
+    if not recorded.junit:
+        problems.append("the evidence names no JUnit file")
+        return None, problems
+    paths = []
+    for j in recorded.junit:
+        p = Path(j.path) if Path(j.path).is_absolute() else root / j.path
+        if not p.is_file():
+            problems.append(f"{p}: JUnit file not found")
+        elif sha256_file(p) != j.sha256:
+            problems.append(f"{p}: JUnit file changed since the evidence was made (hash differs)")
+        else:
+            paths.append(p)
+    if len(paths) != len(recorded.junit):
+        return None, problems
+    run, _, stale = read_junit_files(paths, root, last_change(state, test_files, root))
+    return run, problems + stale
+
+
+def collected_from_junit(run: JUnitRun, root: Path) -> dict[str, set[str]]:
+    """Node ids per test file and per folder, rebuilt from a JUnit run of the whole suite.
+
+    Lets validation skip its own ``pytest --collect-only`` when the suite has just run (CI):
+    ``tests.a.test_x.C`` + ``t[p]`` → ``tests/a/test_x.py::C::t[p]``, the longest classname
+    prefix that is an existing ``.py`` file being the module.
+    """
+    out: dict[str, set[str]] = {}
+    sources: dict[str, str] = {}
+    for classname, name in run.cases:
+        parts = classname.split(".")
+        for i in range(len(parts), 0, -1):
+            path = "/".join(parts[:i]) + ".py"
+            if (root / path).is_file():
+                if path not in sources:
+                    sources[path] = (root / path).read_text(encoding="utf-8", errors="replace")
+                # a JUnit file can name tests that do not exist: keep only those defined there
+                function = name.split("[", 1)[0]
+                if not re.search(rf"\bdef {re.escape(function)}\(", sources[path]):
+                    break
+                node = "::".join([path, *parts[i:], name])
+                out.setdefault(path, set()).add(node)
+                for parent in Path(path).parents:
+                    if str(parent) != ".":
+                        out.setdefault(str(parent), set()).add(node)
+                break
+    return out

@@ -50,6 +50,27 @@ def fmt(name: str, value: float) -> str:
     return f"{value:.2f}"
 
 
+def _mutation_summary(rec: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A control's sampled mutation result (``riskgrid threats mutate``); None when unsampled."""
+    if rec is None:
+        return None
+    survived = [r["description"] for r in rec.get("results", []) if r["outcome"] == "survived"]
+    return {
+        "killed": rec.get("killed"),
+        "total": rec.get("total"),
+        "score": rec.get("score"),
+        "fresh": rec.get("fresh", False),
+        "survived": survived,
+    }
+
+
+def _mutation_text(m: dict[str, Any] | None) -> str:
+    if m is None:
+        return "mutation: not sampled"
+    stale = "" if m["fresh"] else " (STALE: code or tests changed since; not counted)"
+    return f"mutation: killed {m['killed']}/{m['total']}{stale}"
+
+
 def build(
     model: ThreatModel,
     metrics: Metrics,
@@ -57,6 +78,8 @@ def build(
     *,
     head: str,
     exceptions: list[ExceptionRecord],
+    problems: list[str] | None = None,
+    mutation: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The whole report as one document (the JSON format is exactly this)."""
     controls = {c.id: c for c in model.controls}
@@ -64,7 +87,8 @@ def build(
     if evidence is not None:
         for rec in evidence.verifications:
             by_control.setdefault(rec.control, []).append(rec)
-    fresh = evidence is not None and evidence.commit == head
+    # ``evidence`` is what the gate recomputed after checking every binding (workflow.assess).
+    fresh = evidence is not None
     verified = {cid for cid, rec in (evidence.controls.items() if evidence else ()) if rec.verified}
     scores = {s.threat: s for s in metrics.threats}
     threats = []
@@ -96,6 +120,7 @@ def build(
                             {"ref": r.ref, "node_id": r.node_id, "outcome": r.outcome}
                             for r in by_control.get(link.control, [])
                         ],
+                        "mutation": _mutation_summary((mutation or {}).get(link.control)),
                     }
                     for link in t.controls
                 ],
@@ -109,6 +134,10 @@ def build(
             "dirty": evidence.dirty if evidence else None,
             "generated_at": evidence.generated_at if evidence else None,
             "source": evidence.source if evidence else None,
+            "official": evidence.official if evidence else False,
+            "tree": evidence.tree if evidence else None,
+            "junit": [j.model_dump() for j in evidence.junit] if evidence else [],
+            "problems": list(problems or []),
             "head": head,
             "fresh": fresh,
         },
@@ -166,12 +195,18 @@ def render_markdown(doc: dict[str, Any]) -> str:
     out = [f"# Threat model report: {doc['model']['name']} {doc['model']['version']}", ""]
     if ev["fresh"]:
         dirty = " (working tree had local changes)" if ev["dirty"] else ""
-        out.append(f"Evidence: commit `{ev['commit']}`{dirty}, {ev['generated_at']}.")
+        out.append(
+            f"Evidence: commit `{ev['commit']}`{dirty}, {ev['generated_at']}; control status "
+            "recomputed from the JUnit results by the gate."
+        )
+        if not ev["official"]:
+            out.append("\n**UNOFFICIAL**: made with `--allow-dirty` (dirty tree or no checkout).")
     else:
         out.append(
             f"**No evidence for this commit (`{ev['head']}`)**: nothing counts as verified; "
             "run `riskgrid threats verify`."
         )
+        out += [f"- refused: {p}" for p in ev["problems"]]
     out += ["", "## Headline", "", "| Metric | Value |", "|---|---|"]
     out += [f"| {HEADLINE_LABELS[k]} | {fmt(k, v)} |" for k, v in doc["headline"].items()]
     for tax in doc["taxonomies"].values():
@@ -193,6 +228,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
             out.append(f"- **{c['id']}** {c['title']} — {c['type']}, {c['layer']}, {mark}")
             out += [f"  - implements: `{i}`" for i in c["implementation"]]
             out += [f"  - {e['outcome']}: `{e['node_id']}`" for e in c["evidence"]]
+            out.append(f"  - {_mutation_text(c['mutation'])}")
         out.append("")
     out += ["## Attack trees", ""]
     for tree in doc["attack_trees"]:
@@ -264,13 +300,17 @@ def render_html(doc: dict[str, Any], model: ThreatModel) -> str:
         dirty = " (working tree had local changes)" if ev["dirty"] else ""
         parts.append(
             f"<p>Evidence from commit <code>{e(ev['commit'])}</code>{dirty}, "
-            f"{e(ev['generated_at'])}, source {e(str(ev['source']))}.</p>"
+            f"{e(ev['generated_at'])}, source {e(str(ev['source']))}; control status "
+            "recomputed from the JUnit results.</p>"
         )
+        if not ev["official"]:
+            parts.append("<p class='warn'>UNOFFICIAL: made with --allow-dirty.</p>")
     else:
         parts.append(
             f"<p class='warn'>No evidence for this commit (<code>{e(ev['head'])}</code>): "
             "nothing counts as verified. Run <code>riskgrid threats verify</code>.</p>"
         )
+        parts += [f"<p class='warn'>refused: {e(p)}</p>" for p in ev["problems"]]
     parts.append("<h2>Headline</h2><table><tr><th>Metric</th><th>Value</th></tr>")
     parts += [
         f"<tr><td>{e(HEADLINE_LABELS[k])}</td><td>{e(fmt(k, v))}</td></tr>"
@@ -305,7 +345,8 @@ def render_html(doc: dict[str, Any], model: ThreatModel) -> str:
             )
             parts.append(
                 f"<li><b>{e(c['id'])}</b> {e(c['title'])} — {e(c['type'])}, {e(c['layer'])}, "
-                f"{e(c['effectiveness'])}, {mark}<ul>{impl}{evid}</ul></li>"
+                f"{e(c['effectiveness'])}, {mark}<ul>{impl}{evid}"
+                f"<li>{e(_mutation_text(c['mutation']))}</li></ul></li>"
             )
         parts.append("</ul></div>")
     parts.append(

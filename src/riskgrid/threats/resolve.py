@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import importlib
+import inspect
 import json
 import os
 import re
@@ -335,11 +336,21 @@ class RepoResolver:
     # ---- code ------------------------------------------------------------------------------
 
     def check_code(self, target: str) -> str | None:
+        """A code reference must name the function, class or method that implements the
+        control: ``module:__name__``, a constant or a module resolve for anything and prove
+        nothing, so they are refused."""
         module, attr = refs.code_parts(target)
+        if any(part.startswith("__") and part.endswith("__") for part in attr.split(".")):
+            return f"{target} names a module-level attribute, not the code that implements it"
         try:
-            _attr_path(importlib.import_module(module), attr)
+            obj = _attr_path(importlib.import_module(module), attr)
         except Exception as exc:
             return f"cannot import {target} ({type(exc).__name__}: {exc})"
+        if inspect.ismodule(obj) or not callable(obj):
+            return (
+                f"{target} is a {type(obj).__name__}, not a function, class or method; "
+                "name the code that implements the control"
+            )
         return None
 
     def check_implementation(self, ref: refs.Ref) -> str | None:

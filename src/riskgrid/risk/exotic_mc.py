@@ -1,0 +1,324 @@
+r"""Monte Carlo kernels: GBM and Heston-QE paths, Asian, barrier and Longstaff–Schwartz payoffs.
+
+Every kernel takes the position's standard normals ``z`` (paths × dims, from
+:mod:`riskgrid.risk.rng`) and one market state per *column* (base or scenario: spot, rates,
+vol as 1-D arrays of length n_cols) and returns ``(price, standard_error)`` per column. The
+same ``z`` serves every column — common random numbers — so a scenario's P&L carries only
+the MC noise of the *difference* of two prices on the same paths (it converges to
+delta × shock for small shocks; tested).
+
+The path and payoff code is written once against the array API (``array_api_compat``):
+``xp = array_namespace(z)``, so passing CuPy normals runs it on a GPU (``--device gpu``);
+NumPy otherwise. Reductions run along the last (paths) axis of a C-contiguous
+(cols, paths) array, so a column's value does not depend on which other columns share the
+call (blocks are bit-identical to the whole).
+
+Standard errors: with antithetic sampling the estimator is the mean of the pair averages
+:math:`Y_i = \tfrac12(f(Z_i) + f(-Z_i))` and the SE is :math:`\mathrm{sd}(Y)/\sqrt{n/2}`;
+with a control variate :math:`G` of known mean, :math:`Y_i - \hat\beta(G_i - E[G])` with
+:math:`\hat\beta` the per-column regression coefficient (a second-order bias of order 1/n).
+
+GBM paths are exact at the fixing/monitoring dates (no time-discretisation bias). Heston
+paths use Andersen's (2008) quadratic-exponential scheme with :math:`\gamma_1=\gamma_2=\tfrac12`
+and no martingale correction; its discretisation bias is measured against the Lewis price in
+``tests/risk/test_risk_exotics_mc.py`` and reported in docs/risk.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from array_api_compat import array_namespace, is_numpy_namespace
+
+from riskgrid.risk import _normal
+
+Array = Any
+
+
+def _host(x: Array) -> np.ndarray:
+    """A NumPy copy of an array of any namespace (CuPy arrays don't convert implicitly)."""
+    return x if isinstance(x, np.ndarray) else np.asarray(x.get() if hasattr(x, "get") else x)
+
+
+def _pair_mean(xp: Any, y: Array, antithetic: bool) -> Array:
+    """Pair-average antithetic halves along the last axis (no-op otherwise)."""
+    if not antithetic:
+        return y
+    h = y.shape[-1] // 2
+    return 0.5 * (y[..., :h] + y[..., h:])
+
+
+def _mean_se(xp: Any, y: Array) -> tuple[Array, Array]:
+    n = y.shape[-1]
+    mean = xp.mean(y, axis=-1)
+    sd = xp.std(y, axis=-1, correction=1) if n > 1 else xp.zeros_like(mean)
+    return mean, sd / (n**0.5)
+
+
+def _cv_mean_se(xp: Any, y: Array, g: Array, g_mean: Array) -> tuple[Array, Array]:
+    """Control-variate estimator per column (``g_mean`` known exactly)."""
+    yc = y - xp.mean(y, axis=-1, keepdims=True)
+    gc = g - xp.mean(g, axis=-1, keepdims=True)
+    var_g = xp.sum(gc * gc, axis=-1)
+    beta = xp.where(var_g > 0, xp.sum(yc * gc, axis=-1) / xp.where(var_g > 0, var_g, 1.0), 0.0)
+    adj = y - beta[:, None] * (g - g_mean[:, None])
+    return _mean_se(xp, adj)
+
+
+def gbm_at(z: Array, times: np.ndarray, spot: Array, r: Array, q: Array, vol: Array) -> Array:
+    r"""GBM spots at ``times`` (ascending, > 0): (cols, paths, len(times)).
+
+    :math:`S_{t_j} = S_0 \exp\big((r - q - \tfrac12\sigma^2)t_j + \sigma W_{t_j}\big)`,
+    :math:`W_{t_j} = \sum_{i\le j}\sqrt{t_i - t_{i-1}}\,Z_i`.
+    """
+    xp = array_namespace(z)
+    t = xp.asarray(times, dtype=xp.float64)
+    dt = xp.asarray(np.diff(np.concatenate([[0.0], times])), dtype=xp.float64)
+    w = xp.cumulative_sum(z * xp.sqrt(dt), axis=-1)  # (paths, steps)
+    drift = (r - q - 0.5 * vol * vol)[:, None] * t[None, :]  # (cols, steps)
+    log_s = drift[:, None, :] + vol[:, None, None] * w[None, :, :]
+    return spot[:, None, None] * xp.exp(log_s)
+
+
+def asian(
+    z: Array,
+    *,
+    times: np.ndarray,
+    expiry: float,
+    is_call: bool,
+    geometric: bool,
+    average_strike: bool,
+    strike: float,
+    past_sum: float,
+    past_log_sum: float,
+    n_total: int,
+    spot: Array,
+    r: Array,
+    q: Array,
+    vol: Array,
+    antithetic: bool,
+    control_variate: bool,
+) -> tuple[Array, Array]:
+    """Asian option per column: average-price (fixed ``strike``) or average-strike.
+
+    Past fixings enter through ``past_sum`` / ``past_log_sum`` (of ``n_total`` fixings).
+    The arithmetic average-price option uses the geometric one (closed form,
+    :mod:`riskgrid.risk.asian`) as control variate when ``control_variate``.
+    """
+    from riskgrid.risk import asian as closed
+
+    xp = array_namespace(z)
+    s = gbm_at(z, times, spot, r, q, vol)  # (cols, paths, m)
+    phi = 1.0 if is_call else -1.0
+    log_avg = (past_log_sum + xp.sum(xp.log(s), axis=-1)) / n_total
+    geo = xp.exp(log_avg)
+    avg = geo if geometric else (past_sum + xp.sum(s, axis=-1)) / n_total
+    df = xp.exp(-r * expiry)[:, None]
+    if average_strike:
+        s_t = s[:, :, -1]
+        pay = df * xp.maximum(phi * (s_t - avg), 0.0)
+        return _mean_se(xp, _pair_mean(xp, pay, antithetic))
+    pay = df * xp.maximum(phi * (avg - strike), 0.0)
+    y = _pair_mean(xp, pay, antithetic)
+    if geometric or not control_variate:
+        return _mean_se(xp, y)
+    g = _pair_mean(xp, df * xp.maximum(phi * (geo - strike), 0.0), antithetic)
+    g_mean = closed.geometric_price(
+        is_call,
+        _host(spot),
+        strike,
+        times,
+        expiry,
+        _host(r),
+        _host(q),
+        _host(vol),
+        n_total=n_total,
+        past_log_sum=past_log_sum,
+    )
+    return _cv_mean_se(xp, y, g, xp.asarray(g_mean))  # back on y's device
+
+
+def barrier_discrete(
+    z: Array,
+    *,
+    times: np.ndarray,
+    expiry: float,
+    is_call: bool,
+    is_down: bool,
+    is_in: bool,
+    strike: float,
+    barrier: float,
+    rebate: float,
+    spot: Array,
+    r: Array,
+    q: Array,
+    vol: Array,
+    antithetic: bool,
+) -> tuple[Array, Array]:
+    """Discretely monitored barrier (monitoring dates ``times``, the last = expiry), exact GBM.
+
+    Knock-out rebates are paid at the first monitoring date beyond the barrier; knock-in
+    rebates at expiry when never knocked in. Flat rate ``r`` per column for discounting.
+    """
+    xp = array_namespace(z)
+    s = gbm_at(z, times, spot, r, q, vol)
+    hit_at = (s <= barrier) if is_down else (s >= barrier)
+    hit = xp.any(hit_at, axis=-1)
+    s_t = s[:, :, -1]
+    phi = 1.0 if is_call else -1.0
+    df_t = xp.exp(-r * expiry)[:, None]
+    vanilla = df_t * xp.maximum(phi * (s_t - strike), 0.0)
+    if is_in:
+        pay = xp.where(hit, vanilla, df_t * rebate)
+    else:
+        # discount factor at the first hit date: argmax of the first True along the path
+        first = xp.argmax(xp.astype(hit_at, xp.int8), axis=-1)
+        t = xp.asarray(times, dtype=xp.float64)
+        df_hit = xp.exp(
+            -r[:, None] * xp.take(t, xp.reshape(first, (-1,)), axis=0).reshape(first.shape)
+        )
+        pay = xp.where(hit, df_hit * rebate, vanilla)
+    return _mean_se(xp, _pair_mean(xp, pay, antithetic))
+
+
+def heston_paths(
+    z: Array,
+    *,
+    times: np.ndarray,
+    spot: Array,
+    r: Array,
+    q: Array,
+    v0: Array,
+    kappa: float,
+    theta: Array,
+    sigma: float,
+    rho: float,
+) -> tuple[Array, Array]:
+    r"""Andersen QE on the grid ``times``: log-spots and variances, each (cols, paths, steps).
+
+    ``z`` has 2·steps columns: variance normals then spot normals. Variance: moments
+    :math:`m = \theta + (v - \theta)e^{-\kappa\Delta}`,
+    :math:`s^2 = v\sigma^2 e^{-\kappa\Delta}(1 - e^{-\kappa\Delta})/\kappa
+    + \theta\sigma^2(1 - e^{-\kappa\Delta})^2/(2\kappa)`, :math:`\psi = s^2/m^2`; quadratic
+    branch :math:`v' = a(b + Z_v)^2` for :math:`\psi \le 1.5`, exponential branch (mass at 0,
+    :math:`U = N(Z_v)`) otherwise. Log-spot (:math:`\gamma_1 = \gamma_2 = 1/2`):
+    :math:`\ln S' = \ln S + (r-q)\Delta + K_0 + K_1 v + K_2 v' + \sqrt{K_3 v + K_4 v'}\,Z_s`.
+    """
+    xp = array_namespace(z)
+    n_steps = len(times)
+    dts = np.diff(np.concatenate([[0.0], times]))
+    n_cols = spot.shape[0]
+    n_paths = z.shape[0]
+    v = xp.broadcast_to(v0[:, None], (n_cols, n_paths))
+    x = xp.broadcast_to(xp.log(spot)[:, None], (n_cols, n_paths))
+    th = theta[:, None]
+    u_all = (
+        xp.asarray(_normal.cdf(np.asarray(z[:, :n_steps])))
+        if is_numpy_namespace(xp)
+        else _cdf(xp, z[:, :n_steps])
+    )
+    logs, vs = [], []
+    for i in range(n_steps):
+        dt = float(dts[i])
+        e = float(np.exp(-kappa * dt))
+        k0 = -rho * kappa * dt / sigma
+        k1 = 0.5 * dt * (kappa * rho / sigma - 0.5) - rho / sigma
+        k2 = 0.5 * dt * (kappa * rho / sigma - 0.5) + rho / sigma
+        k3 = 0.5 * dt * (1.0 - rho * rho)
+        zv = z[:, i][None, :]
+        zs = z[:, n_steps + i][None, :]
+        m = th + (v - th) * e
+        s2 = v * (sigma * sigma * e * (1.0 - e) / kappa) + th * (
+            sigma * sigma * (1.0 - e) ** 2 / (2.0 * kappa)
+        )
+        psi = s2 / (m * m)
+        inv = 2.0 / xp.minimum(psi, 1.5)
+        b2 = inv - 1.0 + xp.sqrt(inv) * xp.sqrt(xp.maximum(inv - 1.0, 0.0))
+        v_quad = m / (1.0 + b2) * (xp.sqrt(b2) + zv) ** 2
+        p = (psi - 1.0) / (psi + 1.0)
+        beta = (1.0 - p) / m
+        u = u_all[:, i][None, :]
+        v_exp = xp.where(u <= p, 0.0, xp.log((1.0 - p) / xp.maximum(1.0 - u, 1e-300)) / beta)
+        v_new = xp.where(psi <= 1.5, v_quad, v_exp)
+        x = (
+            x
+            + (r - q)[:, None] * dt
+            + k0 * th
+            + k1 * v
+            + k2 * v_new
+            + xp.sqrt(xp.maximum(k3 * (v + v_new), 0.0)) * zs
+        )
+        v = v_new
+        logs.append(x)
+        vs.append(v)
+    return xp.stack(logs, axis=-1), xp.stack(vs, axis=-1)
+
+
+def _cdf(xp: Any, x: Array) -> Array:
+    import math
+
+    erf = getattr(xp, "erf", None)
+    if erf is None:  # CuPy exposes erf via cupyx.scipy.special
+        from cupyx.scipy.special import erf  # type: ignore[no-redef]
+    return 0.5 * (1.0 + erf(x / math.sqrt(2.0)))
+
+
+def bridge_survival(log_a: Array, log_b: Array, var: Array, log_h: float, is_down: bool) -> Array:
+    r"""Probability that a Brownian bridge from ``log_a`` to ``log_b`` (variance ``var``)
+    stays on the safe side of ``log_h``: :math:`1 - \exp(-2(a-h)(b-h)/\mathrm{var})`."""
+    xp = array_namespace(log_a)
+    da, db = log_a - log_h, log_b - log_h
+    safe = (da > 0) & (db > 0) if is_down else (da < 0) & (db < 0)
+    p_cross = xp.exp(xp.where(safe, -2.0 * da * db / xp.maximum(var, 1e-300), 0.0))
+    return xp.where(safe, 1.0 - p_cross, 0.0)
+
+
+def lsm(
+    z: Array,
+    *,
+    times: np.ndarray,
+    is_call: bool,
+    strike: float,
+    spot: Array,
+    r: Array,
+    q: Array,
+    vol: Array,
+    antithetic: bool,
+) -> tuple[Array, Array]:
+    r"""Longstaff–Schwartz American price per column (exercise dates ``times``).
+
+    Backward induction: at each date the continuation value of in-the-money paths is the
+    least-squares fit of the discounted future cash flow on :math:`\{1, x, x^2\}`,
+    :math:`x = S/K`; a path exercises when intrinsic > fitted continuation. The estimate is the
+    mean discounted cash flow, floored at immediate exercise. Same-path regression: the
+    estimator is low-biased (sub-optimal rule) with a small high in-sample bias; the net bias
+    is measured against the PDE in the tests and reported in docs/risk.md.
+    """
+    xp = np
+    s = np.asarray(gbm_at(z, times, spot, r, q, vol))
+    phi = 1.0 if is_call else -1.0
+    n_cols, n_paths, m = s.shape
+    cash = np.maximum(phi * (s[:, :, -1] - strike), 0.0)
+    t_cash = np.full((n_cols, n_paths), times[-1])
+    for j in range(m - 2, -1, -1):
+        sj = s[:, :, j]
+        ex = np.maximum(phi * (sj - strike), 0.0)
+        itm = ex > 0
+        disc = np.exp(-r[:, None] * (t_cash - times[j]))
+        y = cash * disc
+        xk = sj / strike
+        basis = np.stack([np.ones_like(xk), xk, xk * xk], axis=-1) * itm[..., None]
+        ata = np.einsum("cpi,cpj->cij", basis, basis)
+        aty = np.einsum("cpi,cp->ci", basis, y)
+        ok = itm.sum(axis=-1) >= 3
+        ata[~ok] = np.eye(3)
+        coef = np.linalg.solve(ata, aty[..., None])[..., 0]
+        cont = np.einsum("cpi,ci->cp", basis, coef)
+        exercise = itm & (ex > cont) & ok[:, None]
+        cash = np.where(exercise, ex, cash)
+        t_cash = np.where(exercise, times[j], t_cash)
+    pv = cash * np.exp(-r[:, None] * t_cash)
+    price, se = _mean_se(xp, _pair_mean(xp, pv, antithetic))
+    intrinsic = np.maximum(phi * (np.asarray(spot) - strike), 0.0)
+    return np.maximum(price, intrinsic), se

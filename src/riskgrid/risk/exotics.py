@@ -1,0 +1,549 @@
+r"""Exotic positions: their parameters and one pricing entry point per market state column.
+
+Types (per unit of ``quantity``, in the payoff currency; equity or FX underlyings alike):
+
+``asian_option``
+    Arithmetic or geometric average of the underlying over the fixing dates; average-price
+    (payoff :math:`(\pm(A - K))^+`) or average-strike (:math:`(\pm(S_T - A))^+`). Fixings before
+    the valuation date are known values; future ones are simulated. Geometric average-price:
+    closed form (:mod:`riskgrid.risk.asian`); everything else Monte Carlo (BSM or Heston).
+``barrier_option``
+    Up/down, in/out, call/put with rebate. Continuous monitoring under BSM: closed form
+    (:mod:`riskgrid.risk.barrier`); discrete monitoring: Monte Carlo exact at the monitoring
+    dates (``method: mc``, default) or the BGK-shifted closed form (``method: analytic``).
+    Under Heston: QE Monte Carlo, with a Brownian-bridge crossing probability between steps
+    for continuous monitoring. ``knocked: true`` records a barrier touched in the past: a
+    knock-in is then the vanilla, a knock-out is worth nothing.
+``american_option``
+    PDE (Crank–Nicolson, Rannacher start; the default), Barone-Adesi–Whaley or
+    Longstaff–Schwartz Monte Carlo, selected per job (``pricing.american.method``).
+``equity_option`` / ``fx_option`` with ``model: heston``
+    Lewis semi-analytic price under the underlying's Heston parameters.
+
+Rates inside a position are flat at the zero rate to expiry (domestic :math:`r`, dividend /
+foreign :math:`q`). Scenario and bumped vols reach Heston positions as a multiplier of both
+:math:`v_0` and :math:`\theta` by :math:`(\sigma/\sigma_{ref})^2`, where :math:`\sigma` is the
+state's Black vol and :math:`\sigma_{ref}` the position's base Black vol.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from riskgrid.risk import american, asian, barrier, black_scholes, exotic_mc, heston, rng
+
+EXOTIC_KINDS: tuple[str, ...] = ("asian_option", "barrier_option", "american_option")
+#: Bytes per simulated (column, path, step) a kernel keeps alive at once (≈ 8 float64 arrays).
+BYTES_PER_PATH_STEP = 64
+
+
+@dataclass(frozen=True)
+class PricingSettings:
+    """Job-wide numerical settings (``spec.pricing``)."""
+
+    seed: int = 0
+    paths: int = 8192
+    steps_per_year: int = 52
+    antithetic: bool = True
+    control_variate: bool = True
+    sampling: str = "pseudo"  # or "sobol"
+    sobol_replicates: int = 8
+    american_method: str = "pde"
+    pde_space_nodes: int = 201
+    pde_time_steps: int = 100
+    lsm_steps: int = 50
+    memory_bytes: int = 1 << 30
+    #: ``cpu`` (NumPy) or ``gpu`` (CuPy; BSM Asian and discrete-barrier kernels only)
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class ExoticSpec:
+    """One position's product parameters (times in years from the valuation date)."""
+
+    kind: str  # an EXOTIC_KINDS entry, or "heston_european"
+    position_id: str
+    is_call: bool
+    strike: float
+    t: float
+    model: str = "bsm"
+    heston: heston.HestonParams | None = None
+    ref_vol: float = 0.0
+    # asian
+    geometric: bool = False
+    average_strike: bool = False
+    fix_times: tuple[float, ...] = ()
+    n_total: int = 0
+    past_sum: float = 0.0
+    past_log_sum: float = 0.0
+    # barrier
+    barrier: float = 0.0
+    is_down: bool = True
+    is_in: bool = False
+    rebate: float = 0.0
+    monitor_times: tuple[float, ...] | None = None  # None = continuous
+    barrier_method: str = "mc"
+    knocked: bool = False
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def key(self) -> int:
+        return rng.position_key(self.position_id)
+
+
+def is_mc(spec: ExoticSpec, s: PricingSettings) -> bool:
+    """Whether the position is priced by Monte Carlo (has a standard error)."""
+    if spec.kind == "asian_option":
+        if not spec.fix_times and not spec.average_strike:
+            return False  # every fixing is past: the payoff is known
+        return spec.model == "heston" or not (spec.geometric and not spec.average_strike)
+    if spec.kind == "barrier_option":
+        if spec.knocked:
+            return False
+        return spec.model == "heston" or (
+            spec.monitor_times is not None and spec.barrier_method == "mc"
+        )
+    if spec.kind == "american_option":
+        return s.american_method == "lsm"
+    return False
+
+
+def sim_steps(spec: ExoticSpec, s: PricingSettings) -> int:
+    """Time steps of the position's paths (0 for closed forms)."""
+    if not is_mc(spec, s):
+        if spec.kind == "american_option" and s.american_method == "pde":
+            return s.pde_time_steps
+        return 0
+    if spec.kind == "american_option":
+        return s.lsm_steps
+    return len(_grid(spec, s))
+
+
+def cost_units(spec: ExoticSpec, s: PricingSettings) -> float:
+    """Relative cost of one valuation (a vanilla Black–Scholes valuation = 1).
+
+    Rough per-unit costs measured on one core (NumPy 2, 2020s x86): a GBM path-step ≈ 0.15
+    Black–Scholes valuations, a Heston QE or LSM path-step ≈ 1, a PDE node-step ≈ 0.4, a Lewis
+    price ≈ 1000, a barrier/geometric closed form ≈ 20, BAW ≈ 100. The planner only needs the
+    ratios; a calibrated run measures the absolute scale.
+    """
+    if is_mc(spec, s):
+        heavy = spec.model == "heston" or spec.kind == "american_option"
+        return (1.0 if heavy else 0.15) * s.paths * max(sim_steps(spec, s), 1)
+    if spec.kind == "american_option":
+        if s.american_method == "pde":
+            return 0.4 * s.pde_space_nodes * s.pde_time_steps
+        return 100.0
+    if spec.kind == "heston_european":
+        return 1000.0
+    return 20.0
+
+
+def _grid(spec: ExoticSpec, s: PricingSettings) -> np.ndarray:
+    """Simulation dates: the product's dates, refined to ``steps_per_year`` under Heston."""
+    if spec.kind == "asian_option":
+        dates = np.array(spec.fix_times if spec.fix_times else (spec.t,))
+        if spec.average_strike or spec.fix_times[-1:] != (spec.t,):
+            dates = np.union1d(dates, [spec.t])
+    elif spec.kind == "barrier_option" and spec.monitor_times is not None:
+        dates = np.union1d(np.array(spec.monitor_times), [spec.t])
+    else:
+        dates = np.array([spec.t])
+    if spec.model == "heston" or (spec.kind == "barrier_option" and spec.monitor_times is None):
+        n = max(1, math.ceil(s.steps_per_year * spec.t))
+        dates = np.union1d(dates, np.linspace(0.0, spec.t, n + 1)[1:])
+    return dates[dates > 0]
+
+
+def _normals(spec: ExoticSpec, s: PricingSettings, dims: int, replicate: int = 0) -> np.ndarray:
+    if s.sampling == "sobol":
+        z = rng.sobol_normals(s.seed, spec.key, s.paths, dims, replicate)
+        return z
+    return rng.normals(s.seed, spec.key, s.paths, dims, antithetic=s.antithetic)
+
+
+def price(
+    spec: ExoticSpec,
+    s: PricingSettings,
+    spot: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    vol: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(price, standard error) per column of the 1-D state arrays; SE is 0 for closed forms.
+
+    Monte Carlo columns are processed in chunks so that one chunk's live arrays stay within
+    ``s.memory_bytes`` (:data:`BYTES_PER_PATH_STEP` per column × path × step).
+    """
+    spot, r, q, vol = (np.ascontiguousarray(a, dtype=np.float64) for a in (spot, r, q, vol))
+    zero = np.zeros_like(spot)
+    if not is_mc(spec, s):
+        return _closed_form(spec, s, spot, r, q, vol), zero
+    steps = len(_grid(spec, s)) if spec.kind != "american_option" else s.lsm_steps
+    per_col = BYTES_PER_PATH_STEP * s.paths * max(steps, 1) * (2 if spec.model == "heston" else 1)
+    chunk = max(1, s.memory_bytes // per_col)
+    out_p, out_se = np.empty_like(spot), np.empty_like(spot)
+    for c0 in range(0, spot.size, chunk):
+        sl = slice(c0, c0 + chunk)
+        out_p[sl], out_se[sl] = _mc(spec, s, spot[sl], r[sl], q[sl], vol[sl])
+    return out_p, out_se
+
+
+def _closed_form(
+    spec: ExoticSpec,
+    s: PricingSettings,
+    spot: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    vol: np.ndarray,
+) -> np.ndarray:
+    if spec.kind == "heston_european":
+        assert spec.heston is not None
+        scale = (vol / spec.ref_vol) ** 2
+        return heston.european(spec.is_call, spot, spec.strike, spec.t, r, q, spec.heston, scale)
+    if spec.kind == "asian_option" and not spec.fix_times:  # all fixings past: known payoff
+        avg = (
+            math.exp(spec.past_log_sum / spec.n_total)
+            if spec.geometric
+            else spec.past_sum / spec.n_total
+        )
+        phi = 1.0 if spec.is_call else -1.0
+        return np.exp(-r * spec.t) * max(phi * (avg - spec.strike), 0.0)
+    if spec.kind == "asian_option":  # geometric average-price
+        times = np.array(spec.fix_times)
+        return asian.geometric_price(
+            spec.is_call,
+            spot,
+            spec.strike,
+            times,
+            spec.t,
+            r,
+            q,
+            vol,
+            n_total=spec.n_total,
+            past_log_sum=spec.past_log_sum,
+        )
+    if spec.kind == "barrier_option":
+        if spec.knocked:
+            if spec.is_in:
+                return black_scholes.price(spec.is_call, spot, spec.strike, spec.t, r, q, vol)
+            return np.zeros_like(spot)
+        h = np.full_like(spot, spec.barrier)
+        if spec.monitor_times is not None:  # BGK continuity correction, mean monitoring step
+            dt = spec.t / len(spec.monitor_times)
+            h = barrier.bgk_barrier(h, spec.is_down, vol, dt)
+        return barrier.price(
+            spec.is_call,
+            spec.is_down,
+            spec.is_in,
+            spot,
+            spec.strike,
+            h,
+            spec.rebate,
+            spec.t,
+            r,
+            q,
+            vol,
+        )
+    if spec.kind == "american_option":
+        if s.american_method == "baw":
+            return american.baw(spec.is_call, spot, spec.strike, spec.t, r, q, vol)
+        return american.pde(
+            spec.is_call,
+            spot,
+            spec.strike,
+            spec.t,
+            r,
+            q,
+            vol,
+            space_nodes=s.pde_space_nodes,
+            time_steps=s.pde_time_steps,
+        )
+    raise ValueError(f"no closed form for {spec.kind}")
+
+
+def _mc(
+    spec: ExoticSpec,
+    s: PricingSettings,
+    spot: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    vol: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    if s.sampling == "sobol" and spec.model == "bsm" and spec.kind != "american_option":
+        # randomised QMC: independent scrambles, SE from the spread of replicate means
+        reps = [
+            _mc_once(spec, s, spot, r, q, vol, replicate=k)[0] for k in range(s.sobol_replicates)
+        ]
+        arr = np.stack(reps)
+        return arr.mean(axis=0), arr.std(axis=0, ddof=1) / math.sqrt(len(reps))
+    return _mc_once(spec, s, spot, r, q, vol, replicate=0)
+
+
+def _mc_once(
+    spec: ExoticSpec,
+    s: PricingSettings,
+    spot: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    vol: np.ndarray,
+    *,
+    replicate: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    anti = s.antithetic and s.sampling != "sobol"
+    if spec.kind == "american_option":
+        times = np.linspace(0.0, spec.t, s.lsm_steps + 1)[1:]
+        z = _normals(spec, s, len(times))
+        return exotic_mc.lsm(
+            z,
+            times=times,
+            is_call=spec.is_call,
+            strike=spec.strike,
+            spot=spot,
+            r=r,
+            q=q,
+            vol=vol,
+            antithetic=anti,
+        )
+    grid = _grid(spec, s)
+    if spec.model == "heston":
+        return _heston_mc(spec, s, grid, spot, r, q, vol)
+    dims = len(grid)
+    z = _normals(spec, s, dims, replicate)
+    if s.sampling == "sobol":
+        z = np.diff(rng.brownian_bridge(z, grid), prepend=0.0, axis=1) / np.sqrt(
+            np.diff(grid, prepend=0.0)
+        )
+    if s.device == "gpu" and (spec.kind == "barrier_option" or len(grid) == len(spec.fix_times)):
+        import cupy  # optional extra `gpu`; the CLI checks it is importable
+
+        on_gpu = [cupy.asarray(a) for a in (z, spot, r, q, vol)]
+        price_d, se_d = _bsm_kernel(spec, grid, *on_gpu, anti=anti, cv=s.control_variate)
+        return cupy.asnumpy(price_d), cupy.asnumpy(se_d)
+    if spec.kind == "asian_option" and len(grid) != len(spec.fix_times):
+        return _asian_on_grid(spec, z, grid, spot, r, q, vol, anti)
+    return _bsm_kernel(spec, grid, z, spot, r, q, vol, anti=anti, cv=s.control_variate)
+
+
+def _bsm_kernel(
+    spec: ExoticSpec,
+    grid: np.ndarray,
+    z: Any,
+    spot: Any,
+    r: Any,
+    q: Any,
+    vol: Any,
+    *,
+    anti: bool,
+    cv: bool,
+) -> tuple[Any, Any]:
+    """The array-API kernels (NumPy or CuPy arrays alike)."""
+    if spec.kind == "asian_option":
+        return exotic_mc.asian(
+            z,
+            times=grid,
+            expiry=spec.t,
+            is_call=spec.is_call,
+            geometric=spec.geometric,
+            average_strike=spec.average_strike,
+            strike=spec.strike,
+            past_sum=spec.past_sum,
+            past_log_sum=spec.past_log_sum,
+            n_total=spec.n_total,
+            spot=spot,
+            r=r,
+            q=q,
+            vol=vol,
+            antithetic=anti,
+            control_variate=cv,
+        )
+    return exotic_mc.barrier_discrete(
+        z,
+        times=grid,
+        expiry=spec.t,
+        is_call=spec.is_call,
+        is_down=spec.is_down,
+        is_in=spec.is_in,
+        strike=spec.strike,
+        barrier=spec.barrier,
+        rebate=spec.rebate,
+        spot=spot,
+        r=r,
+        q=q,
+        vol=vol,
+        antithetic=anti,
+    )
+
+
+def _asian_payoff(
+    spec: ExoticSpec, s_paths: np.ndarray, fix_idx: np.ndarray, df: np.ndarray
+) -> np.ndarray:
+    """Discounted Asian payoff from spots on a grid (cols, paths, steps)."""
+    phi = 1.0 if spec.is_call else -1.0
+    fx = s_paths[:, :, fix_idx]
+    if spec.geometric:
+        avg = np.exp((spec.past_log_sum + np.log(fx).sum(axis=-1)) / spec.n_total)
+    else:
+        avg = (spec.past_sum + fx.sum(axis=-1)) / spec.n_total
+    under = s_paths[:, :, -1] - avg if spec.average_strike else avg - spec.strike
+    return df[:, None] * np.maximum(phi * under, 0.0)
+
+
+def _asian_on_grid(
+    spec: ExoticSpec,
+    z: np.ndarray,
+    grid: np.ndarray,
+    spot: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    vol: np.ndarray,
+    anti: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Asian whose simulation grid has dates besides the fixings (e.g. average-strike)."""
+    paths = exotic_mc.gbm_at(z, grid, spot, r, q, vol)
+    idx = np.searchsorted(grid, np.array(spec.fix_times))
+    pay = _asian_payoff(spec, paths, idx, np.exp(-r * spec.t))
+    return exotic_mc._mean_se(np, exotic_mc._pair_mean(np, pay, anti))
+
+
+def _heston_mc(
+    spec: ExoticSpec,
+    s: PricingSettings,
+    grid: np.ndarray,
+    spot: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    vol: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    assert spec.heston is not None
+    hp = spec.heston
+    scale = (vol / spec.ref_vol) ** 2
+    n = len(grid)
+    z = rng.normals(s.seed, spec.key, s.paths, 2 * n, antithetic=s.antithetic)
+    logs, vs = exotic_mc.heston_paths(
+        z,
+        times=grid,
+        spot=spot,
+        r=r,
+        q=q,
+        v0=hp.v0 * scale,
+        kappa=hp.kappa,
+        theta=hp.theta * scale,
+        sigma=hp.sigma,
+        rho=hp.rho,
+    )
+    df = np.exp(-r * spec.t)
+    if spec.kind == "asian_option":
+        idx = np.searchsorted(grid, np.array(spec.fix_times))
+        pay = _asian_payoff(spec, np.exp(logs), idx, df)
+        return exotic_mc._mean_se(np, exotic_mc._pair_mean(np, pay, s.antithetic))
+    # barrier
+    phi = 1.0 if spec.is_call else -1.0
+    s_t = np.exp(logs[:, :, -1])
+    vanilla = df[:, None] * np.maximum(phi * (s_t - spec.strike), 0.0)
+    log_h = math.log(spec.barrier)
+    if spec.monitor_times is None:  # continuous: bridge survival per step
+        prev_x = np.concatenate(
+            [np.broadcast_to(np.log(spot)[:, None, None], (*logs.shape[:2], 1)), logs[:, :, :-1]],
+            axis=-1,
+        )
+        prev_v = np.concatenate(
+            [np.broadcast_to((hp.v0 * scale)[:, None, None], (*vs.shape[:2], 1)), vs[:, :, :-1]],
+            axis=-1,
+        )
+        dts = np.diff(grid, prepend=0.0)
+        var = 0.5 * (prev_v + vs) * dts
+        surv_step = exotic_mc.bridge_survival(prev_x, logs, var, log_h, spec.is_down)
+    else:
+        mon = np.isin(grid, np.array(spec.monitor_times))
+        beyond = (logs <= log_h) if spec.is_down else (logs >= log_h)
+        surv_step = np.where(mon & beyond, 0.0, 1.0)
+    surv = np.cumprod(surv_step, axis=-1)
+    alive = surv[:, :, -1]
+    if spec.is_in:
+        pay = (1.0 - alive) * vanilla + alive * df[:, None] * spec.rebate
+    else:
+        before = np.concatenate([np.ones((*surv.shape[:2], 1)), surv[:, :, :-1]], axis=-1)
+        hit_prob = before - surv  # probability of the first touch in each step
+        df_steps = np.exp(-r[:, None] * grid[None, :])
+        rebate = spec.rebate * (hit_prob * df_steps[:, None, :]).sum(axis=-1)
+        pay = alive * vanilla + rebate
+    return exotic_mc._mean_se(np, exotic_mc._pair_mean(np, pay, s.antithetic))
+
+
+def _add_months(d: dt.date, months: int) -> dt.date:
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    last = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(d.day, last))
+
+
+def schedule_back(end: dt.date, count: int, frequency: str) -> list[dt.date]:
+    """``count`` dates ending at ``end``, ``frequency`` (``3D``, ``1W``, ``1M``, ``1Y``) apart.
+
+    Calendar arithmetic (no holiday calendar): months clamp to the month's last day.
+    """
+    n, unit = int(frequency[:-1]), frequency[-1]
+    out = []
+    for k in range(count - 1, -1, -1):
+        if unit == "D":
+            out.append(end - dt.timedelta(days=n * k))
+        elif unit == "W":
+            out.append(end - dt.timedelta(weeks=n * k))
+        else:
+            out.append(_add_months(end, -n * k * (12 if unit == "Y" else 1)))
+    return out
+
+
+def rolled(spec: ExoticSpec, days: float, spot: float) -> ExoticSpec:
+    """``spec`` as of ``days`` calendar days later (theta's constant-maturity roll).
+
+    Every time shortens by days/365; Asian fixings that fall inside the horizon become past
+    fixings at today's ``spot`` (spots are held under the roll convention); barrier
+    monitoring dates inside the horizon are dropped (spot held: no knock event). A spec that
+    expires inside the horizon keeps ``t <= 0``; the caller values it at expiry.
+    """
+    tau = days / 365.0
+    fix = [f - tau for f in spec.fix_times]
+    fixed_now = [f for f in fix if f <= 0.0]
+    mon = None
+    if spec.monitor_times is not None:
+        mon = tuple(m - tau for m in spec.monitor_times if m - tau > 0.0)
+    return dataclasses.replace(
+        spec,
+        t=spec.t - tau,
+        fix_times=tuple(f for f in fix if f > 0.0),
+        past_sum=spec.past_sum + spot * len(fixed_now),
+        past_log_sum=spec.past_log_sum + math.log(spot) * len(fixed_now),
+        monitor_times=mon,
+    )
+
+
+def value_at_expiry(spec: ExoticSpec, spot: float) -> float:
+    """Per-unit payoff of a position whose expiry fell inside a theta horizon (spot held).
+
+    Asians: remaining fixings fix at ``spot``; barriers: no knock event while the spot is held,
+    so a knock-in that has not knocked in pays its rebate and a live knock-out the vanilla
+    payoff; Americans and Heston Europeans: the intrinsic value.
+    """
+    phi = 1.0 if spec.is_call else -1.0
+    if spec.kind == "asian_option":
+        k = len(spec.fix_times)
+        if spec.geometric:
+            avg = math.exp((spec.past_log_sum + k * math.log(spot)) / spec.n_total)
+        else:
+            avg = (spec.past_sum + k * spot) / spec.n_total
+        under = spot - avg if spec.average_strike else avg - spec.strike
+        return max(phi * under, 0.0)
+    vanilla = max(phi * (spot - spec.strike), 0.0)
+    if spec.kind == "barrier_option":
+        if spec.knocked:
+            return vanilla if spec.is_in else 0.0
+        return spec.rebate if spec.is_in else vanilla
+    return vanilla

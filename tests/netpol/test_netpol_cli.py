@@ -35,7 +35,10 @@ def test_matrix_text_from_directory(tmp_path: Path, capsys: pytest.CaptureFixtur
     bundle.mkdir()
     objs = cluster_objects(2)
     half = len(objs) // 2
-    (bundle / "a.yaml").write_text(yaml.safe_dump_all(objs[:half]), encoding="utf-8")
+    # Round trip through JSON: the synthetic objects share sub-dicts, which YAML would write
+    # as aliases, and riskgrid's loader refuses aliases (bounded YAML, issue #12).
+    plain = json.loads(json.dumps(objs[:half]))
+    (bundle / "a.yaml").write_text(yaml.safe_dump_all(plain), encoding="utf-8")
     (bundle / "b.json").write_text(json.dumps({"kind": "List", "items": objs[half:]}),
                                    encoding="utf-8")  # fmt: skip
     assert main(["netpol", "matrix", str(bundle), "--no-external"]) == 0

@@ -69,6 +69,9 @@ class _Worker:
     started_at: float = 0.0  # when it began the task at the head of ``held``
 
 
+BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 class LocalPoolEngine:
     """Run tasks on ``workers`` local processes (default: all cores)."""
 
@@ -109,6 +112,11 @@ class LocalPoolEngine:
         env = dict(os.environ)
         # The worker must import what the driver can (task functions are pickled by name).
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        # One compute thread per worker (as Ray does for its workers): the pool is the
+        # parallelism. Threaded BLAS inside workers would oversubscribe the cores and make the
+        # bits of a matrix product depend on the thread count. A value set by the user wins.
+        for var in BLAS_THREAD_VARS:
+            env.setdefault(var, "1")
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "riskgrid.grid.worker", str(theirs.fileno()), *self.preload],

@@ -205,6 +205,18 @@ def compile_run(setup: ExposureSetup) -> CompiledRun:
     idx = {n: i for i, n in enumerate(setup.factor_names)}
     n_ns = len(setup.netting_sets)
 
+    report_idx = np.searchsorted(times, report_t)
+    lag_idx = np.empty((n_ns, len(report_t)), dtype=np.int64)
+    for k, ns in enumerate(setup.netting_sets):
+        m = ns.csa.mpor_days if ns.csa else 0
+        if m:
+            lt = lag_t[m]
+            # A lag date at or before today: the collateral balance is today's (time 0 is not
+            # on the timeline; the first date stands in, documented).
+            lag_idx[k] = np.searchsorted(times, np.maximum(lt, times[0]))
+        else:
+            lag_idx[k] = report_idx
+    evals = np.unique(np.concatenate([report_idx, lag_idx.ravel()]))
     books: list[Book] = []
     for _, cf, sh in flows:
         # Fixings beyond the last report date never matter: keep only those on the timeline.
@@ -221,6 +233,7 @@ def compile_run(setup: ExposureSetup) -> CompiledRun:
                 idx.get(f"FX:{ccy}", -1),
                 cur.fx_spot,
                 n_ns,
+                evals,
             )
         base_disc = setup.currencies[setup.base].discount.shifted(sh.get(setup.base, 0.0))
         books.append(
@@ -234,17 +247,6 @@ def compile_run(setup: ExposureSetup) -> CompiledRun:
             )
         )
 
-    report_idx = np.searchsorted(times, report_t)
-    lag_idx = np.empty((n_ns, len(report_t)), dtype=np.int64)
-    for k, ns in enumerate(setup.netting_sets):
-        m = ns.csa.mpor_days if ns.csa else 0
-        if m:
-            lt = lag_t[m]
-            # A lag date at or before today: the collateral balance is today's (time 0 is not
-            # on the timeline; the first date stands in, documented).
-            lag_idx[k] = np.searchsorted(times, np.maximum(lt, times[0]))
-        else:
-            lag_idx[k] = report_idx
     return CompiledRun(
         model=model,
         books=tuple(books),

@@ -28,10 +28,10 @@ class CurrencyBook:
     H: np.ndarray  # (n_times,) H(t) on the timeline
     zeta: np.ndarray  # (n_times,) ζ(t)
     h: np.ndarray  # (K,) H of the distinct bond maturities
-    W: np.ndarray  # (n_times, K, ns) weight·P(0,T) alive at each timeline date
+    W: np.ndarray  # (n_eval, K, ns) weight·P(0,T) alive at each evaluation date
     # fixed coupons (J of them)
     c_fix: np.ndarray  # (J,) timeline index of the fixing
-    c_alive: np.ndarray  # (n_times, J) bool: fixed and not yet paid
+    c_alive: np.ndarray  # (n_eval, J) bool: fixed and not yet paid
     c_ns: np.ndarray  # (J,) netting set
     c_notional: np.ndarray
     c_b: np.ndarray
@@ -39,6 +39,7 @@ class CurrencyBook:
     c_hE: np.ndarray
     c_p0E: np.ndarray
     c_ratio0: np.ndarray  # P(0,E)/P(0,S)
+    row_of: np.ndarray  # (n_times,) row of W / c_alive for a timeline index, −1: not evaluated
 
 
 @dataclass(frozen=True)
@@ -85,24 +86,30 @@ def compile_currency(
     fx: int,
     fx_spot: float,
     n_ns: int,
+    evals: np.ndarray,
 ) -> CurrencyBook:
+    """Compile one currency's terms; ``evals`` are the timeline indices values are taken at
+    (report dates and collateral lag dates): alive weights are kept for those dates only."""
     rates = model.factors[ir].rates
     assert rates is not None
     times = model.times
+    at = times[evals]
+    row_of = np.full(len(times), -1, dtype=np.int64)
+    row_of[evals] = np.arange(len(evals))
     bonds = [b for b in cf.bonds if b.currency == currency]
     mats = np.array(sorted({b.maturity for b in bonds}), dtype=float)
     col = {m: k for k, m in enumerate(mats.tolist())}
-    W = np.zeros((len(times), len(mats), n_ns))
+    W = np.zeros((len(evals), len(mats), n_ns))
     if bonds:
         p0m = p0(mats)
         for b in bonds:
-            alive = times < b.alive_until
+            alive = at < b.alive_until
             W[alive, col[b.maturity], b.netting_set] += b.weight * p0m[col[b.maturity]]
     coupons = [c for c in cf.coupons if c.currency == currency]
     idx = {float(t): i for i, t in enumerate(times.tolist())}
     fixing = np.array([c.fixing for c in coupons], dtype=float)
     payment = np.array([c.payment for c in coupons], dtype=float)
-    alive = (times[:, None] >= fixing[None, :]) & (times[:, None] < payment[None, :])
+    alive = (at[:, None] >= fixing[None, :]) & (at[:, None] < payment[None, :])
     p0S, p0E = p0(fixing), p0(payment)
     return CurrencyBook(
         ir=ir,
@@ -121,6 +128,7 @@ def compile_currency(
         c_hE=rates.H(payment),
         c_p0E=p0E,
         c_ratio0=p0E / p0S if len(coupons) else p0E,
+        row_of=row_of,
     )
 
 
@@ -145,12 +153,15 @@ def deflated_values(book: Book, states: np.ndarray, at: np.ndarray) -> np.ndarra
             x = states[:, i, cb.ir]
             z = cb.zeta[i]
             val = np.zeros((n_paths, book.n_netting_sets))
-            live = np.flatnonzero(np.any(cb.W[i] != 0.0, axis=1))
+            r = cb.row_of[i]
+            if r < 0:
+                raise ValueError(f"timeline index {i} was not compiled for evaluation")
+            live = np.flatnonzero(np.any(cb.W[r] != 0.0, axis=1))
             if live.size:
                 h = cb.h[live]
-                val += np.exp(-np.outer(x, h) - 0.5 * z * h * h) @ cb.W[i][live]
+                val += np.exp(-np.outer(x, h) - 0.5 * z * h * h) @ cb.W[r][live]
             if amounts is not None:
-                alive = np.flatnonzero(cb.c_alive[i])
+                alive = np.flatnonzero(cb.c_alive[r])
                 if alive.size:
                     hE = cb.c_hE[alive]
                     disc = cb.c_p0E[alive] * np.exp(-np.outer(x, hE) - 0.5 * z * hE * hE)

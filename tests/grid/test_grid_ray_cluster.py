@@ -98,13 +98,13 @@ def test_killed_driver_resumes_from_its_checkpoint(
     ck = tmp_path / "ck"
     first = _cli(cluster, big_job_path, tmp_path / "o1", "--checkpoint", str(ck), faults="delay:*")
     try:
-        wait_for(lambda: len(list((ck / "tasks").glob("*.npz"))) >= 2, 180, "2 checkpointed tasks")
+        wait_for(lambda: len(list((ck / "tasks").glob("*.parquet"))) >= 2, 180, "2 checkpointed tasks")
         first.kill()  # SIGKILL: no clean-up of any kind in the driver
         first.wait(30)
     finally:
         if first.poll() is None:
             first.kill()
-    saved = len(list((ck / "tasks").glob("*.npz")))
+    saved = len(list((ck / "tasks").glob("*.parquet")))
     assert not (tmp_path / "o1").exists()
     # Ray stops a dead driver's tasks: nothing of the first run keeps computing.
     wait_for(lambda: not cluster.workers_running_tasks(), 60, "the dead driver's tasks to stop")

@@ -98,7 +98,9 @@ def test_killed_driver_resumes_from_its_checkpoint(
     ck = tmp_path / "ck"
     first = _cli(cluster, big_job_path, tmp_path / "o1", "--checkpoint", str(ck), faults="delay:*")
     try:
-        wait_for(lambda: len(list((ck / "tasks").glob("*.parquet"))) >= 2, 180, "2 checkpointed tasks")
+        wait_for(
+            lambda: len(list((ck / "tasks").glob("*.parquet"))) >= 2, 180, "2 checkpointed tasks"
+        )
         first.kill()  # SIGKILL: no clean-up of any kind in the driver
         first.wait(30)
     finally:

@@ -21,7 +21,6 @@ from riskgrid.spec.exposure import load_exposure_job
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "exposure" / "ore-minimal.yaml"
 
-pytest.importorskip("ORE", reason="open-source-risk-engine is a dev dependency")
 
 
 @pytest.mark.slow

@@ -22,7 +22,6 @@ from riskgrid.spec.exposure import load_exposure_job
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "exposure" / "ore-minimal.yaml"
 
 
-
 @pytest.mark.slow
 def test_ore_minimal_profile_cva_dva(tmp_path: Path) -> None:
     ore = run_ore(tmp_path / "ore", sigma=0.005, reversion=0.03, samples=500, grid="41,6M")

@@ -1,7 +1,9 @@
 """The service on the grid: jobs on a real Ray cluster, cancellation, grid metrics.
 
 - a `ray start --head` cluster on loopback with token authentication (module fixture);
-- the API server in this process with ``engine="ray"`` and the cluster's address;
+- the API server as a real `riskgrid serve --dev` process with ``RISKGRID_ENGINE=ray`` and the
+  cluster's address (a process of its own: a Ray driver keeps per-process state, and one that
+  joined another, token-less Ray earlier in the test session cannot join this cluster);
 - cancellation through the real `riskgrid jobs cancel` command, checked by process listing:
   no task process of the cancelled job is left, on either engine.
 """
@@ -14,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,13 +28,13 @@ from service_helpers import (
     dev_settings,
     free_port,
     job_file,
-    start_server,
     tenant_doc,
 )
 
 from riskgrid.client import Client, ClientError
 from riskgrid.grid.runner import run_job
 from riskgrid.service.audit import AuditLog
+from riskgrid.service.db import Database
 from riskgrid.spec.job import load_job
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -54,14 +57,57 @@ def ray_cluster() -> Iterator[RayHead]:
                     os.environ[k] = v
 
 
+def _serve_on_ray(cluster: RayHead, state: Path, **env_extra: str) -> tuple[LiveServer, Any]:
+    """A real `riskgrid serve --dev` on the Ray engine; returns (server handle, process)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "RISKGRID_STATE_DIR": str(state),
+        "RISKGRID_ENGINE": "ray",
+        "RISKGRID_RAY_ADDRESS": cluster.address,
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN": cluster.token,
+        **env_extra,
+    }
+    env.pop("RISKGRID_DB_URL", None)
+    state.mkdir(parents=True, exist_ok=True)
+    log = state / "serve.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "riskgrid.cli.main", "serve", "--dev", "--port", str(port)],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    srv = LiveServer(f"http://127.0.0.1:{port}", dev_settings(state), None, None, None)  # type: ignore[arg-type]
+
+    def ready() -> bool:
+        assert proc.poll() is None, log.read_text()[-3000:]
+        try:
+            return srv.client().get("/readyz").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        _wait_until(ready, "the server to start", 90)
+        _tenant(srv, "desk-r")
+    except BaseException:
+        os.killpg(proc.pid, 9)
+        raise
+    return srv, proc
+
+
+def _stop(proc: Any) -> None:
+    os.killpg(proc.pid, 9)
+    proc.wait(10)
+
+
 @pytest.fixture(scope="module")
 def ray_server(ray_cluster: RayHead, tmp_path_factory: pytest.TempPathFactory):
     """One API server on the Ray engine for the module (each connect to Ray costs seconds)."""
-    state = tmp_path_factory.mktemp("ray-server")
-    srv = start_server(dev_settings(state, engine="ray", ray_address=ray_cluster.address))
-    _tenant(srv, "desk-r")
+    srv, proc = _serve_on_ray(ray_cluster, tmp_path_factory.mktemp("ray-server") / "state")
     yield srv
-    srv.stop()
+    _stop(proc)
 
 
 def _tenant(srv: LiveServer, name: str) -> None:
@@ -133,7 +179,7 @@ def test_service_runs_a_job_on_ray_with_the_same_answer_auth_and_audit(
     assert _measures(result) == _measures(local.model_dump(mode="json", by_alias=True))
 
     # audited like any job: submit (allow, by dana) and the viewer's denial
-    rows = AuditLog(srv.app.state.services.db).rows()
+    rows = AuditLog(Database(srv.settings.database_url)).rows()
     submits = [(r.actor, r.decision) for r in rows if r.action == "job.submit"]
     assert ("dana", "allow") in submits and ("vic", "deny") in submits
 
@@ -148,13 +194,22 @@ def test_service_runs_a_job_on_ray_with_the_same_answer_auth_and_audit(
 
 @pytest.mark.ray
 @pytest.mark.slow
-def test_cancel_stops_the_jobs_ray_tasks_within_seconds(
-    ray_cluster: RayHead, ray_server: LiveServer, tmp_path: Path, monkeypatch
-):
-    # the grid's test hook: task #1 of the job sleeps 60 s, so it is caught running
-    monkeypatch.setenv("RISKGRID_TEST_FAULTS", "slow:#1")
-    monkeypatch.setenv("RISKGRID_TEST_FAULTS_DIR", str(tmp_path / "markers"))
-    srv = ray_server
+def test_cancel_stops_the_jobs_ray_tasks_within_seconds(ray_cluster: RayHead, tmp_path: Path):
+    # the grid's test hook: task #1 of the job sleeps 60 s, so it is caught running (a server
+    # of its own, started with the hook in its environment)
+    srv, proc = _serve_on_ray(
+        ray_cluster,
+        tmp_path / "state",
+        RISKGRID_TEST_FAULTS="slow:#1",
+        RISKGRID_TEST_FAULTS_DIR=str(tmp_path / "markers"),
+    )
+    try:
+        _cancel_on_ray(ray_cluster, srv, tmp_path)
+    finally:
+        _stop(proc)
+
+
+def _cancel_on_ray(ray_cluster: RayHead, srv: LiveServer, tmp_path: Path) -> None:
     token = srv.token("dana", "desk-r-devs")
     dev = Client(srv.url, token, tenant="desk-r")
     job = dev.submit(

@@ -36,6 +36,7 @@ ENV_DIR = "RISKGRID_TEST_FAULTS_DIR"
 ENV_DELAY = "RISKGRID_TEST_FAULTS_DELAY"
 MODES = ("exit", "raise", "raise-always", "slow", "slow-once", "delay")
 SLOW_SECONDS = 60.0
+ENV_SLOW = "RISKGRID_TEST_FAULTS_SLOW"
 
 
 class InjectedFault(RuntimeError):
@@ -50,6 +51,7 @@ class FaultInjector:
     rules: tuple[tuple[str, str], ...]  # (mode, task key)
     marker_dir: str
     delay_seconds: float = 0.5
+    slow_seconds: float = SLOW_SECONDS
 
     def _first_time(self, mode: str, key: str) -> bool:
         marker = Path(self.marker_dir) / f"{mode}-{key}"
@@ -68,7 +70,7 @@ class FaultInjector:
             if mode == "raise" and self._first_time(mode, key):
                 raise InjectedFault(f"injected failure in task {key}")
             if mode == "slow" or (mode == "slow-once" and self._first_time(mode, task.key)):
-                time.sleep(SLOW_SECONDS)
+                time.sleep(self.slow_seconds)
             if mode == "delay":
                 time.sleep(self.delay_seconds)
             if mode == "exit" and self._first_time(mode, key):
@@ -102,4 +104,7 @@ def from_environment(fn: TaskFn, tasks: Sequence[Task]) -> TaskFn:
     marker_dir = os.environ.get(ENV_DIR) or tempfile.mkdtemp(prefix="riskgrid-faults-")
     os.makedirs(marker_dir, exist_ok=True)
     delay = float(os.environ.get(ENV_DELAY) or 0.5)
-    return FaultInjector(fn, parse_rules(text, tasks), marker_dir, delay)
+    # A sleep longer than the task timeout makes a `slow` task time out and be retried rather
+    # than finish: cancellation tests use it so the job cannot end before it is cancelled.
+    slow = float(os.environ.get(ENV_SLOW) or SLOW_SECONDS)
+    return FaultInjector(fn, parse_rules(text, tasks), marker_dir, delay, slow)

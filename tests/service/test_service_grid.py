@@ -233,6 +233,9 @@ def test_cancel_stops_the_jobs_local_workers_within_seconds(
     make_server, tmp_path: Path, monkeypatch
 ):
     monkeypatch.setenv("RISKGRID_TEST_FAULTS", "slow:#1")
+    # Longer than the task timeout: task #1 can never finish, so the job cannot end before the
+    # cancel (a 60 s sleep could, on a slow day).
+    monkeypatch.setenv("RISKGRID_TEST_FAULTS_SLOW", "600")
     monkeypatch.setenv("RISKGRID_TEST_FAULTS_DIR", str(tmp_path / "markers"))
     srv = make_server()
     _tenant(srv, "desk-l")
@@ -245,7 +248,7 @@ def test_cancel_stops_the_jobs_local_workers_within_seconds(
     job = dev.submit(
         job_file(tmp_path / "jobs", "desk-l", "multi-desk-var.yaml", targetTaskSeconds=0.05)
     )
-    _wait_until(lambda: job.status()["tasks"]["done"] >= 3, "the job to get going")
+    _wait_until(lambda: job.status()["state"] == "running" and workers(), "the job to start")
     assert workers()  # the job's worker processes, one of them stuck in task #1
 
     said = _cancel_with_cli(srv, job.id, token, tmp_path)

@@ -20,33 +20,14 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from riskgrid.spec.job import CSV_COLUMNS
+
 HERE = Path(__file__).resolve().parent
 AS_OF = dt.date(2026, 11, 20)
 SEED = 20261129
 HESTON_NAMES = ("ACME", "BOLT", "CRUX", "EURUSD")
-COLUMNS = [
-    "id",
-    "type",
-    "underlying",
-    "strike",
-    "expiry",
-    "optionType",
-    "quantity",
-    "desk",
-    "book",
-    "model",
-    "average",
-    "averageOn",
-    "fixingDates",
-    "fixingCount",
-    "fixingFrequency",
-    "pastFixings",
-    "barrier",
-    "barrierType",
-    "rebate",
-    "monitoring",
-    "knocked",
-]
+# The loader's columns (one list: generator and loader cannot drift); no `currency` here.
+COLUMNS = [c for c in CSV_COLUMNS if c != "currency"]
 
 
 def _months_before(d: dt.date, k: int) -> dt.date:

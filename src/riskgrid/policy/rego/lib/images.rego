@@ -25,17 +25,12 @@ tag_of(tag_split) := tag_split[1] if count(tag_split) > 1
 default tag_of(_) := ""
 
 # The first segment is a registry when it looks like a host (has "." or ":" or is localhost).
-with_registry(named) := named if {
-	count(named) > 1
-	is_host(named[0])
-}
-
+# (`else` chains: each image of each container is parsed, so only the first match runs.)
 with_registry(named) := array.concat(["docker.io", "library"], named) if count(named) == 1
 
-with_registry(named) := array.concat(["docker.io"], named) if {
-	count(named) > 1
-	not is_host(named[0])
-}
+else := named if is_host(named[0])
+
+else := array.concat(["docker.io"], named)
 
 is_host(s) if contains(s, ".")
 

@@ -32,11 +32,8 @@ else := named if is_host(named[0])
 
 else := array.concat(["docker.io"], named)
 
-is_host(s) if contains(s, ".")
-
-is_host(s) if contains(s, ":")
-
-is_host(s) if s == "localhost"
+# One definition (three would all be evaluated on every call).
+is_host(s) if regex.match(`[.:]|^localhost$`, s)
 
 # An allow/deny-list entry is a registry or repository prefix, compared segment by segment.
 parse_prefix(entry) := segs if {
@@ -46,7 +43,7 @@ parse_prefix(entry) := segs if {
 
 prefix_with_registry(named) := named if is_host(named[0])
 
-prefix_with_registry(named) := array.concat(["docker.io"], named) if not is_host(named[0])
+else := array.concat(["docker.io"], named)
 
 under(segments, prefix) if {
 	count(prefix) <= count(segments)

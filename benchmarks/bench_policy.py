@@ -52,10 +52,7 @@ import yaml
 
 from riskgrid.policy import cases
 from riskgrid.policy.check import check_documents, check_objects
-from riskgrid.policy.config import default_config, resolved_params
-from riskgrid.policy.engine import NORMS_RULE, driver_module, index_by_kind, rego_modules
 from riskgrid.policy.inputs import read_inputs
-from riskgrid.policy.library import load_library
 
 MISTAKES: list[dict[str, Any]] = [
     {"container": {"securityContext": {"privileged": True}}},
@@ -203,10 +200,14 @@ def policy_table(
     policy runs alone over pre-normalised objects, and how many objects it applies to."""
     import regorus
 
+    from riskgrid.policy.config import default_config, resolved_params
+    from riskgrid.policy.engine import NORMS_RULE, Dispatch, driver_module, rego_modules
+    from riskgrid.policy.library import load_library
+
     library = load_library()
     params = resolved_params(default_config(), library)
     modules = rego_modules()
-    by_kind = index_by_kind(objs)
+    by_policy = Dispatch(library.engine_key()).by_policy(objs)
 
     def engine(policies: tuple[tuple[str, str, tuple[str, ...]], ...], swap: bool) -> Any:
         e = regorus.Engine()
@@ -219,7 +220,7 @@ def policy_table(
         return e
 
     base = engine(library.engine_key()[:1], swap=False)
-    base.set_input({"objects": objs, "params": params, "by_kind": by_kind})
+    base.set_input({"objects": objs, "params": params, "by_policy": by_policy})
     base.add_policy(
         "count.rego", "package riskgrid.bench\n\nn := count(data.riskgrid.batch.norms)\n"
     )
@@ -229,7 +230,7 @@ def policy_table(
 
     def cost(key: tuple[str, str, tuple[str, ...]]) -> float:
         e = engine((key,), swap=True)
-        e.set_input({"norms": norms, "params": params, "by_kind": by_kind})
+        e.set_input({"norms": norms, "params": params, "by_policy": by_policy})
         _, cpus, _ = timed(lambda: e.eval_rule_as_json("data.riskgrid.batch.results"), runs)
         return min(cpus) * 1000
 
@@ -238,9 +239,7 @@ def policy_table(
     fixed = cost((first[0], first[1], ("NoSuchKind",)))
     rows = []
     for key in library.engine_key():
-        kinds = key[2]
-        n = len(objs) if "*" in kinds else sum(len(by_kind.get(k, [])) for k in kinds)
-        rows.append((key[0], max(cost(key) - fixed, 0.0), n))
+        rows.append((key[0], max(cost(key) - fixed, 0.0), len(by_policy.get(key[0], []))))
     rows.sort(key=lambda r: -r[1])
     return normalise_us, rows
 
@@ -292,6 +291,15 @@ def bench_clis(
     return out
 
 
+def baseline(src: str, n: int, runs: int, reps: int) -> dict[str, Any]:
+    """The in-process figures of another checkout's ``src`` (this script, run as a child)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
+    cmd = [sys.executable, __file__, "--inprocess-json", "--objects", str(n), "--runs",
+           str(runs), "--latency-reps", str(reps)]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, timeout=3600)
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
 def mm(values: list[float]) -> str:
     return f"{min(values):7.2f} {statistics.median(values):7.2f}"
 
@@ -317,7 +325,21 @@ def main() -> int:
         help="run everything but the process-pool scaling on this one CPU (both tools' "
         "command lines inherit it)",
     )
+    ap.add_argument(
+        "--baseline-src",
+        default=None,
+        metavar="DIR",
+        help="also time the in-process check of another checkout's src/ (e.g. a git worktree "
+        "of main) in a child process on the same corpus, same pinning",
+    )
+    ap.add_argument("--inprocess-json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.inprocess_json:  # the --baseline-src child: in-process figures only, as JSON
+        objs = corpus(args.objects)
+        with tempfile.TemporaryDirectory(prefix="rg-bench-") as tmp:
+            write_corpus(objs, Path(tmp))
+            print(json.dumps(bench_riskgrid(objs, Path(tmp), args.latency_reps, args.runs)))
+        return 0
     all_cpus = os.sched_getaffinity(0)
     if args.pin is not None:
         os.sched_setaffinity(0, {args.pin})
@@ -343,6 +365,18 @@ def main() -> int:
             ("read+parse+check (files)", rg["files_wall"], rg["files_cpu"]),
         ):
             print(f"{label:30} {mm(w)} {n / min(w):12.0f} {mm(c)} {n / min(c):9.0f}")
+        if args.baseline_src:
+            base = baseline(args.baseline_src, n, runs, args.latency_reps)
+            for label, w, c in (
+                ("baseline check_objects", base["mem_wall"], base["mem_cpu"]),
+                ("baseline files", base["files_wall"], base["files_cpu"]),
+            ):
+                print(f"{label:30} {mm(w)} {n / min(w):12.0f} {mm(c)} {n / min(c):9.0f}")
+            print(
+                f"baseline single-object: p99 {base['p99_ms']:.2f} ms wall, "
+                f"{base['cpu_p99_ms']:.2f} ms CPU ({args.baseline_src}; "
+                f"{base['violations']} violations)"
+            )
         print(
             f"single-object decision: p50 {rg['p50_ms']:.2f} ms, p99 {rg['p99_ms']:.2f} ms wall; "
             f"p50 {rg['cpu_p50_ms']:.2f} ms, p99 {rg['cpu_p99_ms']:.2f} ms CPU "

@@ -50,10 +50,11 @@ def driver_module(
     of the batch's speed. ``params_ref`` is where per-policy parameters live (the OPA bundle
     reads them from data).
 
-    ``indexed``: the caller also passes ``input.by_kind`` (kind → indices of the objects of
-    that kind, :func:`index_by_kind`), so each policy visits only the objects of its kinds
-    instead of testing the kind of every object (52 policies × every object otherwise). The
-    OPA bundle's driver is not indexed: its callers send ``input.objects`` only.
+    ``indexed``: the caller also passes ``input.by_policy`` (policy id → indices of the
+    objects it applies to, :class:`Dispatch`), so each policy visits only its objects, and a
+    policy with none costs one lookup — instead of testing the kind of every object against
+    every policy (52 × the batch), which also made a one-object query cost ~1 ms. The OPA
+    bundle's driver is not indexed: its callers send ``input.objects`` only.
     """
     lines = [
         f"package {DRIVER_PACKAGE}",
@@ -63,7 +64,6 @@ def driver_module(
         NORMS_RULE,
         "",
     ]
-    groups = []
     for n, entry in enumerate(policies):
         policy_id, slug = entry[0], entry[1]
         kinds = list(entry[2]) if len(entry) > 2 else ["*"]  # type: ignore[misc]
@@ -71,18 +71,14 @@ def driver_module(
         lines += [f'params_{n} := object.get({params_ref}, "{policy_id}", {{}})', ""]
         call = f"some v in data.{LIB_PACKAGE}.policies.{slug}.violations(w, params_{n})"
         body = ["\tsome i", "\tw := norms[i]"]
-        kind_test = ""
-        if "*" not in kinds:
+        if indexed:
+            body = [
+                f'\tsome i in object.get(input.by_policy, "{policy_id}", [])',
+                "\tw := norms[i]",
+            ]
+        elif "*" not in kinds:
             lines += [f"kinds_{n} := {{{', '.join(json.dumps(k) for k in kinds)}}}", ""]
-            kind_test = f"\t\tkinds_{n}[w.kind]\n"
-            if indexed:
-                body = [
-                    f"\tsome k in kinds_{n}",
-                    "\tsome i in object.get(input.by_kind, k, [])",
-                    "\tw := norms[i]",
-                ]
-            else:
-                body.append(f"\tkinds_{n}[w.kind]")
+            body.append(f"\tkinds_{n}[w.kind]")
         lines += [
             f'results contains [i, "{policy_id}", v] if {{',
             *body,
@@ -90,20 +86,6 @@ def driver_module(
             "}",
             "",
         ]
-        groups.append(f'\t\t[x |\n{kind_test}\t\t{call}\n\t\tx := [i, "{policy_id}", v]\n\t\t]')
-    # The same decisions as one rule: far less fixed cost per query (a single object or a
-    # handful), more per object in big batches; `evaluate` picks by batch size.
-    lines += [
-        "results_small := [r |",
-        "\tsome i",
-        "\tw := norms[i]",
-        "\tsome group in [",
-        ",\n".join(groups),
-        "\t]",
-        "\tsome r in group",
-        "]",
-        "",
-    ]
     return "\n".join(lines)
 
 
@@ -116,7 +98,7 @@ class RegoEngine(Protocol):
 
 
 def index_by_kind(objects: Sequence[Any]) -> dict[str, list[int]]:
-    """Kind → indices of the objects of that kind: the driver's dispatch table."""
+    """Kind → indices of the objects of that kind."""
     out: dict[str, list[int]] = {}
     for i, obj in enumerate(objects):
         kind = obj.get("kind") if isinstance(obj, dict) else None
@@ -125,14 +107,37 @@ def index_by_kind(objects: Sequence[Any]) -> dict[str, list[int]]:
     return out
 
 
+class Dispatch:
+    """Which objects each policy applies to (its metadata ``kinds``; ``*`` or no kinds: every
+    object): the indexed driver's ``input.by_policy``, built in Python in one pass."""
+
+    def __init__(self, policies: Sequence[tuple[str, ...] | tuple[str, str, Sequence[str]]]):
+        self._everywhere: list[str] = []
+        self._by_kind: dict[str, list[str]] = {}
+        for entry in policies:
+            kinds = list(entry[2]) if len(entry) > 2 else ["*"]
+            if "*" in kinds:
+                self._everywhere.append(str(entry[0]))
+            else:
+                for kind in kinds:
+                    self._by_kind.setdefault(str(kind), []).append(str(entry[0]))
+
+    def by_policy(self, objects: Sequence[Any]) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for kind, indices in index_by_kind(objects).items():
+            for policy_id in self._by_kind.get(kind, ()):
+                out.setdefault(policy_id, []).extend(indices)
+        if objects:
+            every = list(range(len(objects)))
+            for policy_id in self._everywhere:
+                out[policy_id] = every
+        return out
+
+
 def _decode(rows: Any) -> list[RawViolation]:
     out = [(int(i), str(pid), v) for i, pid, v in rows]
     out.sort(key=lambda r: (r[0], r[1], json.dumps(r[2], sort_keys=True)))
     return out
-
-
-# Up to this many objects a query uses the single-rule entry point (lower fixed cost).
-SMALL_BATCH = 16
 
 
 class RegorusEngine:
@@ -140,9 +145,10 @@ class RegorusEngine:
 
     name = "regorus"
 
-    def __init__(self, modules: dict[str, str], driver: str):
+    def __init__(self, modules: dict[str, str], driver: str, dispatch: Dispatch):
         import regorus
 
+        self._dispatch = dispatch
         self._engine = regorus.Engine()
         for path, source in modules.items():
             self._engine.add_policy(path, source)
@@ -151,7 +157,11 @@ class RegorusEngine:
         self._lock = threading.Lock()
 
     def evaluate(self, objects: list[dict[str, Any]], params: dict[str, Any]) -> list[RawViolation]:
-        payload = {"objects": objects, "params": params, "by_kind": index_by_kind(objects)}
+        payload = {
+            "objects": objects,
+            "params": params,
+            "by_policy": self._dispatch.by_policy(objects),
+        }
         with self._lock:
             try:
                 self._engine.set_input(payload)
@@ -159,8 +169,7 @@ class RegorusEngine:
                 # Non-JSON scalars from Python callers (datetime, Decimal...) become text,
                 # as they would in YAML/JSON on disk.
                 self._engine.set_input_json(json.dumps(payload, default=str))
-            rule = "results_small" if len(objects) <= SMALL_BATCH else "results"
-            out = self._engine.eval_rule_as_json(f"data.{DRIVER_PACKAGE}.{rule}")
+            out = self._engine.eval_rule_as_json(f"data.{DRIVER_PACKAGE}.results")
         return _decode(json.loads(out) or [])
 
 
@@ -169,9 +178,10 @@ class RegopyEngine:
 
     name = "regopy"
 
-    def __init__(self, modules: dict[str, str], driver: str):
+    def __init__(self, modules: dict[str, str], driver: str, dispatch: Dispatch):
         import regopy
 
+        self._dispatch = dispatch
         self._regopy = regopy
         self._interp = regopy.Interpreter()
         for path, source in modules.items():
@@ -182,7 +192,11 @@ class RegopyEngine:
     def evaluate(self, objects: list[dict[str, Any]], params: dict[str, Any]) -> list[RawViolation]:
         payload = json.loads(
             json.dumps(
-                {"objects": objects, "params": params, "by_kind": index_by_kind(objects)},
+                {
+                    "objects": objects,
+                    "params": params,
+                    "by_policy": self._dispatch.by_policy(objects),
+                },
                 default=str,
             )
         )
@@ -200,9 +214,9 @@ def make_engine(name: str, policies: Sequence[tuple[str, ...]]) -> RegoEngine:
     modules = rego_modules()
     driver = driver_module(policies)
     if name == "regorus":
-        return RegorusEngine(modules, driver)
+        return RegorusEngine(modules, driver, Dispatch(policies))
     if name == "regopy":
-        return RegopyEngine(modules, driver)
+        return RegopyEngine(modules, driver, Dispatch(policies))
     raise ValueError(f"unknown Rego engine {name!r}; known: {', '.join(ENGINES)}")
 
 

@@ -291,3 +291,38 @@ def test_cli_engines_agree_and_export_runs(tmp_path, capsys):
     assert code == 0 and (tmp_path / "gk" / "constraints" / "rg-pss-002.yaml").exists()
     code, out = run_cli(["policy", "export", "--target", "nope", "-o", str(tmp_path / "x")], capsys)
     assert code == 2 and "--target" in out.err
+
+
+def test_null_fields_read_as_unset():
+    """`securityContext: null` / `metadata: null` are Kubernetes' "unset", not a type error that
+    stops the batch (the null-safe normalisation): a privileged sibling is still reported."""
+    obj = cases.build({"pod": {"securityContext": None}})
+    obj["spec"]["template"]["spec"]["containers"][0]["securityContext"] = None
+    priv = cases.build({"container": {"securityContext": {"privileged": True}}}, name="priv")
+    report = check_objects([obj, priv])
+    assert not report.errors
+    assert {v.name for v in report.violations if v.policy_id == "RG-PSS-002"} == {"priv"}
+    # no seccomp and no runAsNonRoot anywhere now: the restricted checks see them unset
+    assert {"RG-PSS-103", "RG-PSS-105"} <= {
+        v.policy_id for v in report.violations if v.name == "case"
+    }
+
+
+def test_object_the_engine_cannot_evaluate_is_an_input_error(tmp_path, capsys):
+    """An object a policy cannot read (here `spec: null` on a Service) is reported with file,
+    document and the engine's reason — exit 2 — and every other object is still judged."""
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "desk-a"}}
+    exposed = {
+        **svc,
+        "metadata": {"name": "np", "namespace": "desk-a"},
+        "spec": {"type": "NodePort"},
+    }
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump_all([exposed, {**svc, "spec": None}, exposed]))
+    code, out = run_cli(["policy", "check", str(tmp_path), "--format", "json"], capsys)
+    data = json.loads(out.out)
+    assert code == 2
+    [err] = data["errors"]
+    assert (Path(err["source"]).name, err["document"]) == ("m.yaml", 1)
+    assert "cannot be evaluated" in err["message"] and "expects object" in err["message"]
+    hits = [v for v in data["violations"] if v["policy_id"] == "RG-NET-001"]
+    assert sorted(v["document"] for v in hits) == [0, 2]

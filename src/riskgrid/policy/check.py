@@ -109,7 +109,8 @@ def check_documents(
         checkable.append(d)
     report.objects = len(checkable)
 
-    active, expired = [], []
+    active: list[PolicyException] = []
+    expired: list[PolicyException] = []
     for exc in exceptions:
         (active if exc.active(today) else expired).append(exc)
     report.expired_exceptions = [

@@ -20,6 +20,14 @@ ENGINES = ("regorus", "regopy")
 
 # (index of the object in the batch, policy id, violation as the policy returned it)
 RawViolation = tuple[int, str, dict[str, Any]]
+# (policy id, module slug[, metadata kinds]); no kinds or "*": every object.
+PolicyKey = tuple[str, str] | tuple[str, str, Sequence[str]]
+
+
+def policy_kinds(entry: PolicyKey) -> list[str]:
+    """The kinds a driver entry applies to (``["*"]``: every object)."""
+    return list(entry[2]) if len(entry) > 2 else ["*"]
+
 
 #: The driver rule that normalises every object once (the benchmark swaps it for
 #: ``norms := input.norms`` to time each policy on its own).
@@ -36,7 +44,7 @@ def rego_modules() -> dict[str, str]:
 
 
 def driver_module(
-    policies: Sequence[tuple[str, str] | tuple[str, str, Sequence[str]]],
+    policies: Sequence[PolicyKey],
     params_ref: str = "input.params",
     *,
     indexed: bool = True,
@@ -66,7 +74,7 @@ def driver_module(
     ]
     for n, entry in enumerate(policies):
         policy_id, slug = entry[0], entry[1]
-        kinds = list(entry[2]) if len(entry) > 2 else ["*"]  # type: ignore[misc]
+        kinds = policy_kinds(entry)
         # Parameters as a rule: looked up once per query, not once per object.
         lines += [f'params_{n} := object.get({params_ref}, "{policy_id}", {{}})', ""]
         call = f"some v in data.{LIB_PACKAGE}.policies.{slug}.violations(w, params_{n})"
@@ -111,11 +119,11 @@ class Dispatch:
     """Which objects each policy applies to (its metadata ``kinds``; ``*`` or no kinds: every
     object): the indexed driver's ``input.by_policy``, built in Python in one pass."""
 
-    def __init__(self, policies: Sequence[tuple[str, ...] | tuple[str, str, Sequence[str]]]):
+    def __init__(self, policies: Sequence[PolicyKey]):
         self._everywhere: list[str] = []
         self._by_kind: dict[str, list[str]] = {}
         for entry in policies:
-            kinds = list(entry[2]) if len(entry) > 2 else ["*"]
+            kinds = policy_kinds(entry)
             if "*" in kinds:
                 self._everywhere.append(str(entry[0]))
             else:
@@ -209,7 +217,7 @@ class RegopyEngine:
         return _decode(rows)
 
 
-def make_engine(name: str, policies: Sequence[tuple[str, ...]]) -> RegoEngine:
+def make_engine(name: str, policies: Sequence[PolicyKey]) -> RegoEngine:
     """A fresh engine named ``name`` with every shipped module and a driver for ``policies``."""
     modules = rego_modules()
     driver = driver_module(policies)
@@ -223,13 +231,13 @@ def make_engine(name: str, policies: Sequence[tuple[str, ...]]) -> RegoEngine:
 _per_thread = threading.local()
 
 
-def shared_engine(name: str, policies: tuple[tuple[str, ...], ...]) -> RegoEngine:
+def shared_engine(name: str, policies: tuple[PolicyKey, ...]) -> RegoEngine:
     """This thread's engine for ``policies``: parsed once per thread, reused by every check.
 
     Per thread, not per process: a regorus ``Engine`` is a pyo3 *unsendable* object that may
     only be used — and dropped — on the thread that created it.
     """
-    engines: dict[tuple[str, tuple[tuple[str, ...], ...]], RegoEngine]
+    engines: dict[tuple[str, tuple[PolicyKey, ...]], RegoEngine]
     engines = getattr(_per_thread, "engines", None) or {}
     _per_thread.engines = engines
     key = (name, policies)

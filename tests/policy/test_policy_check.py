@@ -13,7 +13,7 @@ import yaml
 
 from riskgrid.cli.main import main
 from riskgrid.policy import cases
-from riskgrid.policy.check import check_objects
+from riskgrid.policy.check import check_documents, check_objects
 from riskgrid.policy.config import PolicyConfig
 from riskgrid.policy.export import gatekeeper_objects
 from riskgrid.spec.errors import SpecError
@@ -326,3 +326,27 @@ def test_object_the_engine_cannot_evaluate_is_an_input_error(tmp_path, capsys):
     assert "cannot be evaluated" in err["message"] and "expects object" in err["message"]
     hits = [v for v in data["violations"] if v["policy_id"] == "RG-NET-001"]
     assert sorted(v["document"] for v in hits) == [0, 2]
+
+
+def test_process_pool_makes_the_same_report(tmp_path):
+    """`parallel.check_paths(jobs=2)`: two worker processes, the report of one process."""
+    from riskgrid.policy.inputs import read_inputs
+    from riskgrid.policy.parallel import check_paths, shares
+
+    for n in range(4):
+        objs = [
+            cases.build(
+                {"container": {"securityContext": {"privileged": n % 2 == 0}}}, name=f"w{n}"
+            ),
+            cases.build({"pod": {"hostNetwork": True}}, name=f"h{n}"),
+            {"apiVersion": "v1", "kind": "Deploymnet", "metadata": {"name": f"typo{n}"}},
+        ]
+        (tmp_path / f"b{n}.yaml").write_text(yaml.safe_dump_all(objs))
+    (tmp_path / "b4.yaml").write_text("a: [b\n")
+    docs, errors = read_inputs([str(tmp_path)])
+    serial = check_documents(docs, errors=errors)
+    pooled = check_paths([str(tmp_path)], jobs=2)
+    assert pooled.violations == serial.violations and len(serial.violations) >= 6
+    assert sorted(map(str, pooled.errors)) == sorted(map(str, serial.errors))
+    assert pooled.objects == serial.objects == 12
+    assert [len(s) for s in shares(sorted(tmp_path.glob("*.yaml")), 2)] in ([2, 3], [3, 2])

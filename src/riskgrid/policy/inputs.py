@@ -178,7 +178,8 @@ def _load_events(text: str, max_depth: int, max_nodes: int) -> list[Any]:
         loader.dispose()
 
 
-def _files(path: Path) -> list[Path]:
+def files_of(path: Path) -> list[Path]:
+    """The files a path names: itself, or every *.yaml/*.yml/*.json below a directory."""
     if path.is_dir():
         return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES)
     return [path]
@@ -245,7 +246,7 @@ def read_inputs(paths: list[str]) -> tuple[list[Document], list[InputError]]:
         if not path.exists():
             errors.append(InputError(raw, 0, "no such file or directory"))
             continue
-        for f in _files(path):
+        for f in files_of(path):
             try:
                 text = f.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:

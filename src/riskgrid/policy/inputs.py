@@ -7,6 +7,7 @@ Multi-document YAML and JSON, ``List`` kinds (expanded) and ``helm template`` /
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -85,6 +86,18 @@ def load_fast(
 
 
 def _load_events(text: str, max_depth: int, max_nodes: int) -> list[Any]:
+    # The cyclic collector would rescan the growing heap of fresh dicts and lists many times
+    # per file (an acyclic tree: nothing for it to find); it is paused while building.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(text, max_depth, max_nodes)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _build(text: str, max_depth: int, max_nodes: int) -> list[Any]:
     loader = _LOADER(text)
     get_event = loader.get_event
     docs: list[Any] = []

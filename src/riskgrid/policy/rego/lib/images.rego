@@ -5,24 +5,16 @@ package lib.riskgrid.images
 parse(image) := ref if {
 	at := split(image, "@")
 	name_tag := at[0]
-	digest := digest_of(at)
+	digest := concat("", array.slice(at, 1, 2)) # at[1], or "" without "@" (a builtin, not a call)
 	parts := split(name_tag, "/")
 	last := parts[count(parts) - 1]
 	tag_split := split(last, ":")
-	tag := tag_of(tag_split)
+	tag := concat("", array.slice(tag_split, 1, 2))
 	repo_last := tag_split[0]
 	named := array.concat(array.slice(parts, 0, count(parts) - 1), [repo_last])
 	segs := with_registry(named)
 	ref := {"segments": segs, "tag": tag, "digest": digest}
 }
-
-digest_of(at) := at[1] if count(at) > 1
-
-default digest_of(_) := ""
-
-tag_of(tag_split) := tag_split[1] if count(tag_split) > 1
-
-default tag_of(_) := ""
 
 # The first segment is a registry when it looks like a host (has "." or ":" or is localhost).
 # (`else` chains: each image of each container is parsed, so only the first match runs.)

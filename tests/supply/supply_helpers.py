@@ -209,7 +209,9 @@ def release(
     return digest
 
 
-def trust_policy(host: str, keys: Any, **rule: Any) -> TrustPolicy:
+def trust_policy(
+    host: str, keys: Any, *, timeout: str = "3s", cache_ttl: str = "10m", **rule: Any
+) -> TrustPolicy:
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
     def pem(k: Any) -> str:
@@ -236,8 +238,8 @@ def trust_policy(host: str, keys: Any, **rule: Any) -> TrustPolicy:
             ],
             "rules": [base_rule],
             "plainHttp": [host],
-            "cacheTtl": "10m",
-            "timeout": "3s",
+            "cacheTtl": cache_ttl,
+            "timeout": timeout,
         },
     }
     return TrustPolicy.model_validate(doc)

@@ -72,6 +72,9 @@ class Settings:
     audit_key_file: Path | None = None  # Ed25519 private key (default: state_dir/audit/key.pem)
     audit_checkpoint_file: Path | None = None  # default: state_dir/audit/checkpoints.jsonl
     audit_checkpoint_every: int = 1  # records between signed checkpoints of the head
+    # --- issue #15: the image supply-chain gate (docs/supply-chain.md) ---
+    trust_policy_file: Path | None = None  # TrustPolicy: jobs run only on verified images
+    image_exceptions: tuple[Path, ...] = ()  # PolicyException files (RG-IMG-005 CVE waivers)
 
     @property
     def database_url(self) -> str:
@@ -189,6 +192,12 @@ def from_env(**overrides: object) -> Settings:
         "rate_limit_store": env.get("RISKGRID_RATE_LIMIT_STORE", "auto"),
         "audit_key_file": env.get("RISKGRID_AUDIT_KEY_FILE"),
         "audit_checkpoint_file": env.get("RISKGRID_AUDIT_CHECKPOINTS"),
+        "trust_policy_file": env.get("RISKGRID_TRUST_POLICY"),
+        "image_exceptions": tuple(
+            Path(p.strip()).expanduser()
+            for p in env.get("RISKGRID_IMAGE_EXCEPTIONS", "").split(",")
+            if p.strip()
+        ),
     }
     numeric = {
         "RISKGRID_MAX_BODY_BYTES": ("max_body_bytes", int),
@@ -213,7 +222,7 @@ def from_env(**overrides: object) -> Settings:
             except ValueError:
                 raise SettingsError(f"{var}: not a number: {env[var]!r}") from None
     values.update({k: v for k, v in overrides.items() if v is not None})
-    for name in ("state_dir", "audit_key_file", "audit_checkpoint_file"):
+    for name in ("state_dir", "audit_key_file", "audit_checkpoint_file", "trust_policy_file"):
         if isinstance(values.get(name), str):
             values[name] = Path(values[name]).expanduser()  # type: ignore[arg-type]
     settings = Settings(**values)  # type: ignore[arg-type]

@@ -122,6 +122,34 @@ def register(app: typer.Typer) -> None:
             )
         typer.echo(f"attached {kind.value} attestation {referrer} to {ref.repository}@{digest}")
 
+    @image_app.command("provider")
+    def provider(
+        trust_policy: Path = TRUST,
+        exceptions: list[Path] = EXCEPTIONS,
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+        port: int = typer.Option(8090, "--port", help="Port."),
+        certfile: Path = typer.Option(None, "--tls-cert", help="TLS certificate (Gatekeeper)."),
+        keyfile: Path = typer.Option(None, "--tls-key", help="TLS private key."),
+    ) -> None:
+        """Serve the gate as a Gatekeeper external data provider (POST /validate)."""
+        import uvicorn
+
+        from riskgrid.supply.provider import provider_app
+        from riskgrid.supply.setup import gate_from_files
+
+        if (certfile is None) != (keyfile is None):
+            raise RiskgridError("--tls-cert and --tls-key go together")
+        app = provider_app(gate_from_files(trust_policy, exceptions))
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            ssl_certfile=str(certfile) if certfile else None,
+            ssl_keyfile=str(keyfile) if keyfile else None,
+            log_level="warning",
+            server_header=False,
+        )
+
     @image_app.command("keygen")
     def keygen(
         out: Path = typer.Option(..., "-o", "--out", help="Private key file (mode 0600)."),

@@ -301,6 +301,8 @@ def create_app(settings: Settings) -> FastAPI:
             svc.denials.flush(everything=True)
             svc.audit.checkpoint()
             svc.db.dispose()
+            if svc.image_gate is not None:
+                svc.image_gate.close()  # its registry connections
 
     app = FastAPI(
         title="riskgrid",

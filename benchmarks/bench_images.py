@@ -181,7 +181,7 @@ def main() -> int:
             reg.stop()
 
     def ms(xs: list[float]) -> str:
-        return f"min {min(xs) * 1e3:8.2f} ms   median {statistics.median(xs) * 1e3:8.2f} ms"
+        return f"min {min(xs) * 1e3:9.3f} ms   median {statistics.median(xs) * 1e3:9.3f} ms"
 
     def rate(xs: list[float]) -> str:
         return f"min {min(xs):8.1f} /s    median {statistics.median(xs):8.1f} /s"

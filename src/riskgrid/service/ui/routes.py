@@ -367,6 +367,8 @@ async def submit(request: Request) -> Response:
         problems.append("tenant: choose the tenant to submit to")
     if not hasattr(job_up, "read") or not getattr(job_up, "filename", ""):
         problems.append("job: choose a RiskJob YAML file")
+    if not problems:  # who may submit is decided before anything about the upload is said
+        await anyio.to_thread.run_sync(_may_submit, c, tenant)
     if problems:
         return await anyio.to_thread.run_sync(
             functools.partial(
@@ -395,6 +397,18 @@ async def submit(request: Request) -> Response:
             )
         )  # fmt: skip
     return RedirectResponse(f"/ui/jobs/{view.id}", status_code=303)
+
+
+def _may_submit(c: Caller, tenant: str) -> None:
+    """The API's answer for this caller and tenant (404 not yours, 403 role), before parsing."""
+    from riskgrid.service.authz import Action, Role, allowed
+
+    label = me_of(c)["tenants"].get(tenant)
+    if label is None:
+        raise c.deny(Action.JOB_SUBMIT, 404, "not found", tenant=tenant, reason="no role")
+    role = {r.label: r for r in Role}[label]
+    if not allowed(role, Action.JOB_SUBMIT):
+        raise c.deny(Action.JOB_SUBMIT, 403, f"role {label} may not submit jobs", tenant=tenant)
 
 
 class _BadUpload(Exception):
@@ -561,10 +575,10 @@ def _isolation(specs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     failing = pairs.get("failing") or []
     names = sorted(specs)
     cells: dict[str, dict[str, int]] = {a: dict.fromkeys(names, 0) for a in names}
-    for f in failing:
-        a, b = (f.get("from"), f.get("to")) if isinstance(f, dict) else (None, None)
+    for pair in failing:  # [from tenant, to tenant]: isolation does not hold that way
+        a, b = (pair[0], pair[1]) if len(pair) == 2 else (None, None)
         if a in cells and b in cells[a]:
-            cells[a][b] += 1
+            cells[a][b] = 1
     return {
         "names": names,
         "cells": cells,

@@ -69,7 +69,8 @@ CONTRAST_JS = """
     if (!own || st.visibility === 'hidden' || st.display === 'none' || !el.offsetParent) continue;
     const a = lum(rgb(st.color)), b = lum(bg(el));
     const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    if (ratio < 4.5) worst.push(el.tagName + ' ' + el.textContent.trim().slice(0, 40) + ' ' + ratio.toFixed(2));
+    const what = el.tagName + ' ' + el.textContent.trim().slice(0, 40);
+    if (ratio < 4.5) worst.push(what + ' ' + ratio.toFixed(2));
   }
   return worst;
 }

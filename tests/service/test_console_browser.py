@@ -71,14 +71,12 @@ def new_page(browser: Any, console: LiveServer) -> Iterator[Callable[..., Any]]:
     contexts: list[Any] = []
 
     def make(width: int = 1366, height: int = 900) -> Any:
-        ctx = browser.new_context(
-            base_url=console.url, viewport={"width": width, "height": height}
-        )
+        ctx = browser.new_context(base_url=console.url, viewport={"width": width, "height": height})
         ctx.set_default_timeout(30_000)
         contexts.append(ctx)
         page = ctx.new_page()
         page.dialogs = []  # type: ignore[attr-defined]
-        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
+        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
         return page
 
     yield make
@@ -132,7 +130,11 @@ def upload(page: Any, job: dict[str, Any] | None = None, **kw: Any) -> Any:
         page.set_input_files("#job", job)
     if files:
         page.set_input_files("#files", [str(f) for f in files])
-    with page.expect_response(lambda r: r.url.endswith("/ui/jobs") and r.request.method == "POST") as info:
+
+    def is_post(r: Any) -> bool:
+        return r.url.endswith("/ui/jobs") and r.request.method == "POST"
+
+    with page.expect_response(is_post) as info:
         page.click("#submit")
     page.wait_for_load_state()
     return info.value
@@ -176,7 +178,9 @@ def test_submit_watch_and_result_matches_result_json(
         for name, m in groups.items():
             row = page.locator(f"#groups tr[data-grouping='{grouping}'][data-group='{name}']")
             assert row.locator("td.pv").inner_text() == f"{m['pv']:,.2f}"
-            assert row.locator("td.var").first.inner_text() == f"{next(iter(m['var'].values())):,.2f}"
+            assert (
+                row.locator("td.var").first.inner_text() == f"{next(iter(m['var'].values())):,.2f}"
+            )
     top = result["topContributors"]["positions"][0]
     assert page.locator("#top tbody tr").first.locator("th").inner_text() == top["id"]
     assert page.locator("#top tbody tr").first.locator("td").first.inner_text() == (
@@ -319,7 +323,11 @@ def test_viewer_cannot_submit(console: LiveServer, new_page: Callable[..., Any])
         multipart={
             "csrf": csrf,
             "tenant": "alpha",
-            "job": {"name": "small.yaml", "mimeType": "application/yaml", "buffer": SMALL.read_bytes()},
+            "job": {
+                "name": "small.yaml",
+                "mimeType": "application/yaml",
+                "buffer": SMALL.read_bytes(),
+            },
             "files": {"name": "history.csv", "mimeType": "text/csv", "buffer": b"x"},
         },
     )
@@ -413,8 +421,8 @@ def test_tenants_isolation_matrix_and_apply_diff(
     with api(console, "root", PLATFORM_ADMINS) as c:
         stored = c.get("/v1/tenants/alpha").json()
     changed = dict(stored["tenant"])
-    changed["spec"] = {**changed["spec"], "groups": {**changed["spec"]["groups"],
-                                                     "developers": ["alpha-devs", "alpha-quants"]}}  # fmt: skip
+    groups = {**changed["spec"]["groups"], "developers": ["alpha-devs", "alpha-quants"]}
+    changed["spec"] = {**changed["spec"], "groups": groups}
     path = tmp_path / "alpha.yaml"
     path.write_text(yaml.safe_dump(changed))
     form = page.locator("form[action='/ui/tenants/alpha/diff']")
@@ -422,7 +430,6 @@ def test_tenants_isolation_matrix_and_apply_diff(
     form.locator("button").click()
     page.wait_for_selector("#diff")
     diff = page.inner_text("#diff")
-    assert "+  - alpha-quants" in diff or "+- alpha-quants" in diff or "alpha-quants" in diff
     assert re.search(r"^\+.*alpha-quants", diff, re.M)
     assert "passed" in page.inner_text("#verification")
     with api(console, "root", PLATFORM_ADMINS) as c:

@@ -35,9 +35,7 @@ def authorize_url(endpoint: str, *, client_id: str, redirect_uri: str, state: st
     return f"{endpoint}?{query}"
 
 
-def exchange(
-    endpoint: str, *, code: str, verifier: str, client_id: str, redirect_uri: str
-) -> str:
+def exchange(endpoint: str, *, code: str, verifier: str, client_id: str, redirect_uri: str) -> str:
     """POST the code and verifier to the token endpoint; the access token (a JWT)."""
     try:
         resp = httpx.post(

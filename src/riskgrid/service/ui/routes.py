@@ -473,9 +473,7 @@ def job_page(request: Request, job_id: JobId) -> Response:
     me = me_of(c)
     ctx = _job_context(c, job_id)
     role = me["tenants"].get(ctx["job"]["tenant"], "")
-    return render(
-        request, "job.html", session=session, me=me, can_act=role in SUBMIT_ROLES, **ctx
-    )
+    return render(request, "job.html", session=session, me=me, can_act=role in SUBMIT_ROLES, **ctx)
 
 
 @router.get("/jobs/{job_id}/progress")
@@ -533,7 +531,10 @@ def pnl_chart(request: Request, job_id: JobId) -> Response:
         raise UiError(404, "this job stored no portfolio P&L")
     _, pnl = res.read_pnl(c.svc.store.read(view.tenant, job_id, res.PORTFOLIO_PNL))
     svg = res.histogram_svg(result, pnl)
-    headers = {**PAGE_HEADERS, "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+    headers = {
+        **PAGE_HEADERS,
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    }
     return Response(svg, media_type="image/svg+xml", headers=headers)
 
 

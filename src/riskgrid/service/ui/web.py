@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from riskgrid.service.deps import ApiError, Caller, authenticate, services
@@ -107,12 +107,16 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     svc = services(request)
-    body = env().get_template(template).render(
-        session=session,
-        me=me,
-        dev_mode=svc.settings.dev_mode,
-        path=request.url.path,
-        **context,
+    body = (
+        env()
+        .get_template(template)
+        .render(
+            session=session,
+            me=me,
+            dev_mode=svc.settings.dev_mode,
+            path=request.url.path,
+            **context,
+        )
     )
     return HTMLResponse(body, status_code=code, headers=PAGE_HEADERS)
 

@@ -120,6 +120,7 @@ def submit_api(srv: LiveServer, tenant: str, user: str, group: str) -> str:
 def shot(page: Any, name: str) -> None:
     """A screenshot artefact (results/console/), copied into docs/img/ by the docs step."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
 
 

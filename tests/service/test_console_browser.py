@@ -457,7 +457,15 @@ def test_posture_page_numbers_come_from_the_threat_model_and_audit_log(
                today=datetime.now(UTC).date(), allow_dirty=True)  # fmt: skip
     for name, value in a.metrics.headline().items():
         assert page.inner_text(f"td[data-metric='{name}']") == str(value), name
+    # policy violations per tenant: the same library run with the tenant's own parameters as
+    # the verification the API reports (a default-parameter run would flag the desk's images)
     assert page.locator("#violations tbody tr").count() == 2
+    with api(console, "root", PLATFORM_ADMINS) as c:
+        for name in ("alpha", "beta"):
+            report = c.get(f"/v1/tenants/{name}").json()["verification"]["report"]
+            policy = [p for p in report["problems"] if p["check"] == "policy"]
+            cells = page.locator(f"#violations tbody tr:has(th:text-is('{name}')) td")
+            assert sum(int(cells.nth(i).inner_text()) for i in range(cells.count())) == len(policy)
     svc = console.app.state.services  # type: ignore[attr-defined]
     records = verify_database(svc.db).records
     assert re.search(rf"verified — {records - 2}|verified — {records - 1}|verified — {records}",

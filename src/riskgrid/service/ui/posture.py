@@ -1,7 +1,8 @@
 """The posture page's data: policy violations per tenant, exceptions, threat metrics, audit.
 
-Each comes from the function the CLI uses: :func:`riskgrid.service.integrations.check` (the
-policy library, as ``riskgrid policy check``) over each tenant's rendered bundle,
+Each comes from the function the CLI uses: :func:`riskgrid.policy.check.check_objects` (the
+policy library, as ``riskgrid policy check`` and ``tenant verify`` run it) over each tenant's
+rendered bundle with the tenant's parameters,
 :func:`riskgrid.threats.workflow.assess` and :func:`riskgrid.threats.report.build` (as
 ``riskgrid threats report``), :meth:`AuditLog.rows` and :func:`verify_database` (as
 ``riskgrid audit show`` / ``verify``).
@@ -25,16 +26,27 @@ THREAT_CACHE_SECONDS = 60.0
 
 @lru_cache(maxsize=128)
 def _violations(doc_json: str) -> tuple[tuple[str, str, str, str], ...]:
+    """The policy library over the tenant's rendered bundle with the tenant's own policy
+    parameters (its allowed registries…), exactly as tenant verification runs it."""
+    from riskgrid.policy.check import check_objects
     from riskgrid.service import integrations
     from riskgrid.spec.tenant import Tenant
+    from riskgrid.tenancy.verify import policy_config_for
 
-    bundle = integrations.render(Tenant.model_validate(json.loads(doc_json)))
-    found, errors = integrations.check(bundle)
+    tenant = Tenant.model_validate(json.loads(doc_json))
+    bundle = integrations.render(tenant)
+    report = integrations.on_policy_thread(
+        lambda: check_objects(bundle, config=policy_config_for(tenant))
+    )
     out = [
-        ((v.severity or "unknown").lower(), v.policy_id, v.message, f"{v.kind}/{v.name}")
-        for v in found
+        ((v.severity or "unknown").lower(), v.policy_id, v.message, v.object_ref)
+        for v in report.violations
     ]
-    out += [("unknown", "error", e, "") for e in errors]
+    out += [
+        ("unknown", "input", e.message, f"{e.source}[{e.document}]")
+        for e in report.errors
+        if "still checked" not in e.message  # unknown kinds are still checked: not a problem
+    ]
     return tuple(out)
 
 

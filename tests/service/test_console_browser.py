@@ -18,9 +18,8 @@ import httpx
 import pytest
 import yaml
 from browser_helpers import CHROMIUM_ARGS, CONTRAST_JS, ensure_chromium
+from playwright import sync_api as playwright_api
 from service_helpers import PLATFORM_ADMINS, REPO, LiveServer, dev_settings, start_server
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 SHOTS = REPO / "results" / "console"
 SMALL = REPO / "examples" / "jobs" / "small.yaml"

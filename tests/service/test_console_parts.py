@@ -107,6 +107,15 @@ def test_without_dev_mode_there_is_no_dev_issuer_and_sign_in_says_what_is_missin
             assert c.post("/dev/oidc/token").status_code == 404
             r = c.get("/ui/login/start")
             assert r.status_code == 503 and "RISKGRID_OIDC_AUTHORIZE_URL" in r.text
+            # outside dev mode the pending-sign-in cookie is Secure even over plain HTTP
+            srv_cfg = srv.settings.with_(oidc_authorize_url="https://idp.example/auth",
+                                         oidc_token_url="https://idp.example/token")  # fmt: skip
+            srv.app.state.services.settings = srv_cfg  # type: ignore[attr-defined]
+            r = c.get("/ui/login/start")
+            assert r.status_code == 303
+            assert r.headers["location"].startswith("https://idp.example/auth?")
+            cookie = r.headers["set-cookie"].lower()
+            assert "secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
     finally:
         srv.stop()
 

@@ -94,7 +94,9 @@ def store(request: Request) -> SessionStore:
 
 
 def secure_cookies(request: Request) -> bool:
-    return request.url.scheme == "https"
+    """Secure under TLS, and always outside dev mode (a production console is served over
+    TLS, often terminated by a proxy the server sees as plain HTTP)."""
+    return request.url.scheme == "https" or not services(request).settings.dev_mode
 
 
 def render(

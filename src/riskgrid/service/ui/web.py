@@ -93,6 +93,16 @@ def store(request: Request) -> SessionStore:
     return app.state.ui_sessions
 
 
+def threat_cache(request: Request) -> Any:
+    """The posture page's cache of the threat-model assessment (one per app)."""
+    from riskgrid.service.ui.posture import ThreatCache
+
+    app = request.app
+    if not hasattr(app.state, "ui_threats"):
+        app.state.ui_threats = ThreatCache()
+    return app.state.ui_threats
+
+
 def secure_cookies(request: Request) -> bool:
     """Secure under TLS, and always outside dev mode (a production console is served over
     TLS, often terminated by a proxy the server sees as plain HTTP)."""

@@ -26,7 +26,9 @@ from riskgrid.spec.exceptions import PolicyException
 def shares(files: Sequence[Path], jobs: int) -> list[list[Path]]:
     """``files`` cut into at most ``jobs`` contiguous runs of about equal total size."""
     sizes = [max(f.stat().st_size, 1) for f in files]
-    total, out, run, acc = sum(sizes), [], [], 0
+    total, acc = sum(sizes), 0
+    out: list[list[Path]] = []
+    run: list[Path] = []
     for f, size in zip(files, sizes, strict=True):
         run.append(f)
         acc += size

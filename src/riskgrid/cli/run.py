@@ -182,6 +182,12 @@ def register(app: typer.Typer) -> None:
         speculation: bool = typer.Option(
             True, "--speculation/--no-speculation", help="Duplicate straggling last tasks."
         ),
+        in_process: bool | None = typer.Option(
+            None,
+            "--in-process/--pool",
+            help="Local engine: run in this process, or on the worker pool (default: in "
+            "process when the job is estimated cheaper than starting a worker).",
+        ),
         kuberay: Path | None = typer.Option(
             None,
             "--kuberay",
@@ -259,6 +265,7 @@ def register(app: typer.Typer) -> None:
                     task_timeout_factor=task_timeout_factor,
                     task_timeout_min=task_timeout_min,
                     speculation=speculation,
+                    in_process=in_process,
                     budget=budget,
                     work_dir=work_dir,
                 )
@@ -287,8 +294,13 @@ def register(app: typer.Typer) -> None:
             for table in summary_tables(result):
                 console.print(table)
             tk = result.tasks
+            where = (
+                "in process (cheaper than starting workers)"
+                if result.plan is not None and result.plan.in_process
+                else f"× {result.workers} workers"
+            )
             console.print(
-                f"engine {result.engine} × {result.workers} workers · {tk.total} tasks "
+                f"engine {result.engine} {where} · {tk.total} tasks "
                 f"({tk.retried} retried, {tk.from_checkpoint} from checkpoint) · "
                 f"{result.timings.total_seconds:.2f} s · results: {ex.out_dir}"
             )

@@ -26,9 +26,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from riskgrid.grid import arrow
 from riskgrid.grid.aggregate import Aggregates
 from riskgrid.risk.portfolio import Portfolio
 from riskgrid.spec.result import Result
@@ -38,7 +37,7 @@ POSITIONS_LIMIT = 2_000_000
 
 
 def _write_table(path: Path, columns: dict[str, np.ndarray | Sequence[str]]) -> None:
-    pq.write_table(pa.table(columns), path, compression="zstd")
+    arrow.write(path, columns, compression="zstd")
 
 
 def _column_names(labels: Sequence[str]) -> list[str]:

@@ -111,7 +111,11 @@ def write_results(
         if "positionsPv" in result.outputs:
             _write_table(
                 tmp / result.outputs["positionsPv"],
-                {"id": [str(i) for i in portfolio.ids], "pv": pv, "pv_se": pv_se},
+                {
+                    "id": [str(i) for i in portfolio.ids],
+                    "pv": pv if pv is not None else np.zeros(portfolio.n),
+                    "pv_se": pv_se if pv_se is not None else np.zeros(portfolio.n),
+                },
             )
         body = result.model_dump_json(by_alias=True, indent=2, exclude_none=False)
         (tmp / RESULT_FILE).write_text(body + "\n", encoding="utf-8")

@@ -90,8 +90,8 @@ def summary(row: TenantRow, role: Role) -> TenantSummary:
         namespace=spec.get("namespace") or row.name,
         generation=row.generation,
         role=role.label,
-        created_at=as_utc(row.created_at),  # type: ignore[arg-type]
-        updated_at=as_utc(row.updated_at),  # type: ignore[arg-type]
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
     )
 
 

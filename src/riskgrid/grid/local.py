@@ -61,8 +61,9 @@ _STOP_GRACE_SECONDS = 2.0
 DEFAULT_PRELOAD = ("numpy",)
 _RUN_IDS = itertools.count(1)
 #: Seconds from a worker's spawn to its "ready" (interpreter + NumPy + the pricers imported),
-#: used until this machine has measured its own: the median measured on the 2-core development
-#: machine with bytecode compiled, rounded down (an underestimate keeps more jobs on the pool).
+#: used until this machine has measured its own: deliberately below what the shared 2-core
+#: development machine measured (0.6–1.4 s per worker at load averages of 4–9), since an
+#: underestimate only keeps more jobs on the pool.
 DEFAULT_SPAWN_SECONDS = 0.4
 SPAWN_CACHE_FILE = "local-pool.json"
 

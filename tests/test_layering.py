@@ -1,6 +1,6 @@
 """The package's layers are checked by machine: import-linter's contracts in pyproject.toml.
 
-``lint-imports`` reads ``[tool.importlinter]``: the layers cli → client → service | threats |
+``lint-imports`` reads ``[tool.importlinter]``: the layers cli → client → service → threats |
 burst | cluster → tenancy | grid → policy | netpol → spec → risk (nothing imports upward, siblings
 are independent), ``risk`` and ``netpol`` alone, and the service's app module only assembling.
 """

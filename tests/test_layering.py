@@ -1,8 +1,9 @@
 """The package's layers are checked by machine: import-linter's contracts in pyproject.toml.
 
 ``lint-imports`` reads ``[tool.importlinter]``: the layers cli → client → service → threats |
-burst | cluster → tenancy | grid → policy | netpol → spec → risk (nothing imports upward, siblings
-are independent), ``risk`` and ``netpol`` alone, and the service's app module only assembling.
+burst | cluster → tenancy | grid → policy | netpol → supply → spec → risk (nothing imports
+upward, siblings are independent), ``risk`` and ``netpol`` alone, and the service's app module
+only assembling.
 """
 
 from __future__ import annotations

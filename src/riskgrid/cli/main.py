@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "platform": ("platform", "Cluster-wide platform bundle."),
     "netpol": ("netpol", "Network policy analysis (Kubernetes + Calico tiers)."),
     "threats": ("threats", "The platform's threat model: validate, verify, report, gate."),
+    "image": (
+        "image",
+        "Verify images (signature, SBOM, scan) against a trust policy; sign them (dev).",
+    ),
     "dev": ("serve", "Development mode helpers (local signing key; never for production)."),
     "jobs": ("client", "List jobs you can see (``jobs cancel ID`` cancels one)."),
     "audit": ("audit", "The service's append-only audit log."),

@@ -42,6 +42,8 @@ from riskgrid.service.ratelimit import RateLimiter, SqlRateLimiter
 from riskgrid.service.runner import JobRunner
 from riskgrid.service.settings import Settings
 from riskgrid.service.store import ResultStore
+from riskgrid.service.verdicts import VerdictCache
+from riskgrid.service.workpool import WorkPool
 
 log = logging.getLogger("riskgrid.service")
 
@@ -64,6 +66,9 @@ class Services:
     runner: JobRunner
     denials: DenialAggregator
     bulkheads: Bulkheads
+    work: WorkPool  # processes for submissions' CPU-heavy steps (workpool.py)
+    dry_runs: WorkPool  # processes of their own for policy dry-runs: they cannot starve submits
+    verdicts: VerdictCache  # submission verdicts by content (verdicts.py)
 
     def job_counts(self) -> dict[str, int]:
         with self.db.session() as s:
@@ -245,6 +250,9 @@ def build_services(settings: Settings) -> Services:
             tenant_queue=settings.tenant_queue,
             work_threads=settings.work_threads,
         ),
+        work=WorkPool("submit", settings.work_processes),
+        dry_runs=WorkPool("dry-run", settings.dry_run_processes),
+        verdicts=VerdictCache(),
     )
     holder["svc"] = svc
     return svc

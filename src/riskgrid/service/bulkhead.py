@@ -7,8 +7,10 @@ Heavy requests (job submission, policy dry-runs) pass through :meth:`Bulkheads.r
 * per **tenant** (policy dry-runs share a pool of their own), at most ``tenant_concurrency``
   run at once and at most ``tenant_queue`` wait; a full queue is refused with 429 and a
   ``Retry-After`` computed from the observed service time and the queue ahead;
-* the work itself runs in a dedicated pool of ``work_threads`` threads, so neither the event
-  loop (health checks, reads) nor FastAPI's default thread pool (authentication, reads) waits
+* the work itself is either a coroutine (the heavy routes: their CPU-heavy steps go to the
+  work *processes*, ``workpool.py``, and their database steps to the work threads) or a plain
+  function run in a dedicated pool of ``work_threads`` threads, so neither the event loop
+  (health checks, reads) nor FastAPI's default thread pool (authentication, reads) waits
   behind a parse, a validation, a policy evaluation or a hash.
 
 Waiting happens on the event loop (an ``asyncio`` condition), not in a thread: a queued request
@@ -19,15 +21,14 @@ one shared across replicas (ratelimit.py).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
-
-T = TypeVar("T")
 
 
 class Rejected(Exception):
@@ -75,8 +76,9 @@ class Bulkheads:
     def in_flight(self, principal: str) -> int:
         return self._principals.get(principal, 0)
 
-    async def run(self, principal: str, pool: str, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` in the work pool, within ``principal``'s and ``pool``'s limits."""
+    async def run(self, principal: str, pool: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(*args)`` (awaited if a coroutine function, else in the work threads),
+        within ``principal``'s and ``pool``'s limits."""
         mine = self._principals.get(principal, 0)
         gate = self._gates.setdefault(pool, _Gate())
         if mine >= self.principal_limit:
@@ -112,6 +114,8 @@ class Bulkheads:
                 gate.running += 1
             started = time.perf_counter()
             try:
+                if inspect.iscoroutinefunction(fn):  # orchestrates threads and work processes
+                    return await fn(*args)
                 return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
             finally:
                 took = time.perf_counter() - started

@@ -66,7 +66,9 @@ class Settings:
     principal_concurrency: int = 4  # heavy requests one principal may have in flight
     tenant_concurrency: int = 4  # heavy requests of one tenant running at once
     tenant_queue: int = 16  # more of a tenant's heavy requests wait at most this many; then 429
-    work_threads: int = 2  # threads for parsing, validation, policy evaluation, hashing
+    work_threads: int = 2  # threads for the heavy routes' database steps (and small parses)
+    work_processes: int = 2  # processes for submissions: parsing, validation, admission, hashing
+    dry_run_processes: int = 1  # processes for policy dry-runs (a lane of their own)
     policy_report_max: int = 500  # violations returned by /v1/policy/check (the rest counted)
     denial_window_seconds: float = 60.0  # repeated denials aggregated per window
     audit_key_file: Path | None = None  # Ed25519 private key (default: state_dir/audit/key.pem)
@@ -145,6 +147,8 @@ class Settings:
             "principal_concurrency",
             "tenant_concurrency",
             "work_threads",
+            "work_processes",
+            "dry_run_processes",
             "policy_report_max",
         ):
             if getattr(self, name) < 1:
@@ -204,6 +208,8 @@ def from_env(**overrides: object) -> Settings:
         "RISKGRID_TENANT_CONCURRENCY": ("tenant_concurrency", int),
         "RISKGRID_TENANT_QUEUE": ("tenant_queue", int),
         "RISKGRID_WORK_THREADS": ("work_threads", int),
+        "RISKGRID_WORK_PROCESSES": ("work_processes", int),
+        "RISKGRID_DRY_RUN_PROCESSES": ("dry_run_processes", int),
         "RISKGRID_AUDIT_CHECKPOINT_EVERY": ("audit_checkpoint_every", int),
     }
     for var, (name, kind) in numeric.items():

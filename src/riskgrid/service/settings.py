@@ -68,6 +68,7 @@ class Settings:
     tenant_queue: int = 16  # more of a tenant's heavy requests wait at most this many; then 429
     work_threads: int = 2  # threads for the heavy routes' database steps (and small parses)
     work_processes: int = 2  # processes for submissions: parsing, validation, admission, hashing
+    warm_workers: bool = True  # keep local worker pools started between jobs (#14 §3)
     dry_run_processes: int = 1  # processes for policy dry-runs (a lane of their own)
     policy_report_max: int = 500  # violations returned by /v1/policy/check (the rest counted)
     denial_window_seconds: float = 60.0  # repeated denials aggregated per window
@@ -186,6 +187,7 @@ def from_env(**overrides: object) -> Settings:
         "ray_address": env.get("RISKGRID_RAY_ADDRESS"),
         # an API-only replica: accepts jobs, leaves running them to another process
         "runner_enabled": _env_bool("RISKGRID_RUNNER", True),
+        "warm_workers": _env_bool("RISKGRID_WARM_WORKERS", True),
         "runner_id": env.get("RISKGRID_RUNNER_ID"),
         "trusted_proxies": tuple(
             p.strip() for p in env.get("RISKGRID_TRUSTED_PROXIES", "").split(",") if p.strip()

@@ -127,7 +127,9 @@ class WorkPool:
                         del self._waiting[key]
             raise
 
-    def _release(self) -> None:
+    def _release(self, finished: str | None = None) -> None:
+        if finished in self._waiting:
+            self._waiting.move_to_end(finished)  # the key that just ran goes to the back
         while self._waiting:
             key, queue = next(iter(self._waiting.items()))
             gate = queue.popleft()
@@ -156,4 +158,4 @@ class WorkPool:
                     f"the work pool did not answer within {self.deadline:g} s"
                 ) from None
         finally:
-            self._release()
+            self._release(key)

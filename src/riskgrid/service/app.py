@@ -7,6 +7,7 @@ dev-mode marker header, and the latency histogram.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -258,6 +259,13 @@ def build_services(settings: Settings) -> Services:
     return svc
 
 
+async def _warm_quietly(pool: WorkPool) -> None:
+    try:
+        await pool.warm()
+    except Exception as exc:  # it starts on first use instead
+        log.warning("warming the %s work processes failed: %s", pool.name, exc)
+
+
 def create_app(settings: Settings) -> FastAPI:
     from riskgrid.service import routes_jobs, routes_system, routes_tenants
 
@@ -292,6 +300,11 @@ def create_app(settings: Settings) -> FastAPI:
         # own thread budgets: health probes and body parsing never queue behind route work
         app.state.probe_limiter = anyio.CapacityLimiter(2)
         app.state.parse_limiter = anyio.CapacityLimiter(max(2, settings.work_threads))
+        try:  # warm work processes before the first request (not fatal: they start on demand)
+            await asyncio.wait_for(svc.work.warm(), 120)
+            app.state.warming = asyncio.get_running_loop().create_task(_warm_quietly(svc.dry_runs))
+        except Exception:
+            log.exception("warming the work processes failed; they start on first use")
         app.state.ready = True
         try:
             yield

@@ -24,7 +24,7 @@ import asyncio
 import inspect
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,9 +76,21 @@ class Bulkheads:
     def in_flight(self, principal: str) -> int:
         return self._principals.get(principal, 0)
 
-    async def run(self, principal: str, pool: str, fn: Callable[..., Any], *args: Any) -> Any:
+    async def run(
+        self,
+        principal: str,
+        pool: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        before: Callable[[], Awaitable[Any]] | None = None,
+    ) -> Any:
         """Run ``fn(*args)`` (awaited if a coroutine function, else in the work threads),
-        within ``principal``'s and ``pool``'s limits."""
+        within ``principal``'s and ``pool``'s limits.
+
+        ``before`` (reading the request body, say) is awaited once the principal's slot is
+        taken and before queueing for the pool; its result becomes ``fn``'s first argument. A
+        principal at its limit is thus refused before its upload is read, not after.
+        """
         mine = self._principals.get(principal, 0)
         gate = self._gates.setdefault(pool, _Gate())
         if mine >= self.principal_limit:
@@ -96,6 +108,8 @@ class Bulkheads:
             gate.cond = asyncio.Condition()
         self._principals[principal] = mine + 1
         try:
+            if before is not None:
+                args = (await before(), *args)
             async with gate.cond:
                 gate.waiting += 1
                 try:

@@ -136,3 +136,16 @@ def policy_report(body: bytes, cap: int) -> Outcome:
         by_policy=by_policy,
     )
     return ("ok", report.model_dump_json().encode(), "deny" if violations or errors else "allow")
+
+
+def warm() -> int:
+    """Load what the heavy steps need (the loader, pydantic models, the compiled policy
+    library) so the first real request finds a warm process. Returns the process id."""
+    import os
+
+    from riskgrid.service import integrations
+
+    integrations.check([])
+    import riskgrid.spec.job  # noqa: F401
+
+    return os.getpid()

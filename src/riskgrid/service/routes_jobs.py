@@ -129,10 +129,9 @@ async def submit_job(tenant: TenantName, request: Request, c: Caller = Depends(c
     ``Retry-After``. A job already validated over the same files (by content hash) for the same
     tenant spec is not validated again.
     """
-    body = await request.body()
     try:
         return await c.svc.bulkheads.run(
-            c.principal.subject, f"tenant:{tenant}", _submit, tenant, body, c
+            c.principal.subject, f"tenant:{tenant}", _submit, tenant, c, before=request.body
         )
     except Rejected as exc:
         c.svc.denials.record(  # aggregated: a flood of 429s is one audit record per window
@@ -192,21 +191,33 @@ def _stored(c: Caller, refs: dict[str, str]) -> dict[str, bytes]:
         return load_blobs(s, refs)
 
 
-async def _submit(tenant: str, body: bytes, c: Caller) -> JobView:
+def _front(c: Caller, tenant: str, body: bytes) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """One thread hop for a small body: role, parse, references owned."""
+    spec = _submit_role(c, tenant)
+    parsed = heavy.parse_submission(body)
+    if parsed[0] == "ok" and parsed[4]:
+        unknown = _unknown_refs(c, tenant, parsed[4])
+        if unknown:
+            return spec, ("problems", unknown)
+    return spec, parsed
+
+
+async def _submit(body: bytes, tenant: str, c: Caller) -> JobView:
     action = Action.JOB_SUBMIT
-    spec = await _in_thread(c, _submit_role, c, tenant)
     if len(body) <= INLINE_PARSE_MAX:
-        parsed = await _in_thread(c, heavy.parse_submission, body)
+        spec, parsed = await _in_thread(c, _front, c, tenant, body)
     else:
+        spec = await _in_thread(c, _submit_role, c, tenant)
         parsed = await _heavy(c, tenant, heavy.parse_submission, body)
+        if parsed[0] == "ok" and parsed[4]:
+            unknown = await _in_thread(c, _unknown_refs, c, tenant, parsed[4])
+            parsed = ("problems", unknown) if unknown else parsed
     raise_refusal(parsed)
+    # the tenant must own every file it references (checked above), cached verdict or not
     problems: list[str] = parsed[1] if parsed[0] == "problems" else []
     if not problems:
         _, raw_job, files, digests, refs = parsed
         job_doc = _stamp_labels(tenant, spec, raw_job)
-        if refs:  # the tenant must own every file it references, cached verdict or not
-            problems = await _in_thread(c, _unknown_refs, c, tenant, refs)
-    if not problems:
         key = verdict_key(spec, job_doc, {**digests, **refs})
         verdict = c.svc.verdicts.get(key)
         if verdict is None:

@@ -132,17 +132,15 @@ async def policy_check(request: Request, c: Caller = Depends(caller)) -> Respons
     ``policy_report_max`` violations and errors; ``total_violations``, ``total_errors`` and
     ``by_policy`` count all of them.
     """
-    body = await request.body()
     cap = c.svc.settings.policy_report_max
+
+    async def dry_run(body: bytes) -> Any:
+        # the lane is shared fairly between callers
+        return await c.svc.dry_runs.call(c.principal.subject, heavy.policy_report, body, cap)
+
     try:
         out = await c.svc.bulkheads.run(
-            c.principal.subject,
-            "policy-dry-run",
-            c.svc.dry_runs.call,
-            c.principal.subject,  # the lane is shared fairly between callers
-            heavy.policy_report,
-            body,
-            cap,
+            c.principal.subject, "policy-dry-run", dry_run, before=request.body
         )
     except Rejected as exc:
         raise ApiError(429, exc.reason, headers=retry_after(exc.retry_after)) from None

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 #: Nice increment of the work processes (relative to the API process).
-WORKER_NICE = 10
+WORKER_NICE = 5
 
 
 class WorkUnavailable(Exception):
@@ -141,6 +141,15 @@ class WorkPool:
                 gate.set_result(None)  # the slot passes to this caller
                 return
         self._running -= 1
+
+    async def warm(self) -> None:
+        """Start every worker process now and load the heavy modules in it."""
+        from riskgrid.service.heavy import warm
+
+        pool = self._executor.get()
+        await asyncio.gather(
+            *(asyncio.wrap_future(pool.submit(warm)) for _ in range(self.processes))
+        )
 
     async def call(self, key: str, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a worker process, in ``key``'s turn; awaited without a thread."""

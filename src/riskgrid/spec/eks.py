@@ -24,7 +24,9 @@ _ACCOUNT = re.compile(r"^[0-9]{12}$")
 _KMS_KEY_ARN = re.compile(
     r"^arn:aws(?:-[a-z]+)*:kms:[a-z]{2}(?:-gov)?-[a-z]+-[0-9]:[0-9]{12}:key/[0-9a-f-]{36}$"
 )
-_IAM_PRINCIPAL = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$")
+_IAM_PRINCIPAL = re.compile(
+    r"^arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$"
+)
 _SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _VPC = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 #: eksctl/EKS add-on versions as EKS publishes them, e.g. v1.19.2-eksbuild.1.

@@ -24,6 +24,8 @@ MODELS: dict[str, str] = {
     "CapacityPlan": "riskgrid.spec.capacity:CapacityPlan",
     "CapacityDay": "riskgrid.spec.capacity_day:CapacityDay",
     "ThreatModelFile": "riskgrid.threats.model:Part",
+    "EksCluster": "riskgrid.spec.eks:EksCluster",
+    "ServiceAccess": "riskgrid.spec.service_access:ServiceAccess",
 }
 
 

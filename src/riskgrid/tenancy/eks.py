@@ -79,7 +79,9 @@ def render_cluster_config(cluster: EksCluster) -> dict[str, Any]:
     endpoints = {"privateAccess": True, "publicAccess": s.endpoint.public_access}
     vpc: dict[str, Any] = {
         "id": s.vpc.id,
-        "subnets": {"private": {az: {"id": sn} for az, sn in sorted(s.vpc.private_subnets.items())}},
+        "subnets": {
+            "private": {az: {"id": sn} for az, sn in sorted(s.vpc.private_subnets.items())}
+        },
         "clusterEndpoints": endpoints,
     }
     if s.endpoint.public_access:
@@ -105,7 +107,10 @@ def render_cluster_config(cluster: EksCluster) -> dict[str, Any]:
             "name": cluster.metadata.name,
             "region": s.region,
             "version": s.version,
-            "tags": {"riskgrid.dev/cluster": cluster.metadata.name, c.MANAGED_BY_LABEL: c.MANAGED_BY},
+            "tags": {
+                "riskgrid.dev/cluster": cluster.metadata.name,
+                c.MANAGED_BY_LABEL: c.MANAGED_BY,
+            },
         },
         "vpc": vpc,
         "secretsEncryption": {"keyARN": s.kms_key_arn},

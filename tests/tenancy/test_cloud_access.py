@@ -64,8 +64,10 @@ def test_rendered_policy_is_least_privilege(world) -> None:
         assert eq["aws:SourceVpce"].startswith("vpce-")
         assert eq["aws:PrincipalTag/kubernetes-namespace"] == "eq-vol"
         for r in st["Resource"]:
-            assert "eq-vol" in r or r.endswith(":key/5f2d8c1a-9b3e-4d7f-8a6c-2e1b0f9d7c34") or (
-                st["Condition"]["StringLike"]["s3:prefix"] == ["eq-vol/runs/*"]
+            assert (
+                "eq-vol" in r
+                or r.endswith(":key/5f2d8c1a-9b3e-4d7f-8a6c-2e1b0f9d7c34")
+                or (st["Condition"]["StringLike"]["s3:prefix"] == ["eq-vol/runs/*"])
             )
     write = next(st for st in doc["Statement"] if "s3:PutObject" in st["Action"])
     assert write["Condition"]["StringEquals"]["s3:x-amz-server-side-encryption"] == "aws:kms"
@@ -80,7 +82,7 @@ def test_rendered_policy_is_least_privilege(world) -> None:
 
 
 def test_trust_policy_admits_only_pod_identity_for_the_namespace(world) -> None:
-    _, cluster, _, objects = world
+    _, _, _, objects = world
     [role] = _by_kind(objects, "Role", "eq-vol")
     [assoc] = _by_kind(objects, "PodIdentityAssociation", "eq-vol")
     [st] = _doc(role, "assumeRolePolicyDocument")["Statement"]
@@ -101,14 +103,16 @@ def test_trust_policy_admits_only_pod_identity_for_the_namespace(world) -> None:
     bad = copy.deepcopy(role)
     doc = _doc(bad, "assumeRolePolicyDocument")
     doc["Statement"][0]["Principal"] = {"AWS": "*"}
-    doc["Statement"][0]["Condition"]["StringEquals"]["aws:RequestTag/kubernetes-namespace"] = "rates"
+    doc["Statement"][0]["Condition"]["StringEquals"]["aws:RequestTag/kubernetes-namespace"] = (
+        "rates"
+    )
     bad["spec"]["assumeRolePolicyDocument"] = json.dumps(doc)
     report = verify([], [bad], checks=("cloud",))
     assert {p.path.rsplit(".", 1)[1] for p in report.problems} == {"Principal", "Condition"}
 
 
 def test_service_egress_reaches_only_the_endpoint(world) -> None:
-    tenants, _, effective, objects = world
+    tenants, _, effective, _ = world
     eq = next(t for t in effective if t.name == "eq-vol")
     before = next(t for t in tenants if t.name == "eq-vol")
     added = [r for r in eq.spec.egress if r not in before.spec.egress]
@@ -131,7 +135,9 @@ def test_service_egress_reaches_only_the_endpoint(world) -> None:
     strict = verify(tenants, [*render_platform(effective), *render_tenants(effective)],
                     checks=("network",))  # fmt: skip
     assert not strict.ok
-    assert {p.rule for p in strict.problems} == {"netpol: egress"}, [str(p) for p in strict.problems]
+    assert {p.rule for p in strict.problems} == {"netpol: egress"}, [
+        str(p) for p in strict.problems
+    ]
     reached = {p.object.split(" -> ")[1] for p in strict.problems}
     assert all(r.startswith(("10.40.200.0/26", "10.40.201.")) for r in reached), reached
 
@@ -147,9 +153,7 @@ BASE = yaml.safe_load(EQ.read_text())
 
 def _grant(**kw: Any) -> dict[str, Any]:
     doc = copy.deepcopy(BASE)
-    doc["spec"]["grants"] = [
-        {"justification": "needed for the nightly revaluation batch", **kw}
-    ]
+    doc["spec"]["grants"] = [{"justification": "needed for the nightly revaluation batch", **kw}]
     return doc
 
 
@@ -245,6 +249,11 @@ def test_kms_grant_bound_to_alias(world) -> None:
     }
 
 
+SQS = "arn:aws:sqs:eu-west-2:111122223333:"
+SECRET = "arn:aws:secretsmanager:r:1:secret:riskgrid/a/"
+KEY = "arn:aws:kms:eu-west-2:111122223333:key/5f2d8c1a-9b3e-4d7f-8a6c-2e1b0f9d7c34"
+
+
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
     [
@@ -252,14 +261,14 @@ def test_kms_grant_bound_to_alias(world) -> None:
         ("arn:aws:s3:::b/*", "arn:aws:s3:::b/rates/x", True),
         ("arn:aws:s3:::b/eq-vol/*", "arn:aws:s3:::b/eq-vol-2/*", False),
         ("arn:aws:s3:::b/eq*", "arn:aws:s3:::b/eq-vol-2/x", True),
-        ("arn:aws:sqs:eu-west-2:111122223333:eq-vol_*", "arn:aws:sqs:eu-west-2:111122223333:eq-vol_q", True),
+        (f"{SQS}eq-vol_*", f"{SQS}eq-vol_q", True),
         ("arn:aws:sqs:*:111122223333:q", "arn:aws:sqs:eu-west-2:111122223333:q", True),
         ("arn:aws:sqs:eu-west-?:111122223333:q", "arn:aws:sqs:eu-west-2:111122223333:q", True),
         ("arn:aws:sqs:eu-west-2:111122223333:q", "arn:aws:sqs:eu-west-1:111122223333:q", False),
         # a wildcard in the region field stays in its field (IAM matches ARN fields separately)
         ("arn:aws:sqs:eu*:111122223333:q", "arn:aws:sqs:eu-west-2:999999999999:q", False),
-        ("arn:aws:secretsmanager:r:1:secret:riskgrid/a/x-??????", "arn:aws:secretsmanager:r:1:secret:riskgrid/a/x-abcdef", True),
-        ("arn:aws:secretsmanager:r:1:secret:riskgrid/a/x-??????", "arn:aws:secretsmanager:r:1:secret:riskgrid/a/x-abcdefg", False),
+        (f"{SECRET}x-??????", f"{SECRET}x-abcdef", True),
+        (f"{SECRET}x-??????", f"{SECRET}x-abcdefg", False),
         ("*", "arn:aws:kms:r:1:key/k", True),
         ("arn:aws:s3:::b/a*c", "arn:aws:s3:::b/*bc", True),
         ("arn:aws:s3:::b/a*c", "arn:aws:s3:::b/*d", False),
@@ -294,8 +303,8 @@ def test_cross_tenant_reach_is_found(world) -> None:
         "metadata": {"name": "rates-key"},
         "spec": {"tenant": "rates", "grants": [{
             "service": "kms", "access": "read",
-            "resource": "arn:aws:kms:eu-west-2:111122223333:key/5f2d8c1a-9b3e-4d7f-8a6c-2e1b0f9d7c34",
-            "alias": "alias/riskgrid/rates/k", "justification": "reads eq-vol's encrypted results"}]},
+            "resource": KEY, "alias": "alias/riskgrid/rates/k",
+            "justification": "reads eq-vol's encrypted results"}]},
     })  # fmt: skip
     found = cross_tenant_reach([*objects, *render_service_access(rates, shared, cluster)])
     assert any(f.pattern.startswith("arn:aws:kms:") for f in found)

@@ -113,7 +113,9 @@ BAD = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("mutate", "field", "reason"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+@pytest.mark.parametrize(
+    ("mutate", "field", "reason"), [b[1:] for b in BAD], ids=[b[0] for b in BAD]
+)
 def test_bad_baseline_exits_2_with_file_and_field(tmp_path, capsys, mutate, field, reason) -> None:
     path = _write(tmp_path, mutate)
     with pytest.raises(SpecError) as err:

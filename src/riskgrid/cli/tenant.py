@@ -36,14 +36,20 @@ def _extra_objects(paths: list[Path]) -> list[dict]:
 
 
 _ACCESS = typer.Option(
-    [], "--access", help="ServiceAccess YAML files: cloud services for the tenants (needs --cluster)."
+    [],
+    "--access",
+    help="ServiceAccess YAML files: cloud services for the tenants (needs --cluster).",
 )
 _CLUSTER = typer.Option(None, "--cluster", help="EksCluster YAML (account, region, cluster name).")
 _JUNIT = typer.Option(
-    None, "--junit", help="JUnit XML of a test run: the evidence that decides which services are assured."
+    None,
+    "--junit",
+    help="JUnit XML of a test run: the evidence that decides which services are assured.",
 )
 _EVIDENCE = typer.Option(
-    None, "--evidence", help="Evidence file of 'riskgrid threats verify' (default results/threats/evidence.json)."
+    None,
+    "--evidence",
+    help="Evidence file of 'riskgrid threats verify' (default results/threats/evidence.json).",
 )
 _MODEL = typer.Option(Path("threatmodel"), "--model", help="Threat model directory.")
 
@@ -134,9 +140,7 @@ def register(app: typer.Typer) -> None:
         from riskgrid.tenancy.output import write_bundle
         from riskgrid.tenancy.render import render_tenants
 
-        loaded, cloud = _with_access(
-            load_tenants(tenants), access, cluster, junit, evidence, model
-        )
+        loaded, cloud = _with_access(load_tenants(tenants), access, cluster, junit, evidence, model)
         objects = [*render_tenants(loaded), *cloud]
         files = write_bundle(objects, out, layout.value)
         typer.echo(f"wrote {len(objects)} objects in {len(files)} files to {out}")
@@ -166,9 +170,7 @@ def register(app: typer.Typer) -> None:
         from riskgrid.tenancy.verify import verify as run_verify
         from riskgrid.tenancy.verify import without_tier
 
-        loaded, cloud = _with_access(
-            load_tenants(tenants), access, cluster, junit, evidence, model
-        )
+        loaded, cloud = _with_access(load_tenants(tenants), access, cluster, junit, evidence, model)
         objects = [
             *render_platform(loaded, gatekeeper=gatekeeper),
             *render_tenants(loaded),

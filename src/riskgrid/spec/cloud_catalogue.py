@@ -93,7 +93,7 @@ CATALOGUE: dict[str, CatalogueService] = {
             },
             threat="TM-172",
             endpoint=Endpoint("vpce-0c7a5e3f4d6b82901", ("10.40.201.32/27",)),
-            resource_help="arn:aws:kms:REGION:ACCOUNT:key/KEY-ID with alias alias/riskgrid/<tenant>/NAME",
+            resource_help="arn:aws:kms:REGION:ACCOUNT:key/KEY-ID + alias alias/riskgrid/<tenant>/…",
         ),
         CatalogueService(
             name="secretsmanager",

@@ -76,8 +76,7 @@ def _statements(g: Grant, tenant: Tenant, sid: str) -> list[dict[str, Any]]:
                 "Condition": base,
             },
         ]
-        writes = [a for a in actions if a not in ("s3:ListBucket", "s3:GetObject")]
-        if writes:
+        if "s3:PutObject" in actions:
             cond = {
                 "StringEquals": {
                     **base["StringEquals"],
@@ -88,9 +87,20 @@ def _statements(g: Grant, tenant: Tenant, sid: str) -> list[dict[str, Any]]:
                 {
                     "Sid": f"{sid}Write",
                     "Effect": "Allow",
-                    "Action": writes,
+                    "Action": ["s3:PutObject"],
                     "Resource": [f"{bucket_arn}/{prefix}*"],
                     "Condition": cond,
+                }
+            )
+            # Not with the SSE condition: AbortMultipartUpload requests carry no encryption
+            # header, so the condition would never match (parliament found this).
+            out.append(
+                {
+                    "Sid": f"{sid}Abort",
+                    "Effect": "Allow",
+                    "Action": ["s3:AbortMultipartUpload"],
+                    "Resource": [f"{bucket_arn}/{prefix}*"],
+                    "Condition": base,
                 }
             )
         return out
@@ -189,7 +199,7 @@ def render_service_access(
             "spec": {
                 "name": name,
                 "path": ROLE_PATH,
-                "description": f"riskgrid {tenant.name}/{access.spec.service_account} (Pod Identity)",
+                "description": f"riskgrid {tenant.name}/{access.spec.service_account}",
                 "assumeRolePolicyDocument": _doc(trust_policy(tenant, access, cluster)),
                 "maxSessionDuration": 3600,
                 "policyRefs": [{"from": {"name": name}}],

@@ -280,7 +280,9 @@ def _trust_problems(objects: list[dict[str, Any]]) -> list[VerifyProblem]:
         except (ValueError, KeyError, TypeError):
             statements = None
         if not isinstance(statements, list):
-            out.append(VerifyProblem("cloud", object_ref(o), "cloud: trust", "spec", "no trust policy"))
+            out.append(
+                VerifyProblem("cloud", object_ref(o), "cloud: trust", "spec", "no trust policy")
+            )
             continue
         for i, st in enumerate(statements):
             if not isinstance(st, dict) or st.get("Effect") != "Allow":

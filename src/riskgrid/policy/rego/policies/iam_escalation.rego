@@ -30,6 +30,6 @@ violations(w, params) := {v |
 	some [n, st] in allows(w)
 	some a in as_list(object.get(st, "Action", []))
 	prefix := lower(split(a, ":")[0])
-	prefix in {"iam", "sts", "organizations"}
+	prefix in {"iam", "sts", "organizations", "*"}
 	v := {"msg": "identity action in a workload policy (role chaining or privilege escalation)", "path": doc_path(n, "Action"), "container": "", "image": "", "value": a}
 }

@@ -4,6 +4,8 @@ verified by passing tests, decided from the real model and a test run's JUnit XM
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -22,13 +24,37 @@ MODEL = ROOT / "threatmodel"
 SERVICES = sorted(CATALOGUE)
 
 
+def _collect(files: list[str]) -> dict[str, set[str]]:
+    """Node ids pytest really collects from ``files`` (one run), keyed per file and folder as
+    the resolver looks them up — only the files these controls reference, so the policy
+    folder's conformance suites are not collected just to find the case tests."""
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "-o", "addopts=", *files],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=True,
+    ).stdout  # fmt: skip
+    seeds: dict[str, set[str]] = {}
+    for line in out.splitlines():
+        if "::" in line and line.split("::", 1)[0] in files:
+            path = line.split("::", 1)[0]
+            seeds.setdefault(path, set()).add(line)
+            seeds.setdefault(str(Path(path).parent), set()).add(line)
+    return seeds
+
+
 @pytest.fixture(scope="module")
 def required_nodes() -> dict[str, list[str]]:
     """Control id → the pytest node ids its verification references resolve to (collected by
     pytest for real)."""
     model = load_model(MODEL).model
     controls = {c.id: c for c in model.controls}
-    resolver = RepoResolver(ROOT)
+    files = sorted({
+        "tests/policy/test_policy_library.py"
+        if r.startswith("policy-case:") else r.split(":", 1)[1].strip().split("::", 1)[0]
+        for s in SERVICES for cid in required_controls(model, s)[1]
+        for r in controls[cid].verification
+    })  # fmt: skip
+    resolver = RepoResolver(ROOT, collected=_collect(files))
     out: dict[str, list[str]] = {}
     for s in SERVICES:
         problem, ids = required_controls(model, s)

@@ -72,7 +72,8 @@ def main() -> None:
             f"{name:28} min {min(times):.3f}s median {statistics.median(times):.3f}s "
             f"({len(objects) / min(times):,.0f} policies/s at best)"
         )
-    print(f"loadavg: {open('/proc/loadavg').read().strip()}  cpus: {os.cpu_count()}")
+    load = Path("/proc/loadavg").read_text().strip()
+    print(f"loadavg: {load}  cpus: {os.cpu_count()}")
 
 
 if __name__ == "__main__":

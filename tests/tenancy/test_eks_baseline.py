@@ -136,3 +136,30 @@ def test_cli_render_eks(tmp_path, capsys) -> None:
     config = yaml.safe_load(written.read_text())
     assert schema_problems(config) == [] and config["metadata"]["name"] == "riskgrid-prod"
     assert check_objects([config]).violations == []
+
+
+def test_cis_rules_use_the_library_exceptions(cluster) -> None:
+    """A CIS finding is waived by a scoped, unexpired PolicyException like any other rule."""
+    import datetime as dt
+
+    from riskgrid.spec.exceptions import PolicyException
+
+    config = copy.deepcopy(render_cluster_config(cluster))
+    config["vpc"]["clusterEndpoints"]["publicAccess"] = True
+    config["vpc"]["publicAccessCIDRs"] = ["203.0.113.0/24", "0.0.0.0/0"]
+
+    def waiver(expires: str) -> PolicyException:
+        return PolicyException.model_validate({
+            "apiVersion": "riskgrid.dev/v1alpha1", "kind": "PolicyException",
+            "metadata": {"name": "bootstrap-endpoint"},
+            "spec": {"policy": "RG-EKS-003",
+                     "scope": {"kind": "ClusterConfig", "name": "riskgrid-prod"},
+                     "justification": "public endpoint during the bootstrap window only",
+                     "approver": "ciso-office", "expires": expires},
+        })  # fmt: skip
+
+    today = dt.date(2026, 11, 29)
+    report = check_objects([config], exceptions=[waiver("2026-12-31")], today=today)
+    assert report.violations == [] and [v.policy_id for v in report.waived] == ["RG-EKS-003"]
+    expired = check_objects([config], exceptions=[waiver("2026-11-01")], today=today)
+    assert [v.policy_id for v in expired.violations] == ["RG-EKS-003"]

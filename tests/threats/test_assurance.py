@@ -3,6 +3,7 @@ verified by passing tests, decided from the real model and a test run's JUnit XM
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -149,6 +150,11 @@ def test_planned_control_refuses(tmp_path, required_nodes, capsys) -> None:
                  "-o", str(out)]) == 0  # fmt: skip
     kinds = sorted(yaml.safe_load(p.read_text())["kind"] for p in out.glob("*.yaml"))
     assert {"Policy", "Role", "PodIdentityAssociation"} <= set(kinds)
+    # and tenant verify proves the same tenants with their access: every check, cloud included
+    capsys.readouterr()
+    assert main(["tenant", "verify", *tenants, "--access", str(s3_file), *common, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] and report["checks"] == ["schema", "policy", "network", "cloud"]
 
 
 def test_no_evidence_refuses(tmp_path) -> None:

@@ -228,7 +228,13 @@ def test_unassured_service_is_refused_with_the_missing_controls(world, tmp_path)
 
 
 def test_secrets_are_read_only(world) -> None:
+    from riskgrid.policy.library import load_library
     from riskgrid.spec.cloud_catalogue import CATALOGUE
+
+    # RG-AWS-006's allowed actions are exactly the catalogue's (one list, checked here)
+    offered = {a for s in CATALOGUE.values() for lv in s.levels.values() for a in lv}
+    assert set(load_library().get("RG-AWS-006").defaults["actions"]) == offered
+    assert "secretsmanager:PutSecretValue" not in offered
 
     assert set(CATALOGUE["secretsmanager"].levels) == {"read"}
     assert all(

@@ -49,7 +49,32 @@ API_GROUPS = {
     "Cohort": "kueue.x-k8s.io",
     "WorkloadPriorityClass": "kueue.x-k8s.io", "Workload": "kueue.x-k8s.io",
     "NodePool": "karpenter.sh", "NodeClaim": "karpenter.sh", "EC2NodeClass": "karpenter.k8s.aws",
+    # eksctl ClusterConfig is not an in-cluster object (its templates never match); the ACK IAM
+    # Policy is, when the bank runs the ACK IAM controller.
+    "ClusterConfig": "eksctl.io", "Policy": "iam.services.k8s.aws",
 }  # fmt: skip
+
+#: Policies whose verdict table comes, in Gatekeeper, from an external data provider:
+#: policy id → (parameter the table fills, provider name). In riskgrid the same parameter is
+#: filled by the library call (riskgrid.supply.setup.rego_parameters); the policy module is
+#: the same in both places. Contract: docs/supply-chain.md.
+EXTERNAL_DATA = {"RG-IMG-005": ("images", "riskgrid-image-gate")}
+
+EXTERNAL_DATA_RULES = """
+# The verdict table from the external data provider, keyed by digest. A provider error or
+# outage leaves the table without those images, so they are refused: it fails closed.
+with_external_data(params, w) := object.union(params, {{"{param}": table}}) if {{
+	keys := [c.image | some c in w.containers]
+	resp := external_data({{"provider": "{provider}", "keys": keys}})
+	table := {{d: v |
+		some pair in resp.responses
+		v := pair[1]
+		d := v.digest
+	}}
+}}
+
+else := object.union(params, {{"{param}": {{}}}})
+"""
 
 EXEMPTION_SCHEMA: dict[str, Any] = {
     "type": "array",
@@ -72,7 +97,7 @@ import data.lib.riskgrid.workload
 violation contains {{"msg": msg, "details": v}} if {{
 	not immutable_pod_update
 	w := workload.normalise(input.review.object)
-	params := object.get(input, "parameters", {{}})
+	params := {params_expr}
 	some v in policy.violations(w, params)
 	not exempt(w, v, object.get(params, "exemptions", []))
 	msg := sprintf("{policy_id} %s/%s %s: %s", [w.kind, w.name, path_string(v.path), v.msg])
@@ -133,11 +158,21 @@ def constraint_kind(policy: Policy) -> str:
 
 
 def main_module(policy: Policy) -> str:
-    return MAIN_TEMPLATE.format(
-        package=template_name(policy),
-        slug=policy.slug,
-        policy_id=policy.id,
-        skip_updates="true" if policy.category in IMMUTABLE_ON_UPDATE else "false",
+    params_expr = 'object.get(input, "parameters", {})'
+    extra = ""
+    if policy.id in EXTERNAL_DATA:
+        param, provider = EXTERNAL_DATA[policy.id]
+        params_expr = f"with_external_data({params_expr}, w)"
+        extra = EXTERNAL_DATA_RULES.format(param=param, provider=provider)
+    return (
+        MAIN_TEMPLATE.format(
+            package=template_name(policy),
+            slug=policy.slug,
+            policy_id=policy.id,
+            skip_updates="true" if policy.category in IMMUTABLE_ON_UPDATE else "false",
+            params_expr=params_expr,
+        )
+        + extra
     )
 
 
@@ -328,7 +363,9 @@ def export_opa_bundle(
     params = resolved_params(config, library)
     enabled = [(p.id, p.slug) for p in library if p.id in params]
     files = {f"riskgrid/{rel}": text for rel, text in rego_modules().items()}
-    files["riskgrid/driver.rego"] = driver_module(enabled, params_ref="data.riskgrid.config.params")
+    files["riskgrid/driver.rego"] = driver_module(
+        enabled, params_ref="data.riskgrid.config.params", indexed=False
+    )
     files["data.json"] = json.dumps({"riskgrid": {"config": {"params": params}}}, indent=2)
     files[".manifest"] = json.dumps(
         {"revision": revision, "roots": ["lib/riskgrid", "riskgrid"], "rego_version": 1}, indent=2

@@ -70,6 +70,7 @@ class Services:
     work: WorkPool  # processes for submissions' CPU-heavy steps (workpool.py)
     dry_runs: WorkPool  # processes of their own for policy dry-runs: they cannot starve submits
     verdicts: VerdictCache  # submission verdicts by content (verdicts.py)
+    image_gate: Any = None  # riskgrid.supply.gate.Gate when a trust policy is configured
 
     def job_counts(self) -> dict[str, int]:
         with self.db.session() as s:
@@ -255,6 +256,11 @@ def build_services(settings: Settings) -> Services:
         dry_runs=WorkPool("dry-run", settings.dry_run_processes),
         verdicts=VerdictCache(),
     )
+    if settings.trust_policy_file is not None:
+        # a bad trust policy stops the server here, with the file, field and reason
+        from riskgrid.supply.setup import gate_from_files
+
+        svc.image_gate = gate_from_files(settings.trust_policy_file, settings.image_exceptions)
     holder["svc"] = svc
     return svc
 
@@ -316,6 +322,8 @@ def create_app(settings: Settings) -> FastAPI:
             svc.denials.flush(everything=True)
             svc.audit.checkpoint()
             svc.db.dispose()
+            if svc.image_gate is not None:
+                svc.image_gate.close()  # its registry connections
 
     app = FastAPI(
         title="riskgrid",
@@ -384,6 +392,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_system.router)
     app.include_router(routes_tenants.router)
     app.include_router(routes_jobs.router)
+    from riskgrid.service.ui.routes import router as console  # the web console (/ui)
+
+    app.include_router(console)
+    if settings.dev_mode:  # DEV ONLY: an OIDC issuer for the console's sign-in
+        from riskgrid.service.devissuer import router as dev_issuer
+
+        app.include_router(dev_issuer)
     app.add_middleware(
         FrontDoor,
         max_body=settings.max_body_bytes,

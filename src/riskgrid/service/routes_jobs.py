@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import select, update
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from riskgrid.service import gridbridge, heavy
+from riskgrid.service import gridbridge, heavy, integrations
 from riskgrid.service.authz import Action, Role, allowed, tenant_role
 from riskgrid.service.bulkhead import Rejected
 from riskgrid.service.deps import (
@@ -29,7 +29,7 @@ from riskgrid.service.deps import (
 from riskgrid.service.jobfiles import SOURCE, known_blobs, load_blobs, store_blobs
 from riskgrid.service.models import JobRow, TenantRow, as_utc, utcnow
 from riskgrid.service.routes_system import AUTH_ERRORS
-from riskgrid.service.routes_tenants import ERRORS, TenantName, _load_visible
+from riskgrid.service.routes_tenants import ERRORS, TenantName, load_visible
 from riskgrid.service.schemas import (
     BlobAnswer,
     BlobQuery,
@@ -44,6 +44,7 @@ from riskgrid.service.schemas import (
 from riskgrid.service.verdicts import verdict_key
 from riskgrid.service.workpool import WorkUnavailable
 from riskgrid.spec.errors import Problem
+from riskgrid.spec.tenant import Tenant
 
 T = TypeVar("T")
 router = APIRouter(tags=["jobs"], route_class=BoundedRoute)
@@ -170,7 +171,7 @@ def raise_refusal(outcome: tuple[Any, ...]) -> None:
 
 def _submit_role(c: Caller, tenant: str) -> dict[str, Any]:
     action = Action.JOB_SUBMIT
-    trow, role = _load_visible(c, tenant, action)
+    trow, role = load_visible(c, tenant, action)
     if not allowed(role, action):
         raise c.deny(action, 403, f"role {role.label} may not submit jobs", tenant=tenant)
     return trow.spec
@@ -237,6 +238,8 @@ async def _submit(body: bytes, tenant: str, c: Caller) -> JobView:
             extra={"problems": problems},
         )
     _, name, violations = verdict
+    if not violations and c.svc.image_gate is not None:
+        await _in_thread(c, _image_gate, c, tenant, Tenant.model_validate(spec), name)
     if violations:
         c.svc.metrics.policy_decisions.labels("admission", "deny").inc()
         first = violations[0]
@@ -290,6 +293,46 @@ def _queue(
     return job_view(row)
 
 
+def _image_gate(c: Caller, tenant: str, tenant_spec: Tenant, job_name: str) -> None:
+    """Every image the job would run on passes the gate, or the job is refused (422) with the
+    reason per image; each decision is in the audit log with its digest."""
+    decisions = integrations.verify_images(c.svc.image_gate, tenant_spec)
+    for d in decisions:
+        c.audit(
+            "image.verify",
+            "allow" if d.allowed else "deny",
+            tenant=tenant,
+            obj=d.pinned or d.image,
+            detail={
+                "job": job_name,
+                "image": d.image,
+                "digest": d.digest,
+                "rule": d.trust_rule,
+                "reasons": [f"{r.rule}: {r.message}" for r in d.reasons],
+                "cached": d.cached,
+            },
+        )
+    refused = [d for d in decisions if not d.allowed]
+    if not refused:
+        return
+    c.svc.metrics.policy_decisions.labels("image", "deny").inc()
+    messages = [m for d in refused for m in d.messages()]
+    raise c.deny(
+        Action.JOB_SUBMIT,
+        422,
+        f"rejected by the image gate (RG-IMG-005): {messages[0]}",
+        tenant=tenant,
+        obj=f"job/{job_name}",
+        reason="image",
+        extra={
+            "violations": [
+                {"policy_id": "RG-IMG-005", "severity": "critical", "message": m} for m in messages
+            ],
+            "images": [d.to_dict() for d in decisions],
+        },
+    )
+
+
 @router.post("/v1/tenants/{tenant}/blobs/missing", response_model=BlobAnswer, responses=ERRORS)
 def missing_blobs(tenant: TenantName, body: BlobQuery, c: Caller = Depends(caller)) -> BlobAnswer:
     """Which of these input files (by SHA-256) the tenant has not uploaded yet.
@@ -299,7 +342,7 @@ def missing_blobs(tenant: TenantName, body: BlobQuery, c: Caller = Depends(calle
     says nothing about other tenants' files.
     """
     action = Action.JOB_SUBMIT
-    _, role = _load_visible(c, tenant, action)
+    _, role = load_visible(c, tenant, action)
     if not allowed(role, action):
         raise c.deny(action, 403, f"role {role.label} may not submit jobs", tenant=tenant)
     with c.svc.db.session() as s:
@@ -323,7 +366,7 @@ def list_jobs(
     limit = min(limit, c.svc.settings.page_max)
     group = c.svc.settings.platform_admin_group
     if tenant is not None:
-        _load_visible(c, tenant, Action.JOB_READ)
+        load_visible(c, tenant, Action.JOB_READ)
         visible = [tenant]
     else:
         with c.svc.db.session() as s:

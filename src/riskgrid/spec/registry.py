@@ -23,7 +23,10 @@ MODELS: dict[str, str] = {
     "Tenant": "riskgrid.spec.tenant:Tenant",
     "CapacityPlan": "riskgrid.spec.capacity:CapacityPlan",
     "CapacityDay": "riskgrid.spec.capacity_day:CapacityDay",
+    "TrustPolicy": "riskgrid.spec.trust:TrustPolicy",
     "ThreatModelFile": "riskgrid.threats.model:Part",
+    "EksCluster": "riskgrid.spec.eks:EksCluster",
+    "ServiceAccess": "riskgrid.spec.service_access:ServiceAccess",
 }
 
 

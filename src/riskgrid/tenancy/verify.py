@@ -10,7 +10,11 @@ Three checks over the same objects, each failure naming the object, the rule and
    (:func:`riskgrid.netpol.analysis.connectivity`) and the isolation assertions
    (:func:`riskgrid.netpol.assertions.check_tenant_isolation`): no path between pods of
    different tenants, no path to the instance metadata service, egress only to each tenant's
-   allow-list plus DNS.
+   allow-list plus DNS;
+4. **cloud** — the tenants' rendered IAM (ACK ``Policy``/``Role`` from ``ServiceAccess``): no two
+   tenants' policies reach a common resource (:mod:`riskgrid.tenancy.iam_reach`), and every
+   role trusts only EKS Pod Identity for its own namespace. The IAM guardrails themselves
+   (``RG-AWS-…``) run in the policy check, like every other rule.
 
 For the network check the analysis synthesises the Ray pods KubeRay will create from each
 RayCluster and assumes kube-dns; this module adds a representative riskgrid API pod in the
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -30,8 +34,8 @@ from riskgrid.tenancy import constants as c
 from riskgrid.tenancy.ordering import object_ref
 from riskgrid.tenancy.schemas import validate_objects
 
-Check = Literal["schema", "policy", "network"]
-ALL_CHECKS: tuple[Check, ...] = ("schema", "policy", "network")
+Check = Literal["schema", "policy", "network", "cloud"]
+ALL_CHECKS: tuple[Check, ...] = ("schema", "policy", "network", "cloud")
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def _schema_problems(objects: list[dict[str, Any]]) -> list[VerifyProblem]:
 # --------------------------------------------------------------------------------------------
 
 
-def policy_config_for(tenant: Tenant | None) -> Any:
+def policy_config_for(tenant: Tenant | None, extra: Mapping[str, Any] | None = None) -> Any:
     """The policy library's configuration for one tenant's objects: its allowed registries.
 
     Parameterising the library per tenant is not an exception: every policy still runs; the
@@ -125,6 +129,8 @@ def policy_config_for(tenant: Tenant | None) -> Any:
     params: dict[str, dict[str, Any]] = {}
     if tenant is not None:
         params["RG-IMG-001"] = {"repositories": list(tenant.spec.images.allowed)}
+    # e.g. the image gate's verdicts for RG-IMG-005 (riskgrid.supply.setup.rego_parameters)
+    params.update(extra or {})
     return PolicyConfig.model_validate(
         {
             "apiVersion": "riskgrid.dev/v1alpha1",
@@ -136,7 +142,9 @@ def policy_config_for(tenant: Tenant | None) -> Any:
 
 
 def _policy_problems(
-    tenants: Sequence[Tenant], objects: list[dict[str, Any]]
+    tenants: Sequence[Tenant],
+    objects: list[dict[str, Any]],
+    params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[VerifyProblem]:
     from riskgrid.policy.check import check_objects
 
@@ -149,7 +157,8 @@ def _policy_problems(
     for owner in sorted(by_owner):
         # Objects of an unknown owner are checked with the platform's (default) parameters.
         # check_objects only reads the objects (it serialises them for the Rego engine)
-        report = check_objects(by_owner[owner], config=policy_config_for(known.get(owner)))
+        config = policy_config_for(known.get(owner), (params or {}).get(owner))
+        report = check_objects(by_owner[owner], config=config)
         for v in report.violations:
             path = v.path
             if v.container and v.container not in path:
@@ -254,6 +263,63 @@ def _network(
 
 
 # --------------------------------------------------------------------------------------------
+# cloud
+# --------------------------------------------------------------------------------------------
+
+
+def _trust_problems(objects: list[dict[str, Any]]) -> list[VerifyProblem]:
+    """Every ACK Role trusts only ``pods.eks.amazonaws.com``, tagged with its own namespace."""
+    import json
+
+    from riskgrid.tenancy.cloud import ACK_IAM, POD_IDENTITY_PRINCIPAL
+
+    out: list[VerifyProblem] = []
+    for o in objects:
+        if o.get("kind") != "Role" or o.get("apiVersion") != ACK_IAM:
+            continue
+        meta = o.get("metadata") or {}
+        ns = meta.get("namespace", "")
+        try:
+            doc = json.loads((o.get("spec") or {}).get("assumeRolePolicyDocument", ""))
+            statements = doc["Statement"]
+        except (ValueError, KeyError, TypeError):
+            statements = None
+        if not isinstance(statements, list):
+            out.append(
+                VerifyProblem("cloud", object_ref(o), "cloud: trust", "spec", "no trust policy")
+            )
+            continue
+        for i, st in enumerate(statements):
+            if not isinstance(st, dict) or st.get("Effect") != "Allow":
+                continue
+            where = f"spec.assumeRolePolicyDocument.Statement[{i}]"
+            if st.get("Principal") != {"Service": POD_IDENTITY_PRINCIPAL}:
+                out.append(
+                    VerifyProblem("cloud", object_ref(o), "cloud: trust", f"{where}.Principal",
+                                  f"trusts {st.get('Principal')!r}, not EKS Pod Identity only")
+                )  # fmt: skip
+            tagged = ((st.get("Condition") or {}).get("StringEquals") or {}).get(
+                "aws:RequestTag/kubernetes-namespace"
+            )
+            if tagged != ns:
+                out.append(
+                    VerifyProblem("cloud", object_ref(o), "cloud: trust", f"{where}.Condition",
+                                  f"assumable from namespace {tagged!r}, not only {ns!r}")
+                )  # fmt: skip
+    return out
+
+
+def _cloud_problems(objects: list[dict[str, Any]]) -> list[VerifyProblem]:
+    from riskgrid.tenancy.iam_reach import cross_tenant_reach
+
+    out = [
+        VerifyProblem("cloud", r.policy, "cloud: cross-tenant", r.statement, str(r))
+        for r in cross_tenant_reach(objects)
+    ]
+    return out + _trust_problems(objects)
+
+
+# --------------------------------------------------------------------------------------------
 # entry point
 # --------------------------------------------------------------------------------------------
 
@@ -263,8 +329,11 @@ def verify(
     objects: list[dict[str, Any]],
     *,
     checks: Sequence[Check] = ALL_CHECKS,
+    policy_params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> VerifyReport:
     """Check ``objects`` (tenant bundles *and* the platform bundle) for ``tenants``.
+
+    ``policy_params`` adds policy parameters per tenant name (the image gate's verdicts).
 
     The network check needs the platform's Calico tier among ``objects``; a policy naming a
     tier that is not there is bad input (:class:`~riskgrid.spec.errors.SpecError`).
@@ -274,13 +343,15 @@ def verify(
     if "schema" in checks:
         report.problems.extend(_schema_problems(objects))
     if "policy" in checks:
-        report.problems.extend(_policy_problems(tenants, objects))
+        report.problems.extend(_policy_problems(tenants, objects, policy_params))
     if "network" in checks:
         problems, checked, passed, failing = _network(tenants, objects)
         report.problems.extend(problems)
         report.tenant_pairs_checked = checked
         report.tenant_pairs_passed = passed
         report.failing_pairs = failing
+    if "cloud" in checks:
+        report.problems.extend(_cloud_problems(objects))
     return report
 
 

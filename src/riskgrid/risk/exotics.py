@@ -145,6 +145,21 @@ def cost_units(spec: ExoticSpec, s: PricingSettings) -> float:
     return 20.0
 
 
+def kernel_bytes(memory_bytes: int) -> int:
+    """The share of the per-worker memory bound a kernel call may fill (15/16: the rest is
+    for the task's result block and the closed-form rows)."""
+    return memory_bytes - memory_bytes // 16
+
+
+def column_bytes(spec: ExoticSpec, s: PricingSettings) -> int:
+    """Kernel memory for one state column of a Monte Carlo position (0 for closed forms):
+    :data:`BYTES_PER_PATH_STEP` × paths × steps, twice for Heston (log-spots and variances)."""
+    if not is_mc(spec, s):
+        return 0
+    steps = len(_grid(spec, s)) if spec.kind != "american_option" else s.lsm_steps
+    return BYTES_PER_PATH_STEP * s.paths * max(steps, 1) * (2 if spec.model == "heston" else 1)
+
+
 def _grid(spec: ExoticSpec, s: PricingSettings) -> np.ndarray:
     """Simulation dates: the product's dates, refined to ``steps_per_year`` under Heston."""
     if spec.kind == "asian_option":
@@ -179,15 +194,14 @@ def price(
     """(price, standard error) per column of the 1-D state arrays; SE is 0 for closed forms.
 
     Monte Carlo columns are processed in chunks so that one chunk's live arrays stay within
-    ``s.memory_bytes`` (:data:`BYTES_PER_PATH_STEP` per column × path × step).
+    :func:`kernel_bytes` of ``s.memory_bytes`` (:data:`BYTES_PER_PATH_STEP` per column × path
+    × step).
     """
     spot, r, q, vol = (np.ascontiguousarray(a, dtype=np.float64) for a in (spot, r, q, vol))
     zero = np.zeros_like(spot)
     if not is_mc(spec, s):
         return _closed_form(spec, s, spot, r, q, vol), zero
-    steps = len(_grid(spec, s)) if spec.kind != "american_option" else s.lsm_steps
-    per_col = BYTES_PER_PATH_STEP * s.paths * max(steps, 1) * (2 if spec.model == "heston" else 1)
-    chunk = max(1, s.memory_bytes // per_col)
+    chunk = max(1, kernel_bytes(s.memory_bytes) // column_bytes(spec, s))
     out_p, out_se = np.empty_like(spot), np.empty_like(spot)
     for c0 in range(0, spot.size, chunk):
         sl = slice(c0, c0 + chunk)

@@ -38,8 +38,13 @@ Array = Any
 
 
 def _host(x: Array) -> np.ndarray:
-    """A NumPy copy of an array of any namespace (CuPy arrays don't convert implicitly)."""
-    return x if isinstance(x, np.ndarray) else np.asarray(x.get() if hasattr(x, "get") else x)
+    """A NumPy copy of an array of any namespace (CuPy arrays don't convert implicitly; others
+    through DLPack)."""
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "get"):  # CuPy: device → host copy
+        return np.asarray(x.get())
+    return np.from_dlpack(x)
 
 
 def _pair_mean(xp: Any, y: Array, antithetic: bool) -> Array:

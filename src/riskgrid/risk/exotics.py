@@ -314,17 +314,23 @@ def _mc_once(
     if spec.kind == "american_option":
         times = np.linspace(0.0, spec.t, s.lsm_steps + 1)[1:]
         z = _normals(spec, s, len(times))
-        return exotic_mc.lsm(
-            z,
+        args = (z, spot, r, q, vol)
+        if s.device == "gpu":
+            import cupy  # optional extra `gpu`; the CLI checks it is importable
+
+            args = tuple(cupy.asarray(a) for a in args)
+        price_d, se_d = exotic_mc.lsm(
+            args[0],
             times=times,
             is_call=spec.is_call,
             strike=spec.strike,
-            spot=spot,
-            r=r,
-            q=q,
-            vol=vol,
+            spot=args[1],
+            r=args[2],
+            q=args[3],
+            vol=args[4],
             antithetic=anti,
         )
+        return exotic_mc._host(price_d), exotic_mc._host(se_d)
     grid = _grid(spec, s)
     if spec.model == "heston":
         return _heston_mc(spec, s, grid, spot, r, q, vol)
@@ -440,18 +446,25 @@ def _heston_mc(
     scale = (vol / spec.ref_vol) ** 2
     n = len(grid)
     z = rng.normals(s.seed, spec.key, s.paths, 2 * n, antithetic=s.antithetic)
-    logs, vs = exotic_mc.heston_paths(
-        z,
+    args = (z, spot, r, q, hp.v0 * scale, hp.theta * scale)
+    if s.device == "gpu":
+        import cupy  # optional extra `gpu`; the CLI checks it is importable
+
+        args = tuple(cupy.asarray(a) for a in args)
+    logs_d, vs_d = exotic_mc.heston_paths(
+        args[0],
         times=grid,
-        spot=spot,
-        r=r,
-        q=q,
-        v0=hp.v0 * scale,
+        spot=args[1],
+        r=args[2],
+        q=args[3],
+        v0=args[4],
         kappa=hp.kappa,
-        theta=hp.theta * scale,
+        theta=args[5],
         sigma=hp.sigma,
         rho=hp.rho,
     )
+    # the QE recursion runs on the device; the payoffs (a few passes) on the host
+    logs, vs = exotic_mc._host(logs_d), exotic_mc._host(vs_d)
     df = np.exp(-r * spec.t)
     if spec.kind == "asian_option":
         idx = np.searchsorted(grid, np.array(spec.fix_times))

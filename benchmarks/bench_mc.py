@@ -19,9 +19,10 @@ printed side by side (they must agree within ~3 combined SEs).
 Part 2 — parallel efficiency: ``riskgrid`` runs the exotics demo job (the first
 ``--positions`` positions, evenly spread over the book, all 250 scenarios) with ``--workers
 1`` and ``--workers 2``, ``--repeat`` times each (interleaved); efficiency = T1 / (2·T2) from
-the minima and from the medians. ``--quick`` = part 2 alone on 16 positions (≤ 5 min on a
-quiet 2-core machine). The load average is printed around every run: on a shared machine it
-dominates the result.
+the minima and from the medians, and the Amdahl bound from the serial part (calibration,
+planning, aggregation) of the best 1-worker run. ``--quick`` = part 2 alone on 24 positions
+(≤ 5 min on a quiet 2-core machine). The load average is printed around every run: on a
+shared machine it dominates the result.
 """
 
 from __future__ import annotations
@@ -308,6 +309,7 @@ def part2(positions: int, repeat: int) -> None:
         f"{inputs.scenarios.n} scenarios, min/median of {repeat} runs per worker count"
     )
     walls: dict[int, list[float]] = {1: [], 2: []}
+    serial: dict[int, list[float]] = {1: [], 2: []}
     answers = set()
     for rep in range(repeat):
         for w in (1, 2):  # interleaved, so a load change hits both counts alike
@@ -319,8 +321,12 @@ def part2(positions: int, repeat: int) -> None:
             if ex.result.status != "completed":
                 raise SystemExit(f"workers={w}: {ex.result.status}: {ex.result.message}")
             answers.add(ex.result.portfolio.var["0.99"])
+            tm = ex.result.timings
+            serial[w].append(tm.plan_seconds + tm.aggregate_seconds)
             print(
-                f"run {rep + 1} workers={w}: {wall:7.2f} s wall, {ex.result.tasks.total} tasks, "
+                f"run {rep + 1} workers={w}: {wall:7.2f} s wall (plan+calibration "
+                f"{tm.plan_seconds:.2f}, tasks {tm.run_seconds:.2f}, aggregate "
+                f"{tm.aggregate_seconds:.2f}), {ex.result.tasks.total} tasks, "
                 f"VaR99 {ex.result.portfolio.var['0.99']:.2f}, load {before} → {loadavg()}"
             )
     if len(answers) != 1:
@@ -334,6 +340,13 @@ def part2(positions: int, repeat: int) -> None:
         f"parallel efficiency 1→2 workers: {min(t1) / (2 * min(t2)):.1%} (min), "
         f"{statistics.median(t1) / (2 * statistics.median(t2)):.1%} (median); "
         f"{os.cpu_count()} CPUs, load now {loadavg()}"
+    )
+    # Amdahl: the serial part (calibration, planning, aggregation) of the fastest 1-worker run
+    k = t1.index(min(t1))
+    ser = serial[1][k]
+    print(
+        f"serial part of the best 1-worker run: {ser:.2f} s of {t1[k]:.2f} s → efficiency "
+        f"bound on 2 idle cores {t1[k] / (2 * (ser + (t1[k] - ser) / 2)):.1%}"
     )
 
 
@@ -349,11 +362,11 @@ def main() -> None:
     ap.add_argument(
         "--quick",
         action="store_true",
-        help="part 2 only on 16 positions, 3 runs each: about 3–5 min on a quiet 2-core machine",
+        help="part 2 only on 24 positions, 3 runs each: about 3–5 min on a quiet 2-core machine",
     )
     a = ap.parse_args()
     if a.quick:
-        a.efficiency_only, a.positions = True, 16
+        a.efficiency_only, a.positions = True, 24
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"QuantLib {ql.__version__}, NumPy {np.__version__}"

@@ -193,7 +193,8 @@ def barrier_discrete(
     # threshold per (column, date) instead of building and exponentiating every spot
     mu = r - q - 0.5 * vol * vol
     thr = (math.log(barrier) - xp.log(spot))[:, None] - mu[:, None] * t[None, :]
-    thr = thr / vol[:, None]  # vol > 0 (the loader refuses non-positive vols)
+    # vol > 0: the loader refuses non-positive vols, shifts are > −1, vega bumps stay positive
+    thr = thr / vol[:, None]
     hit_at = (w[None, :, :] <= thr[:, :, None]) if is_down else (w[None, :, :] >= thr[:, :, None])
     hit = xp.any(hit_at, axis=1)  # (cols, paths)
     s_t = spot[:, None] * xp.exp((mu * expiry)[:, None] + vol[:, None] * w[None, -1, :])

@@ -65,6 +65,7 @@ def serve(
         banner = DEV_BANNER.format(dir=settings.dev_dir)
         print(f"\n{'!' * 78}\n{banner}\n{'!' * 78}\n", file=sys.stderr, flush=True)
     app = create_app(settings)
+    print(f"web console: http://{host}:{port}/ui", file=sys.stderr, flush=True)
     uvicorn.run(
         app,
         host=host,

@@ -363,6 +363,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_system.router)
     app.include_router(routes_tenants.router)
     app.include_router(routes_jobs.router)
+    from riskgrid.service.ui.routes import router as console  # the web console (/ui)
+
+    app.include_router(console)
+    if settings.dev_mode:  # DEV ONLY: an OIDC issuer for the console's sign-in
+        from riskgrid.service.devissuer import router as dev_issuer
+
+        app.include_router(dev_issuer)
     app.add_middleware(
         FrontDoor,
         max_body=settings.max_body_bytes,

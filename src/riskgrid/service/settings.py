@@ -72,6 +72,14 @@ class Settings:
     audit_key_file: Path | None = None  # Ed25519 private key (default: state_dir/audit/key.pem)
     audit_checkpoint_file: Path | None = None  # default: state_dir/audit/checkpoints.jsonl
     audit_checkpoint_every: int = 1  # records between signed checkpoints of the head
+    # --- issue #18: the web console under /ui (docs/console.md) ---
+    oidc_client_id: str = "riskgrid-console"  # the console's client id at the issuer
+    oidc_authorize_url: str | None = None  # authorization endpoint (dev: /dev/oidc/authorize)
+    oidc_token_url: str | None = None  # token endpoint (dev: this server's /dev/oidc/token)
+    ui_session_seconds: float = 8 * 3600.0  # a console session never outlives its token
+    ui_upload_max_bytes: int = 4 * 1024 * 1024  # one console upload (job YAML + files)
+    threatmodel_dir: Path | None = None  # the posture page's threat model (default ./threatmodel)
+    threats_evidence: Path | None = None  # its evidence (default results/threats/evidence.json)
 
     @property
     def database_url(self) -> str:
@@ -163,6 +171,10 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+#: Settings whose unset variable means "the dataclass default", not None.
+_DEFAULTED = frozenset({"oidc_client_id"})
+
+
 def from_env(**overrides: object) -> Settings:
     """Settings from ``RISKGRID_*`` variables; keyword overrides (CLI flags) win when not None."""
     env = os.environ
@@ -189,6 +201,11 @@ def from_env(**overrides: object) -> Settings:
         "rate_limit_store": env.get("RISKGRID_RATE_LIMIT_STORE", "auto"),
         "audit_key_file": env.get("RISKGRID_AUDIT_KEY_FILE"),
         "audit_checkpoint_file": env.get("RISKGRID_AUDIT_CHECKPOINTS"),
+        "oidc_client_id": env.get("RISKGRID_OIDC_CLIENT_ID"),
+        "oidc_authorize_url": env.get("RISKGRID_OIDC_AUTHORIZE_URL"),
+        "oidc_token_url": env.get("RISKGRID_OIDC_TOKEN_URL"),
+        "threatmodel_dir": env.get("RISKGRID_THREATMODEL_DIR"),
+        "threats_evidence": env.get("RISKGRID_THREATS_EVIDENCE"),
     }
     numeric = {
         "RISKGRID_MAX_BODY_BYTES": ("max_body_bytes", int),
@@ -205,6 +222,8 @@ def from_env(**overrides: object) -> Settings:
         "RISKGRID_TENANT_QUEUE": ("tenant_queue", int),
         "RISKGRID_WORK_THREADS": ("work_threads", int),
         "RISKGRID_AUDIT_CHECKPOINT_EVERY": ("audit_checkpoint_every", int),
+        "RISKGRID_UI_SESSION_SECONDS": ("ui_session_seconds", float),
+        "RISKGRID_UI_UPLOAD_MAX_BYTES": ("ui_upload_max_bytes", int),
     }
     for var, (name, kind) in numeric.items():
         if var in env:
@@ -213,7 +232,14 @@ def from_env(**overrides: object) -> Settings:
             except ValueError:
                 raise SettingsError(f"{var}: not a number: {env[var]!r}") from None
     values.update({k: v for k, v in overrides.items() if v is not None})
-    for name in ("state_dir", "audit_key_file", "audit_checkpoint_file"):
+    values = {k: v for k, v in values.items() if v is not None or k not in _DEFAULTED}
+    for name in (
+        "state_dir",
+        "audit_key_file",
+        "audit_checkpoint_file",
+        "threatmodel_dir",
+        "threats_evidence",
+    ):
         if isinstance(values.get(name), str):
             values[name] = Path(values[name]).expanduser()  # type: ignore[arg-type]
     settings = Settings(**values)  # type: ignore[arg-type]

@@ -94,6 +94,15 @@ def register(app: typer.Typer) -> None:
         ),
         gatekeeper: bool = typer.Option(True, help="Include the Gatekeeper export."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+        trust_policy: Path = typer.Option(
+            None,
+            "--trust-policy",
+            help="TrustPolicy: also verify each tenant's Ray image (signature, SBOM, scan) "
+            "and refuse it through RG-IMG-005.",
+        ),
+        exceptions: list[Path] = typer.Option(
+            [], "--exceptions", help="PolicyException files for the image gate (RG-IMG-005)."
+        ),
     ) -> None:
         """Prove schema, policy and network guarantees for the tenants plus the platform."""
         from riskgrid.spec.tenant import load_tenants
@@ -110,10 +119,29 @@ def register(app: typer.Typer) -> None:
         ]
         if no_tier:
             objects = without_tier(objects)
-        report = run_verify(loaded, objects)
+        params, decisions = None, []
+        if trust_policy is not None:
+            from riskgrid.supply.setup import gate_from_files, rego_parameters, verify_tenant
+
+            gate = gate_from_files(trust_policy, exceptions)
+            try:
+                per_tenant = {t.name: verify_tenant(gate, t) for t in loaded}
+            finally:
+                gate.close()
+            params = {name: rego_parameters(ds) for name, ds in per_tenant.items()}
+            decisions = [d for ds in per_tenant.values() for d in ds]
+        report = run_verify(loaded, objects, policy_params=params)
         if as_json:
-            typer.echo(json.dumps(report.to_dict(), indent=2))
+            data = report.to_dict()
+            if trust_policy is not None:
+                data["images"] = [d.to_dict() for d in decisions]
+            typer.echo(json.dumps(data, indent=2))
         else:
+            for d in decisions:
+                state = f"verified as {d.pinned}" if d.allowed else "REFUSED"
+                typer.echo(f"image {d.image}: {state}")
+                for m in d.messages():
+                    typer.echo(f"  {m}")
             for p in report.problems:
                 typer.echo(str(p))
             verdict = "OK" if report.ok else f"FAILED ({len(report.problems)} problems)"

@@ -15,8 +15,10 @@ Deliberately small and documented (docs/policy.md), and tied to the fields a ``R
    label keys are case-sensitive, so ``riskgrid.dev/Tenant`` is another key that a
    case-insensitive reader could mistake for the tenant label.
 
-Submitted jobs name no container images (the tenant's Ray image is fixed by its spec and
-checked by the image policies when the bundle is rendered), so there is no image check here.
+Submitted jobs name no container images: the tenant's Ray image is fixed by its spec, checked
+by the image policies when the bundle is rendered and, when the server has a trust policy, by
+the image supply-chain gate on every submission (``riskgrid.supply``, the service's
+``routes_jobs``), so there is no image check here.
 """
 
 from __future__ import annotations

@@ -47,6 +47,8 @@ def exception_matches(exc: PolicyException, v: Violation) -> bool:
     s = exc.spec.scope
     if exc.spec.policy != v.policy_id:
         return False
+    if s.cves is not None:
+        return False  # waives single findings inside the image gate, never a whole violation
     pairs = (
         (s.namespace, v.namespace),
         (s.kind, v.kind),

@@ -51,6 +51,28 @@ API_GROUPS = {
     "NodePool": "karpenter.sh", "NodeClaim": "karpenter.sh", "EC2NodeClass": "karpenter.k8s.aws",
 }  # fmt: skip
 
+#: Policies whose verdict table comes, in Gatekeeper, from an external data provider:
+#: policy id → (parameter the table fills, provider name). In riskgrid the same parameter is
+#: filled by the library call (riskgrid.supply.setup.rego_parameters); the policy module is
+#: the same in both places. Contract: docs/supply-chain.md.
+EXTERNAL_DATA = {"RG-IMG-005": ("images", "riskgrid-image-gate")}
+
+EXTERNAL_DATA_RULES = """
+# The verdict table from the external data provider, keyed by digest. A provider error or
+# outage leaves the table without those images, so they are refused: it fails closed.
+with_external_data(params, w) := object.union(params, {{"{param}": table}}) if {{
+	keys := [c.image | some c in w.containers]
+	resp := external_data({{"provider": "{provider}", "keys": keys}})
+	table := {{d: v |
+		some pair in resp.responses
+		v := pair[1]
+		d := v.digest
+	}}
+}}
+
+else := object.union(params, {{"{param}": {{}}}})
+"""
+
 EXEMPTION_SCHEMA: dict[str, Any] = {
     "type": "array",
     "description": "PolicyExceptions in force (scope fields that are set must all match).",
@@ -72,7 +94,7 @@ import data.lib.riskgrid.workload
 violation contains {{"msg": msg, "details": v}} if {{
 	not immutable_pod_update
 	w := workload.normalise(input.review.object)
-	params := object.get(input, "parameters", {{}})
+	params := {params_expr}
 	some v in policy.violations(w, params)
 	not exempt(w, v, object.get(params, "exemptions", []))
 	msg := sprintf("{policy_id} %s/%s %s: %s", [w.kind, w.name, path_string(v.path), v.msg])
@@ -133,11 +155,21 @@ def constraint_kind(policy: Policy) -> str:
 
 
 def main_module(policy: Policy) -> str:
-    return MAIN_TEMPLATE.format(
-        package=template_name(policy),
-        slug=policy.slug,
-        policy_id=policy.id,
-        skip_updates="true" if policy.category in IMMUTABLE_ON_UPDATE else "false",
+    params_expr = 'object.get(input, "parameters", {})'
+    extra = ""
+    if policy.id in EXTERNAL_DATA:
+        param, provider = EXTERNAL_DATA[policy.id]
+        params_expr = f"with_external_data({params_expr}, w)"
+        extra = EXTERNAL_DATA_RULES.format(param=param, provider=provider)
+    return (
+        MAIN_TEMPLATE.format(
+            package=template_name(policy),
+            slug=policy.slug,
+            policy_id=policy.id,
+            skip_updates="true" if policy.category in IMMUTABLE_ON_UPDATE else "false",
+            params_expr=params_expr,
+        )
+        + extra
     )
 
 

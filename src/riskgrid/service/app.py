@@ -64,6 +64,7 @@ class Services:
     runner: JobRunner
     denials: DenialAggregator
     bulkheads: Bulkheads
+    image_gate: Any = None  # riskgrid.supply.gate.Gate when a trust policy is configured
 
     def job_counts(self) -> dict[str, int]:
         with self.db.session() as s:
@@ -246,6 +247,11 @@ def build_services(settings: Settings) -> Services:
             work_threads=settings.work_threads,
         ),
     )
+    if settings.trust_policy_file is not None:
+        # a bad trust policy stops the server here, with the file, field and reason
+        from riskgrid.supply.setup import gate_from_files
+
+        svc.image_gate = gate_from_files(settings.trust_policy_file, settings.image_exceptions)
     holder["svc"] = svc
     return svc
 
@@ -295,6 +301,8 @@ def create_app(settings: Settings) -> FastAPI:
             svc.denials.flush(everything=True)
             svc.audit.checkpoint()
             svc.db.dispose()
+            if svc.image_gate is not None:
+                svc.image_gate.close()  # its registry connections
 
     app = FastAPI(
         title="riskgrid",

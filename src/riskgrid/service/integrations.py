@@ -111,3 +111,10 @@ def verify(tenant: Any, others: Sequence[Any] = ()) -> tuple[bool, dict[str, Any
         if hidden:
             data["other"] = f"{hidden} problems in objects of other tenants or the platform"
     return bool(report.ok), data
+
+
+def verify_images(gate: Any, tenant: Any) -> list[Any]:
+    """The image gate's decisions for the images the tenant's jobs run on (its Ray image)."""
+    from riskgrid.supply.setup import verify_tenant
+
+    return verify_tenant(gate, tenant)

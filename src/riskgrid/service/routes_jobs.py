@@ -165,7 +165,10 @@ def _submit(tenant: str, body: JobSubmission, c: Caller) -> JobView:
         ) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    violations = integrations.admit(job, Tenant.model_validate(trow.spec), cells=cells)
+    tenant_spec = Tenant.model_validate(trow.spec)
+    violations = integrations.admit(job, tenant_spec, cells=cells)
+    if not violations and c.svc.image_gate is not None:
+        _image_gate(c, tenant, tenant_spec, job.metadata.name)
     if violations:
         c.svc.metrics.policy_decisions.labels("admission", "deny").inc()
         first = violations[0]
@@ -203,6 +206,46 @@ def _submit(tenant: str, body: JobSubmission, c: Caller) -> JobView:
     c.audit(action, "allow", tenant=tenant, obj=f"job/{row.id}", detail={"name": row.name})
     c.svc.runner.wake()
     return job_view(row)
+
+
+def _image_gate(c: Caller, tenant: str, tenant_spec: Tenant, job_name: str) -> None:
+    """Every image the job would run on passes the gate, or the job is refused (422) with the
+    reason per image; each decision is in the audit log with its digest."""
+    decisions = integrations.verify_images(c.svc.image_gate, tenant_spec)
+    for d in decisions:
+        c.audit(
+            "image.verify",
+            "allow" if d.allowed else "deny",
+            tenant=tenant,
+            obj=d.pinned or d.image,
+            detail={
+                "job": job_name,
+                "image": d.image,
+                "digest": d.digest,
+                "rule": d.trust_rule,
+                "reasons": [f"{r.rule}: {r.message}" for r in d.reasons],
+                "cached": d.cached,
+            },
+        )
+    refused = [d for d in decisions if not d.allowed]
+    if not refused:
+        return
+    c.svc.metrics.policy_decisions.labels("image", "deny").inc()
+    messages = [m for d in refused for m in d.messages()]
+    raise c.deny(
+        Action.JOB_SUBMIT,
+        422,
+        f"rejected by the image gate (RG-IMG-005): {messages[0]}",
+        tenant=tenant,
+        obj=f"job/{job_name}",
+        reason="image",
+        extra={
+            "violations": [
+                {"policy_id": "RG-IMG-005", "severity": "critical", "message": m} for m in messages
+            ],
+            "images": [d.to_dict() for d in decisions],
+        },
+    )
 
 
 @router.post("/v1/tenants/{tenant}/blobs/missing", response_model=BlobAnswer, responses=ERRORS)

@@ -72,6 +72,9 @@ class Settings:
     audit_key_file: Path | None = None  # Ed25519 private key (default: state_dir/audit/key.pem)
     audit_checkpoint_file: Path | None = None  # default: state_dir/audit/checkpoints.jsonl
     audit_checkpoint_every: int = 1  # records between signed checkpoints of the head
+    # --- issue #15: the image supply-chain gate (docs/supply-chain.md) ---
+    trust_policy_file: Path | None = None  # TrustPolicy: jobs run only on verified images
+    image_exceptions: tuple[Path, ...] = ()  # PolicyException files (RG-IMG-005 CVE waivers)
     # --- issue #18: the web console under /ui (docs/console.md) ---
     oidc_client_id: str = "riskgrid-console"  # the console's client id at the issuer
     oidc_authorize_url: str | None = None  # authorization endpoint (dev: /dev/oidc/authorize)
@@ -201,6 +204,12 @@ def from_env(**overrides: object) -> Settings:
         "rate_limit_store": env.get("RISKGRID_RATE_LIMIT_STORE", "auto"),
         "audit_key_file": env.get("RISKGRID_AUDIT_KEY_FILE"),
         "audit_checkpoint_file": env.get("RISKGRID_AUDIT_CHECKPOINTS"),
+        "trust_policy_file": env.get("RISKGRID_TRUST_POLICY"),
+        "image_exceptions": tuple(
+            Path(p.strip()).expanduser()
+            for p in env.get("RISKGRID_IMAGE_EXCEPTIONS", "").split(",")
+            if p.strip()
+        ),
         "oidc_client_id": env.get("RISKGRID_OIDC_CLIENT_ID"),
         "oidc_authorize_url": env.get("RISKGRID_OIDC_AUTHORIZE_URL"),
         "oidc_token_url": env.get("RISKGRID_OIDC_TOKEN_URL"),
@@ -239,6 +248,7 @@ def from_env(**overrides: object) -> Settings:
         "audit_checkpoint_file",
         "threatmodel_dir",
         "threats_evidence",
+        "trust_policy_file",
     ):
         if isinstance(values.get(name), str):
             values[name] = Path(values[name]).expanduser()  # type: ignore[arg-type]

@@ -25,6 +25,11 @@ class ExceptionScope(Strict):
     name: str | None = Field(None, description="Name of the excepted object.")
     container: str | None = Field(None, description="Only this container of the object.")
     image: str | None = Field(None, description="Only containers running exactly this image.")
+    cves: list[str] | None = Field(
+        None,
+        description="Only these vulnerability ids (CVE-/GHSA-…) found in the image: the image "
+        "supply-chain gate (RG-IMG-005) waives exactly these findings.",
+    )
 
     @model_validator(mode="after")
     def _not_everything(self) -> ExceptionScope:

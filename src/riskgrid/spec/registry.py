@@ -23,6 +23,7 @@ MODELS: dict[str, str] = {
     "Tenant": "riskgrid.spec.tenant:Tenant",
     "CapacityPlan": "riskgrid.spec.capacity:CapacityPlan",
     "CapacityDay": "riskgrid.spec.capacity_day:CapacityDay",
+    "TrustPolicy": "riskgrid.spec.trust:TrustPolicy",
     "ThreatModelFile": "riskgrid.threats.model:Part",
 }
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -114,7 +114,7 @@ def _schema_problems(objects: list[dict[str, Any]]) -> list[VerifyProblem]:
 # --------------------------------------------------------------------------------------------
 
 
-def policy_config_for(tenant: Tenant | None) -> Any:
+def policy_config_for(tenant: Tenant | None, extra: Mapping[str, Any] | None = None) -> Any:
     """The policy library's configuration for one tenant's objects: its allowed registries.
 
     Parameterising the library per tenant is not an exception: every policy still runs; the
@@ -125,6 +125,8 @@ def policy_config_for(tenant: Tenant | None) -> Any:
     params: dict[str, dict[str, Any]] = {}
     if tenant is not None:
         params["RG-IMG-001"] = {"repositories": list(tenant.spec.images.allowed)}
+    # e.g. the image gate's verdicts for RG-IMG-005 (riskgrid.supply.setup.rego_parameters)
+    params.update(extra or {})
     return PolicyConfig.model_validate(
         {
             "apiVersion": "riskgrid.dev/v1alpha1",
@@ -136,7 +138,9 @@ def policy_config_for(tenant: Tenant | None) -> Any:
 
 
 def _policy_problems(
-    tenants: Sequence[Tenant], objects: list[dict[str, Any]]
+    tenants: Sequence[Tenant],
+    objects: list[dict[str, Any]],
+    params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[VerifyProblem]:
     from riskgrid.policy.check import check_objects
 
@@ -149,7 +153,8 @@ def _policy_problems(
     for owner in sorted(by_owner):
         # Objects of an unknown owner are checked with the platform's (default) parameters.
         # check_objects only reads the objects (it serialises them for the Rego engine)
-        report = check_objects(by_owner[owner], config=policy_config_for(known.get(owner)))
+        config = policy_config_for(known.get(owner), (params or {}).get(owner))
+        report = check_objects(by_owner[owner], config=config)
         for v in report.violations:
             path = v.path
             if v.container and v.container not in path:
@@ -263,8 +268,11 @@ def verify(
     objects: list[dict[str, Any]],
     *,
     checks: Sequence[Check] = ALL_CHECKS,
+    policy_params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> VerifyReport:
     """Check ``objects`` (tenant bundles *and* the platform bundle) for ``tenants``.
+
+    ``policy_params`` adds policy parameters per tenant name (the image gate's verdicts).
 
     The network check needs the platform's Calico tier among ``objects``; a policy naming a
     tier that is not there is bad input (:class:`~riskgrid.spec.errors.SpecError`).
@@ -274,7 +282,7 @@ def verify(
     if "schema" in checks:
         report.problems.extend(_schema_problems(objects))
     if "policy" in checks:
-        report.problems.extend(_policy_problems(tenants, objects))
+        report.problems.extend(_policy_problems(tenants, objects, policy_params))
     if "network" in checks:
         problems, checked, passed, failing = _network(tenants, objects)
         report.problems.extend(problems)

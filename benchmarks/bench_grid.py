@@ -11,7 +11,10 @@ peer for overhead — ``concurrent.futures.ProcessPoolExecutor``:
    shared machine it still shows what the engine loses) and ``burn`` does a fixed amount of CPU
    work (real speed-up: it suffers when other processes share the cores);
 3. the example job (examples/jobs/multi-desk-var.yaml): end to end with cold workers (1 vs N),
-   on warm local pools (1 vs N), and on warm Ray.
+   on warm local pools (1 vs N), and on warm Ray;
+4. every example RiskJob through ``riskgrid run`` (fresh processes), ``--workers 1`` vs N, as
+   the CLI decides (small jobs in process) and forced onto the pool (``--pool``); alone with
+   ``--jobs-only`` (``--exotics`` adds the minutes-long exotics job).
 
 Goal (issue 2): ≥ 90% efficiency for tasks ≥ 50 ms. Numbers depend on the machine and on what
 else runs on it (the load average is printed); say both when quoting them.
@@ -149,7 +152,9 @@ def example_job(workers: int, ray_engine) -> list[tuple[str, str]]:
     inputs = load_job(JOB)
 
     def run(engine, w):
-        ex = execute(inputs, engine=engine, workers=w)
+        # on the pool even though this job is small enough to run in process: this section
+        # measures the pool (example_jobs_cli measures what a user gets)
+        ex = execute(inputs, engine=engine, workers=w, in_process=False)
         assert ex.result.status == "completed"
         return ex.result
 
@@ -193,17 +198,71 @@ def example_job(workers: int, ray_engine) -> list[tuple[str, str]]:
     return rows
 
 
+def example_jobs_cli(workers: int, runs: int, exotics: bool) -> list[tuple[str, str]]:
+    """Every example RiskJob end to end (``riskgrid run``, a fresh process each time): 1 worker
+    vs ``workers``, as the CLI decides (small jobs in process), and on the pool (``--pool``,
+    what every job did before small jobs ran in process). Min / median of ``runs``."""
+    import statistics
+    import subprocess
+    import tempfile
+
+    jobs = sorted((REPO / "examples" / "jobs").glob("*.yaml"))
+    jobs = [j for j in jobs if "kind: RiskJob" in j.read_text()]
+    if not exotics:
+        jobs = [j for j in jobs if "exotics" not in j.name]
+    exe = [sys.executable, "-m", "riskgrid.cli.main", "run"]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+
+        def wall(job: Path, w: int, extra: list[str]) -> float:
+            t0 = time.perf_counter()
+            out = Path(tmp) / f"{job.stem}-{w}"
+            cmd = [*exe, str(job), "--workers", str(w), "-q", "-o", str(out), *extra]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            return time.perf_counter() - t0
+
+        for job in jobs:
+            for label, extra in (("auto", []), ("pool", ["--pool"])):
+                times: dict[int, list[float]] = {1: [], workers: []}
+                for _ in range(runs):  # alternate, so that load drifts hit both alike
+                    for w in (1, workers):
+                        times[w].append(wall(job, w, extra))
+                m1, mn = statistics.median(times[1]), statistics.median(times[workers])
+                rows.append(
+                    (
+                        f"{job.name} {label}: riskgrid run --workers 1 vs {workers}",
+                        f"min {min(times[1]):5.2f} / {min(times[workers]):5.2f} s, median "
+                        f"{m1:5.2f} / {mn:5.2f} s → {workers} workers {mn / m1:5.2f}× the time",
+                    )
+                )
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--skip-ray", action="store_true")
     ap.add_argument("--quick", action="store_true", help="fewer tasks (smoke run)")
+    ap.add_argument(
+        "--jobs-only",
+        action="store_true",
+        help="only the example jobs end to end through the CLI, 1 vs N workers",
+    )
+    ap.add_argument("--runs", type=int, default=3, help="runs per example job and setting")
+    ap.add_argument("--exotics", action="store_true", help="include exotics-var (minutes)")
     args = ap.parse_args()
     w = args.workers
     rows: list[tuple[str, str]] = [
         ("machine", f"{os.cpu_count()} cores, load avg {os.getloadavg()[0]:.2f} at start"),
         ("python", sys.version.split()[0]),
     ]
+    if args.jobs_only:
+        rows += example_jobs_cli(w, args.runs, args.exotics)
+        rows.append(("load avg at end", f"{os.getloadavg()[0]:.2f}"))
+        width = max(len(k) for k, _ in rows)
+        for k, v in rows:
+            print(f"{k:<{width}}  {v}", flush=True)
+        return 0
     ray_engine = None
     if not args.skip_ray:
         import ray
@@ -219,6 +278,7 @@ def main() -> int:
     rows += efficiency(w, 0.05, max(8, int(40 * scale)), ray_engine)
     rows += efficiency(w, 0.2, max(4, int(16 * scale)), ray_engine)
     rows += example_job(w, ray_engine)
+    rows += example_jobs_cli(w, args.runs, args.exotics)
     rows.append(("load avg at end", f"{os.getloadavg()[0]:.2f}"))
     width = max(len(k) for k, _ in rows)
     for k, v in rows:

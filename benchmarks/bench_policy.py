@@ -1,7 +1,23 @@
 """Policy engine benchmark: riskgrid (regorus, one query per batch) side by side with checkov.
 
-    .venv/bin/python benchmarks/bench_policy.py [--objects 10000] [--latency-reps 2000]
-        [--checkov PATH_TO_CHECKOV | --no-checkov]
+    .venv/bin/python benchmarks/bench_policy.py --pin 0 [--objects 10000] [--runs 3]
+        [--checkov-objects 1000] [--latency-reps 2000] [--checkov PATH | --no-checkov]
+        [--no-scaling] [--no-policy-table]
+
+One run prints, on the same generated corpus:
+- riskgrid in process: ``check_objects`` (in memory) and read + parse + check (from files),
+  min/median of ``--runs`` runs, wall and CPU seconds, and the single-object p50/p99;
+- riskgrid and checkov as command lines on the same files (the first ``--checkov-objects``
+  objects: checkov does not finish the full corpus in reasonable time), each *cold* (its
+  bytecode cache empty: a fresh ``PYTHONPYCACHEPREFIX``) and *warm* (the same cache again);
+- the ratios: riskgrid's file path in process against checkov warm, and command line against
+  command line at equal size;
+- 1 → 2 worker processes over the files (a process pool; needs both cores, so unpinned);
+- the per-policy cost table (each policy alone over pre-normalised objects) and the cost of
+  normalisation, so that the next regression shows which policy it is.
+``--pin 0`` runs everything but the scaling on CPU 0 (as ``taskset -c 0`` would; the script
+prints its affinity). Read ``/proc/loadavg`` in the output: other jobs on the box inflate
+wall time, so CPU seconds are printed beside it.
 
 The corpus is generated (seeded): tenant bundles of Deployments, StatefulSets, Jobs,
 CronJobs, RayClusters, Services, Ingresses, NetworkPolicies, Roles and RoleBindings,
@@ -18,6 +34,7 @@ BC_SKIP_MAPPING, no API key, --skip-download, SCA scans off, kubernetes framewor
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
@@ -26,6 +43,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -94,16 +113,30 @@ def write_corpus(objs: list[dict[str, Any]], folder: Path, per_file: int = 100) 
         (folder / f"bundle-{start // per_file:04d}.yaml").write_text(yaml.safe_dump_all(chunk))
 
 
-def bench_riskgrid(objs: list[dict[str, Any]], folder: Path, reps: int) -> dict[str, float]:
+def timed(fn: Callable[[], Any], runs: int) -> tuple[list[float], list[float], Any]:
+    """Wall and CPU seconds of ``runs`` calls of ``fn`` (and its last result)."""
+    walls, cpus, out = [], [], None
+    for _ in range(runs):
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = fn()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return walls, cpus, out
+
+
+def files_check(folder: str) -> Any:
+    docs, errors = read_inputs([folder])
+    return check_documents(docs, errors=errors)
+
+
+def bench_riskgrid(
+    objs: list[dict[str, Any]], folder: Path, reps: int, runs: int
+) -> dict[str, Any]:
     check_objects(objs[:10])  # build the engine once (as a long-running process would)
-    t0, c0 = time.perf_counter(), time.process_time()
-    report = check_objects(objs)
-    engine_s, engine_cpu = time.perf_counter() - t0, time.process_time() - c0
-    t0, c0 = time.perf_counter(), time.process_time()
-    docs, errors = read_inputs([str(folder)])
-    report_files = check_documents(docs, errors=errors)
-    files_s, files_cpu = time.perf_counter() - t0, time.process_time() - c0
+    mem_w, mem_c, report = timed(lambda: check_objects(objs), runs)
+    files_w, files_c, report_files = timed(lambda: files_check(str(folder)), runs)
     assert report_files.objects == len(objs) and not report_files.errors
+    assert len(report_files.violations) == len(report.violations)
     lat, cpu_lat = [], []
     for k in range(reps):
         obj = objs[k % len(objs)]
@@ -116,12 +149,10 @@ def bench_riskgrid(objs: list[dict[str, Any]], folder: Path, reps: int) -> dict[
     return {
         "objects": len(objs),
         "violations": len(report.violations),
-        "in_memory_s": engine_s,
-        "in_memory_obj_s": len(objs) / engine_s,
-        "in_memory_cpu_s": engine_cpu,
-        "from_files_cpu_s": files_cpu,
-        "from_files_s": files_s,
-        "from_files_obj_s": len(objs) / files_s,
+        "mem_wall": mem_w,
+        "mem_cpu": mem_c,
+        "files_wall": files_w,
+        "files_cpu": files_c,
         "p50_ms": statistics.median(lat),
         "p99_ms": lat[int(0.99 * (len(lat) - 1))],
         "cpu_p50_ms": statistics.median(cpu_lat),
@@ -129,40 +160,148 @@ def bench_riskgrid(objs: list[dict[str, Any]], folder: Path, reps: int) -> dict[
     }
 
 
-def bench_checkov(checkov: str, folder: Path, n: int) -> dict[str, float] | None:
-    env = {
-        **os.environ,
-        "BC_SKIP_MAPPING": "TRUE",
-        "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",
-        "BC_API_KEY": "",
-        "PRISMA_API_URL": "",
-        "CHECKOV_ENABLE_CONFIG_SECRETS_SCAN": "false",
-    }
-    cmd = [
-        checkov,
-        "-d",
-        str(folder),
-        "--framework",
-        "kubernetes",
-        "--skip-download",
-        "--quiet",
-        "--compact",
-        "-o",
-        "json",
-        "--output-file-path",
-        str(folder / ".."),
-    ]
+def _warm_worker() -> int:
+    check_objects([cases.build({}, name="warm")])  # engine built in each worker first
+    return os.getpid()
+
+
+def _check_files(files: list[str]) -> int:
+    return len(files_check_many(files).violations)
+
+
+def files_check_many(files: list[str]) -> Any:
+    docs, errors = read_inputs(files)
+    return check_documents(docs, errors=errors)
+
+
+def bench_scaling(folder: Path, runs: int) -> dict[int, list[float]]:
+    """Wall seconds to check every file with a pool of 1 and of 2 warm worker processes
+    (files dealt round-robin; each worker parses and checks its share)."""
+    files = sorted(str(p) for p in folder.glob("*.yaml"))
+    out: dict[int, list[float]] = {}
+    for workers in (1, 2):
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for f in [pool.submit(_warm_worker) for _ in range(workers * 2)]:
+                f.result()
+            walls = []
+            for _ in range(runs):
+                shares = [files[w::workers] for w in range(workers)]
+                t0 = time.perf_counter()
+                sum(pool.map(_check_files, shares))
+                walls.append(time.perf_counter() - t0)
+        out[workers] = walls
+    return out
+
+
+def policy_table(
+    objs: list[dict[str, Any]], runs: int
+) -> tuple[float, list[tuple[str, float, int]]]:
+    """CPU µs per object of normalisation, and per policy: CPU ms over the corpus when the
+    policy runs alone over pre-normalised objects, and how many objects it applies to."""
+    import regorus
+
+    from riskgrid.policy.config import default_config, resolved_params
+    from riskgrid.policy.engine import NORMS_RULE, Dispatch, driver_module, rego_modules
+    from riskgrid.policy.library import load_library
+
+    library = load_library()
+    params = resolved_params(default_config(), library)
+    modules = rego_modules()
+    by_policy = Dispatch(library.engine_key()).by_policy(objs)
+
+    def engine(policies: tuple[tuple[str, str, tuple[str, ...]], ...], swap: bool) -> Any:
+        e = regorus.Engine()
+        for path, source in modules.items():
+            e.add_policy(path, source)
+        driver = driver_module(policies)
+        e.add_policy(
+            "driver.rego", driver.replace(NORMS_RULE, "norms := input.norms") if swap else driver
+        )
+        return e
+
+    base = engine(library.engine_key()[:1], swap=False)
+    base.set_input({"objects": objs, "params": params, "by_policy": by_policy})
+    base.add_policy(
+        "count.rego", "package riskgrid.bench\n\nn := count(data.riskgrid.batch.norms)\n"
+    )
+    _, cpus, _ = timed(lambda: base.eval_rule_as_json("data.riskgrid.bench.n"), runs)
+    normalise_us = min(cpus) * 1e6 / len(objs)
+    norms = json.loads(base.eval_rule_as_json("data.riskgrid.batch.norms"))
+
+    def cost(key: tuple[str, str, tuple[str, ...]]) -> float:
+        e = engine((key,), swap=True)
+        e.set_input({"norms": norms, "params": params, "by_policy": by_policy})
+        _, cpus, _ = timed(lambda: e.eval_rule_as_json("data.riskgrid.batch.results"), runs)
+        return min(cpus) * 1000
+
+    # A query's fixed cost (a policy of a kind the corpus lacks), taken off every row.
+    first = library.engine_key()[0]
+    fixed = cost((first[0], first[1], ("NoSuchKind",)))
+    rows = []
+    for key in library.engine_key():
+        rows.append((key[0], max(cost(key) - fixed, 0.0), len(by_policy.get(key[0], []))))
+    rows.sort(key=lambda r: -r[1])
+    return normalise_us, rows
+
+
+CHECKOV_ENV = {
+    "BC_SKIP_MAPPING": "TRUE",
+    "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",
+    "BC_API_KEY": "",
+    "PRISMA_API_URL": "",
+    "CHECKOV_ENABLE_CONFIG_SECRETS_SCAN": "false",
+}
+
+
+def run_cli(cmd: list[str], env: dict[str, str], ok: tuple[int, ...]) -> tuple[float, float]:
+    """Wall and CPU (children's user+system) seconds of one command line."""
     t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=3600)
     wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
-    if proc.returncode not in (0, 1):
-        print(f"checkov failed ({proc.returncode}): {proc.stderr[-2000:]}", file=sys.stderr)
-        return None
-    t0 = time.perf_counter()
-    subprocess.run([checkov, "--version"], env=env, capture_output=True, check=False)
-    startup = time.perf_counter() - t0
-    return {"objects": n, "wall_s": wall, "obj_s": n / wall, "startup_s": startup, "cpu_s": cpu}
+    if proc.returncode not in ok:
+        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return wall, (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+
+
+def bench_clis(
+    checkov: str | None, folder: Path, out_dir: Path, runs: int
+) -> dict[str, list[tuple[float, float]]]:
+    """riskgrid and checkov command lines on the same folder: cold (empty bytecode cache,
+    once per run) and warm (the cache the cold run filled)."""
+    riskgrid = [sys.executable, "-m", "riskgrid.cli.main", "policy", "check", str(folder),
+                "-f", "json"]  # fmt: skip
+    tools: dict[str, tuple[list[str], dict[str, str]]] = {"riskgrid": (riskgrid, {})}
+    if checkov:
+        tools["checkov"] = (
+            [checkov, "-d", str(folder), "--framework", "kubernetes", "--skip-download",
+             "--quiet", "--compact", "-o", "json", "--output-file-path", str(out_dir)],
+            CHECKOV_ENV,
+        )  # fmt: skip
+    out: dict[str, list[tuple[float, float]]] = {}
+    for name, (cmd, extra) in tools.items():
+        cold, warm = [], []
+        for r in range(runs):
+            cache = out_dir / f"pycache-{name}-{r}"
+            env = {**os.environ, **extra, "PYTHONPYCACHEPREFIX": str(cache)}
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            cold.append(run_cli(cmd, env, (0, 1)))
+            warm.append(run_cli(cmd, env, (0, 1)))
+        out[f"{name} cold"] = cold
+        out[f"{name} warm"] = warm
+    return out
+
+
+def baseline(src: str, n: int, runs: int, reps: int) -> dict[str, Any]:
+    """The in-process figures of another checkout's ``src`` (this script, run as a child)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
+    cmd = [sys.executable, __file__, "--inprocess-json", "--objects", str(n), "--runs",
+           str(runs), "--latency-reps", str(reps)]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, timeout=3600)
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def mm(values: list[float]) -> str:
+    return f"{min(values):7.2f} {statistics.median(values):7.2f}"
 
 
 def main() -> int:
@@ -170,58 +309,127 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--objects", type=int, default=10_000)
+    ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--latency-reps", type=int, default=2000)
     default_checkov = Path(__file__).parent / ".peers" / "checkov-venv" / "bin" / "checkov"
     ap.add_argument("--checkov", default=str(default_checkov))
     ap.add_argument("--no-checkov", action="store_true")
-    ap.add_argument("--checkov-objects", type=int, default=0, help="checkov on a prefix (0: all)")
+    ap.add_argument("--checkov-objects", type=int, default=1000, help="CLI corpus (0: all)")
+    ap.add_argument("--no-scaling", action="store_true")
+    ap.add_argument("--no-policy-table", action="store_true")
+    ap.add_argument(
+        "--pin",
+        type=int,
+        default=None,
+        metavar="CPU",
+        help="run everything but the process-pool scaling on this one CPU (both tools' "
+        "command lines inherit it)",
+    )
+    ap.add_argument(
+        "--baseline-src",
+        default=None,
+        metavar="DIR",
+        help="also time the in-process check of another checkout's src/ (e.g. a git worktree "
+        "of main) in a child process on the same corpus, same pinning",
+    )
+    ap.add_argument("--inprocess-json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.inprocess_json:  # the --baseline-src child: in-process figures only, as JSON
+        objs = corpus(args.objects)
+        with tempfile.TemporaryDirectory(prefix="rg-bench-") as tmp:
+            write_corpus(objs, Path(tmp))
+            print(json.dumps(bench_riskgrid(objs, Path(tmp), args.latency_reps, args.runs)))
+        return 0
+    all_cpus = os.sched_getaffinity(0)
+    if args.pin is not None:
+        os.sched_setaffinity(0, {args.pin})
+    checkov = None if args.no_checkov else args.checkov
+    if checkov and not Path(checkov).exists():
+        print(f"checkov not found at {checkov}; see the module docstring", file=sys.stderr)
+        return 1
 
+    print(f"load average: {Path('/proc/loadavg').read_text().strip()}")
+    print(f"CPU affinity: {sorted(os.sched_getaffinity(0))} of {os.cpu_count()} CPUs")
     objs = corpus(args.objects)
+    n, runs = len(objs), args.runs
     with tempfile.TemporaryDirectory(prefix="rg-bench-") as tmp:
         folder = Path(tmp) / "corpus"
         folder.mkdir()
         write_corpus(objs, folder)
-        rg = bench_riskgrid(objs, folder, args.latency_reps)
-        print(f"corpus: {rg['objects']} objects, {rg['violations']} violations found by riskgrid")
-        print(
-            f"{'tool':30} {'objects':>7} {'wall s':>7} {'obj/s':>7} {'CPU s':>7} {'obj/CPU-s':>9}"
-        )
-        n = rg["objects"]
-        for label, wall, cpu in (
-            ("riskgrid check_objects", rg["in_memory_s"], rg["in_memory_cpu_s"]),
-            ("riskgrid files (parse+check)", rg["from_files_s"], rg["from_files_cpu_s"]),
+        rg = bench_riskgrid(objs, folder, args.latency_reps, runs)
+        print(f"corpus: {n} objects, {rg['violations']} violations found by riskgrid")
+        print(f"riskgrid in process, {runs} runs: min/median")
+        print(f"{'':30} {'wall s':>15} {'obj/s (best)':>12} {'CPU s':>15} {'obj/CPU-s':>9}")
+        for label, w, c in (
+            ("check_objects (in memory)", rg["mem_wall"], rg["mem_cpu"]),
+            ("read+parse+check (files)", rg["files_wall"], rg["files_cpu"]),
         ):
-            print(f"{label:30} {n:7d} {wall:7.2f} {n / wall:7.0f} {cpu:7.2f} {n / cpu:9.0f}")
+            print(f"{label:30} {mm(w)} {n / min(w):12.0f} {mm(c)} {n / min(c):9.0f}")
+        if args.baseline_src:
+            base = baseline(args.baseline_src, n, runs, args.latency_reps)
+            for label, w, c in (
+                ("baseline check_objects", base["mem_wall"], base["mem_cpu"]),
+                ("baseline files", base["files_wall"], base["files_cpu"]),
+            ):
+                print(f"{label:30} {mm(w)} {n / min(w):12.0f} {mm(c)} {n / min(c):9.0f}")
+            print(
+                f"baseline single-object: p99 {base['p99_ms']:.2f} ms wall, "
+                f"{base['cpu_p99_ms']:.2f} ms CPU ({args.baseline_src}; "
+                f"{base['violations']} violations)"
+            )
         print(
             f"single-object decision: p50 {rg['p50_ms']:.2f} ms, p99 {rg['p99_ms']:.2f} ms wall; "
             f"p50 {rg['cpu_p50_ms']:.2f} ms, p99 {rg['cpu_p99_ms']:.2f} ms CPU "
             f"({args.latency_reps} reps, warm engine)",
             flush=True,
         )
-        if args.no_checkov:
-            return 0
-        if not Path(args.checkov).exists():
-            print(f"checkov not found at {args.checkov}; see the module docstring", file=sys.stderr)
-            return 1
-        # checkov gets the first --checkov-objects of the same corpus (default: all of it).
-        ck_n = min(args.checkov_objects or len(objs), len(objs))
-        ck_folder = Path(tmp) / "checkov-corpus"
+        if not args.no_scaling:
+            os.sched_setaffinity(0, all_cpus)  # the pool needs every core
+            scale = bench_scaling(folder, runs)
+            if args.pin is not None:
+                os.sched_setaffinity(0, {args.pin})
+            one, two = min(scale[1]), min(scale[2])
+            print(
+                f"process pool over the files ({runs} runs, min/median wall s): "
+                f"1 worker {mm(scale[1])} ({n / one:.0f} obj/s), "
+                f"2 workers {mm(scale[2])} ({n / two:.0f} obj/s): x{one / two:.2f}",
+                flush=True,
+            )
+        ck_n = min(args.checkov_objects or n, n)
+        ck_folder = Path(tmp) / "cli-corpus"
         ck_folder.mkdir()
         write_corpus(objs[:ck_n], ck_folder)
-        ck = bench_checkov(args.checkov, ck_folder, ck_n)
-    if ck:
-        wall, cpu = ck["wall_s"], ck["cpu_s"]
+        clis = bench_clis(checkov, ck_folder, Path(tmp), runs)
+        print(f"command lines on the first {ck_n} objects, {runs} runs: min/median")
+        print(f"{'':30} {'wall s':>15} {'obj/s (best)':>12} {'CPU s':>15}")
+        for label, rows in clis.items():
+            w, c = [r[0] for r in rows], [r[1] for r in rows]
+            print(f"{label:30} {mm(w)} {ck_n / min(w):12.0f} {mm(c)}")
+        if checkov:
+            ck_warm = min(r[0] for r in clis["checkov warm"])
+            ck_warm_cpu = min(r[1] for r in clis["checkov warm"])
+            rg_cli = min(r[0] for r in clis["riskgrid warm"])
+            rate = n / min(rg["files_wall"])
+            cpu_rate = n / min(rg["files_cpu"])
+            print(
+                f"riskgrid files in process ({n} obj) / checkov warm ({ck_n} obj), per object: "
+                f"{rate / (ck_n / ck_warm):.0f}x by wall, "
+                f"{cpu_rate / (ck_n / ck_warm_cpu):.0f}x by CPU; "
+                f"command line / command line at {ck_n} objects, both warm: "
+                f"{ck_warm / rg_cli:.0f}x by wall",
+                flush=True,
+            )
+    if not args.no_policy_table:
+        normalise_us, rows = policy_table(objs, runs)
         print(
-            f"{'checkov -d (kubernetes)':30} {ck_n:7d} {wall:7.2f} {ck_n / wall:7.0f} "
-            f"{cpu:7.2f} {ck_n / cpu:9.0f}   (start-up alone {ck['startup_s']:.1f} s wall)"
+            f"per-policy cost over the corpus (CPU, best of {runs}, a query's fixed cost taken "
+            f"off each row); normalisation {normalise_us:.1f} µs/object"
         )
-        rg_rate = rg["objects"] / rg["from_files_s"]
-        rg_cpu_rate = rg["objects"] / rg["from_files_cpu_s"]
-        print(
-            f"riskgrid (files) / checkov: {rg_rate / (ck_n / wall):.0f}x by wall clock, "
-            f"{rg_cpu_rate / (ck_n / cpu):.0f}x by CPU time"
-        )
+        print(f"{'policy':12} {'ms':>7} {'µs/object it applies to':>24} {'objects':>8}")
+        for pid, ms, applies in rows:
+            per = ms * 1000 / applies if applies else 0.0
+            print(f"{pid:12} {ms:7.1f} {per:24.1f} {applies:8d}")
+        print(f"{'sum':12} {sum(r[1] for r in rows):7.1f}")
     return 0
 
 

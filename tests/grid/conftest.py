@@ -34,8 +34,9 @@ def big_inputs(big_job_path: Path) -> Any:
 
 @pytest.fixture(scope="session")
 def big_baseline(big_inputs: Any, tmp_path_factory: pytest.TempPathFactory):
-    """The example job on the local engine, 2 workers, planner's blocks: (execution, files)."""
+    """The example job on the local engine's pool, 2 workers, planner's blocks: (execution,
+    files). On the pool whatever the job's size, so that runs in process compare against it."""
     out = tmp_path_factory.mktemp("baseline") / "res"
-    ex = execute(big_inputs, workers=2, out_dir=out)
+    ex = execute(big_inputs, workers=2, out_dir=out, in_process=False)
     assert ex.result.status == "completed"
     return ex, read_dir(out)

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_summary_table_and_results_directory(small_job_path: Path, tmp_path: Path, capsys):
-    rc = main(["run", str(small_job_path), "-o", str(tmp_path / "out"), "--workers", "2"])
+    rc = main(["run", str(small_job_path), "-o", str(tmp_path / "out"), "--workers", "2", "--pool"])
     out = capsys.readouterr()
     assert rc == 0, out.err
     assert "eq-vol" in out.out and "fx-options" in out.out and "total" in out.out

@@ -95,8 +95,13 @@ def test_driver_never_allocates_the_matrix_and_pnl_loads_on_request(
     matrix_bytes = 8 * n * s
     tracemalloc.start()
     try:
-        ex = execute(
-            big_inputs, workers=1, block_rows=200, calibrate_cost=False, work_dir=tmp_path / "w"
+        ex = execute(  # on the pool: tasks in process would count their temporaries here
+            big_inputs,
+            workers=1,
+            block_rows=200,
+            calibrate_cost=False,
+            work_dir=tmp_path / "w",
+            in_process=False,
         )
         _, peak = tracemalloc.get_traced_memory()
     finally:

@@ -13,7 +13,7 @@ import yaml
 
 from riskgrid.cli.main import main
 from riskgrid.policy import cases
-from riskgrid.policy.check import check_objects
+from riskgrid.policy.check import check_documents, check_objects
 from riskgrid.policy.config import PolicyConfig
 from riskgrid.policy.export import gatekeeper_objects
 from riskgrid.spec.errors import SpecError
@@ -291,3 +291,62 @@ def test_cli_engines_agree_and_export_runs(tmp_path, capsys):
     assert code == 0 and (tmp_path / "gk" / "constraints" / "rg-pss-002.yaml").exists()
     code, out = run_cli(["policy", "export", "--target", "nope", "-o", str(tmp_path / "x")], capsys)
     assert code == 2 and "--target" in out.err
+
+
+def test_null_fields_read_as_unset():
+    """`securityContext: null` / `metadata: null` are Kubernetes' "unset", not a type error that
+    stops the batch (the null-safe normalisation): a privileged sibling is still reported."""
+    obj = cases.build({"pod": {"securityContext": None}})
+    obj["spec"]["template"]["spec"]["containers"][0]["securityContext"] = None
+    priv = cases.build({"container": {"securityContext": {"privileged": True}}}, name="priv")
+    report = check_objects([obj, priv])
+    assert not report.errors
+    assert {v.name for v in report.violations if v.policy_id == "RG-PSS-002"} == {"priv"}
+    # no seccomp and no runAsNonRoot anywhere now: the restricted checks see them unset
+    assert {"RG-PSS-103", "RG-PSS-105"} <= {
+        v.policy_id for v in report.violations if v.name == "case"
+    }
+
+
+def test_object_the_engine_cannot_evaluate_is_an_input_error(tmp_path, capsys):
+    """An object a policy cannot read (here `spec: null` on a Service) is reported with file,
+    document and the engine's reason — exit 2 — and every other object is still judged."""
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "desk-a"}}
+    exposed = {
+        **svc,
+        "metadata": {"name": "np", "namespace": "desk-a"},
+        "spec": {"type": "NodePort"},
+    }
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump_all([exposed, {**svc, "spec": None}, exposed]))
+    code, out = run_cli(["policy", "check", str(tmp_path), "--format", "json"], capsys)
+    data = json.loads(out.out)
+    assert code == 2
+    [err] = data["errors"]
+    assert (Path(err["source"]).name, err["document"]) == ("m.yaml", 1)
+    assert "cannot be evaluated" in err["message"] and "expects object" in err["message"]
+    hits = [v for v in data["violations"] if v["policy_id"] == "RG-NET-001"]
+    assert sorted(v["document"] for v in hits) == [0, 2]
+
+
+def test_process_pool_makes_the_same_report(tmp_path):
+    """`parallel.check_paths(jobs=2)`: two worker processes, the report of one process."""
+    from riskgrid.policy.inputs import read_inputs
+    from riskgrid.policy.parallel import check_paths, shares
+
+    for n in range(4):
+        objs = [
+            cases.build(
+                {"container": {"securityContext": {"privileged": n % 2 == 0}}}, name=f"w{n}"
+            ),
+            cases.build({"pod": {"hostNetwork": True}}, name=f"h{n}"),
+            {"apiVersion": "v1", "kind": "Deploymnet", "metadata": {"name": f"typo{n}"}},
+        ]
+        (tmp_path / f"b{n}.yaml").write_text(yaml.safe_dump_all(objs))
+    (tmp_path / "b4.yaml").write_text("a: [b\n")
+    docs, errors = read_inputs([str(tmp_path)])
+    serial = check_documents(docs, errors=errors)
+    pooled = check_paths([str(tmp_path)], jobs=2)
+    assert pooled.violations == serial.violations and len(serial.violations) >= 6
+    assert sorted(map(str, pooled.errors)) == sorted(map(str, serial.errors))
+    assert pooled.objects == serial.objects == 12
+    assert [len(s) for s in shares(sorted(tmp_path.glob("*.yaml")), 2)] in ([2, 3], [3, 2])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from riskgrid.policy import cases
-from riskgrid.policy.engine import SMALL_BATCH, make_engine
+from riskgrid.policy.engine import Dispatch, make_engine
 from riskgrid.policy.library import SEVERITIES, load_library
 from riskgrid.policy.report import format_path
 
@@ -151,11 +151,11 @@ def test_kind_prefilter_changes_nothing(regorus_engine):
     assert regorus_engine.evaluate(objects, params) == unfiltered.evaluate(objects, params)
 
 
-def test_small_and_batch_entry_points_agree(regorus_engine):
-    """`results_small` (one rule, used for ≤ SMALL_BATCH objects) and `results` (one rule per
-    policy, used for batches) make the same decisions."""
+def test_batch_and_one_by_one_agree(regorus_engine):
+    """A batch (one query, every object normalised once, policies dispatched by kind) makes
+    the same decisions as one query per object."""
     objects = [cases.build(c.spec) for _, c in ALL_CASES]
-    assert len(objects) > SMALL_BATCH
+    assert len(objects) > 100
     params = {p.id: p.params() for p in LIB}
     batch = regorus_engine.evaluate(objects, params)
     one_by_one = [
@@ -165,3 +165,12 @@ def test_small_and_batch_entry_points_agree(regorus_engine):
     ]
     assert batch == one_by_one
     assert len(batch) > 100
+
+
+def test_dispatch_sends_each_policy_only_its_kinds():
+    """`input.by_policy`: a policy sees the objects of its metadata kinds (``*``: all), and an
+    object of an unknown kind only reaches the ``*`` policies."""
+    d = Dispatch([("A", "a", ("Pod", "Deployment")), ("B", "b", ("*",)), ("C", "c")])
+    objs = [{"kind": "Deployment"}, {"kind": "Service"}, {"kind": "Pod"}, {"kind": "Deploymnet"}]
+    assert d.by_policy(objs) == {"A": [0, 2], "B": [0, 1, 2, 3], "C": [0, 1, 2, 3]}
+    assert d.by_policy([]) == {}

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from riskgrid.service.db import Database
 
 audit_app = typer.Typer(help="The service's append-only audit log.", no_args_is_help=True)
 
@@ -15,7 +19,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
 
 
-def _db(db_url: str | None, state_dir: Path | None):  # type: ignore[no-untyped-def]
+def _db(db_url: str | None, state_dir: Path | None) -> Database:
     from riskgrid.service.db import Database
     from riskgrid.service.settings import from_env
 

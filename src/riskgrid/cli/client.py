@@ -7,9 +7,12 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from riskgrid.client import Client
 
 from riskgrid.spec.errors import RiskgridError
 
@@ -48,7 +51,7 @@ def _write_config(data: dict[str, Any]) -> Path:
     return path
 
 
-def _client(server: str | None, tenant: str | None = None):  # type: ignore[no-untyped-def]
+def _client(server: str | None, tenant: str | None = None) -> Client:
     from riskgrid.client import Client
 
     cfg = _read_config()

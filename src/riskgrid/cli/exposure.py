@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import cast
 
 import typer
 from rich.console import Console
@@ -98,8 +99,9 @@ def register(app: typer.Typer) -> None:
         console = Console(width=None if sys.stdout.isatty() else 140)
         console.print(t)
         s = result.stats
+        n_scenarios = len(cast(list[str], s["scenarios"]))
         console.print(
             f"{s['paths']} paths × {s['dates']} dates × {s['trades']} trades · "
-            f"{len(s['scenarios'])} scenario(s) · engine {s['engine']} × {s['workers']} · "
+            f"{n_scenarios} scenario(s) · engine {s['engine']} × {s['workers']} · "
             f"{s['tasks']} tasks · simulate {s['simulateSeconds']:.2f} s · results: {out_dir}"
         )

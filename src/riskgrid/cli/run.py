@@ -13,13 +13,16 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from riskgrid.spec.result import Measures, Result
+
+if TYPE_CHECKING:
+    from riskgrid.grid.budget import Budget
 
 
 class EngineName(StrEnum):
@@ -182,6 +185,12 @@ def register(app: typer.Typer) -> None:
         speculation: bool = typer.Option(
             True, "--speculation/--no-speculation", help="Duplicate straggling last tasks."
         ),
+        in_process: bool | None = typer.Option(
+            None,
+            "--in-process/--pool",
+            help="Local engine: run in this process, or on the worker pool (default: in "
+            "process when the job is estimated cheaper than starting a worker).",
+        ),
         kuberay: Path | None = typer.Option(
             None,
             "--kuberay",
@@ -198,7 +207,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run a RiskJob: PV, VaR, ES (per group) and Greeks, on a local pool or Ray."""
-        from riskgrid.grid.budget import Budget, BudgetExceeded, parse_bytes
+        from riskgrid.grid.budget import BudgetExceeded
         from riskgrid.grid.engine import EngineUnavailable
         from riskgrid.grid.progress import reporter_for
         from riskgrid.grid.runner import execute
@@ -219,16 +228,7 @@ def register(app: typer.Typer) -> None:
                 max_retries=max_retries,
             )
             return
-        default = Budget()
-        budget = Budget(
-            max_tasks=max_tasks or default.max_tasks,
-            max_driver_bytes=(
-                parse_bytes(max_driver_memory) if max_driver_memory else default.max_driver_bytes
-            ),
-            max_worker_bytes=(
-                parse_bytes(max_worker_memory) if max_worker_memory else default.max_worker_bytes
-            ),
-        )
+        budget = _budget(max_tasks, max_driver_memory, max_worker_memory)
         from riskgrid.grid.device import use_device
 
         t0 = time.perf_counter()
@@ -259,6 +259,7 @@ def register(app: typer.Typer) -> None:
                     task_timeout_factor=task_timeout_factor,
                     task_timeout_min=task_timeout_min,
                     speculation=speculation,
+                    in_process=in_process,
                     budget=budget,
                     work_dir=work_dir,
                 )
@@ -272,23 +273,44 @@ def register(app: typer.Typer) -> None:
             if reporter is not None:
                 reporter.close()
         ex.close()  # the shards: the results directory holds what the user asked for
-        result = ex.result
-        if as_json:
-            typer.echo(result.model_dump_json(by_alias=True, indent=2))
-        if result.status != "completed":
-            print(f"error: {result.message}", file=sys.stderr)
-            if ex.result.tasks.retried:
-                print(f"  ({result.tasks.retried} task(s) were retried)", file=sys.stderr)
-            print("  no results were written", file=sys.stderr)
-            raise typer.Exit(1)
-        if not as_json:
-            # Off a terminal rich assumes 80 columns and would cut the amounts; logs can be wider.
-            console = Console(width=None if sys.stdout.isatty() else 140)
-            for table in summary_tables(result):
-                console.print(table)
-            tk = result.tasks
-            console.print(
-                f"engine {result.engine} × {result.workers} workers · {tk.total} tasks "
-                f"({tk.retried} retried, {tk.from_checkpoint} from checkpoint) · "
-                f"{result.timings.total_seconds:.2f} s · results: {ex.out_dir}"
-            )
+        _report(ex.result, ex.out_dir, as_json=as_json)
+
+
+def _budget(max_tasks: int | None, driver: str | None, worker: str | None) -> Budget:
+    """The job's :class:`~riskgrid.grid.budget.Budget` from the command's limits."""
+    from riskgrid.grid.budget import Budget, parse_bytes
+
+    default = Budget()
+    return Budget(
+        max_tasks=max_tasks or default.max_tasks,
+        max_driver_bytes=parse_bytes(driver) if driver else default.max_driver_bytes,
+        max_worker_bytes=parse_bytes(worker) if worker else default.max_worker_bytes,
+    )
+
+
+def _report(result: Result, out_dir: Path | None, *, as_json: bool) -> None:
+    """Print result.json (``--json``) or the summary tables; exit 1 for a run that failed."""
+    if as_json:
+        typer.echo(result.model_dump_json(by_alias=True, indent=2))
+    if result.status != "completed":
+        print(f"error: {result.message}", file=sys.stderr)
+        if result.tasks.retried:
+            print(f"  ({result.tasks.retried} task(s) were retried)", file=sys.stderr)
+        print("  no results were written", file=sys.stderr)
+        raise typer.Exit(1)
+    if not as_json:
+        # Off a terminal rich assumes 80 columns and would cut the amounts; logs can be wider.
+        console = Console(width=None if sys.stdout.isatty() else 140)
+        for table in summary_tables(result):
+            console.print(table)
+        tk = result.tasks
+        where = (
+            "in process (cheaper than starting workers)"
+            if result.plan is not None and result.plan.in_process
+            else f"× {result.workers} workers"
+        )
+        console.print(
+            f"engine {result.engine} {where} · {tk.total} tasks "
+            f"({tk.retried} retried, {tk.from_checkpoint} from checkpoint) · "
+            f"{result.timings.total_seconds:.2f} s · results: {out_dir}"
+        )

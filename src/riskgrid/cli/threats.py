@@ -195,6 +195,7 @@ def register(app: typer.Typer) -> None:
         """
         from riskgrid.threats.binding import tree_state
         from riskgrid.threats.mutate import (
+            MutantResult,
             load_results,
             mutate_controls,
             mutation_targets,
@@ -203,19 +204,20 @@ def register(app: typer.Typer) -> None:
 
         validated = validate(model, repo_root=repo)
 
-        def show(r) -> None:  # type: ignore[no-untyped-def]
+        def show(r: MutantResult) -> None:
             m = r.mutant
             typer.echo(f"  {r.outcome:8} {m.control} {m.operator:8} {m.file}:{m.line} "
                        f"{m.description} ({r.seconds:.1f} s)")  # fmt: skip
 
         commit = tree_state(repo).commit
         for cid in control or mutation_targets(validated.model):
-            [r] = mutate_controls(
+            results = mutate_controls(
                 validated, repo, controls=[cid], per_control=per_control, progress=show
-            ) or [None]
-            if r is None:
+            )
+            if not results:
                 typer.echo(f"{cid}: no code reference to mutate (or not implemented)")
                 continue
+            [r] = results  # one control asked for, one result
             kept = load_results(out, repo) if out.exists() else {}
             write_results([r], out, commit=commit, keep=kept)
             score = "n/a" if r.score is None else f"{r.score:.2f}"

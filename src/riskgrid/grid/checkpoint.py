@@ -90,7 +90,10 @@ class CheckpointStore:
 
     # Runs whose tasks return arrays rather than P&L shards (exposure path blocks).
     def save_arrays(self, key: str, arrays: Mapping[str, np.ndarray]) -> None:
-        _atomic_write(self.tasks_dir / f"{key}.npz", lambda fh: np.savez(fh, **arrays))
+        # allow_pickle as np.savez's default, named so that ``**arrays`` cannot be mistaken for it
+        _atomic_write(
+            self.tasks_dir / f"{key}.npz", lambda fh: np.savez(fh, allow_pickle=True, **arrays)
+        )
 
     def load_arrays(self, key: str) -> dict[str, np.ndarray] | None:
         path = self.tasks_dir / f"{key}.npz"

@@ -96,6 +96,11 @@ def parse_rules(text: str, tasks: Sequence[Task]) -> tuple[tuple[str, str], ...]
     return tuple(rules)
 
 
+def configured() -> bool:
+    """Whether ``RISKGRID_TEST_FAULTS`` asks for faults (they need worker processes to kill)."""
+    return bool(os.environ.get(ENV_RULES, "").strip())
+
+
 def from_environment(fn: TaskFn, tasks: Sequence[Task]) -> TaskFn:
     """``fn`` wrapped per ``RISKGRID_TEST_FAULTS``, or ``fn`` itself when it is unset."""
     text = os.environ.get(ENV_RULES, "")

@@ -21,16 +21,20 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import pickle
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any
 
 from riskgrid.grid.engine import (
@@ -56,6 +60,46 @@ _STOP_GRACE_SECONDS = 2.0
 #: Imported by each worker at start-up, before any work arrives.
 DEFAULT_PRELOAD = ("numpy",)
 _RUN_IDS = itertools.count(1)
+#: Seconds from a worker's spawn to its "ready" (interpreter + NumPy + the pricers imported),
+#: used until this machine has measured its own: deliberately below what the shared 2-core
+#: development machine measured (0.6–1.4 s per worker at load averages of 4–9), since an
+#: underestimate only keeps more jobs on the pool.
+DEFAULT_SPAWN_SECONDS = 0.4
+SPAWN_CACHE_FILE = "local-pool.json"
+
+
+def _cache_dir() -> Path:
+    """``$RISKGRID_CACHE_DIR``, else ``$XDG_CACHE_HOME/riskgrid``, else ``~/.cache/riskgrid``."""
+    if explicit := os.environ.get("RISKGRID_CACHE_DIR"):
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "riskgrid"
+
+
+def spawn_seconds() -> float:
+    """The measured cost of starting one pool worker on this machine (last pool started here),
+    or :data:`DEFAULT_SPAWN_SECONDS` when none was measured (or the record is unreadable)."""
+    try:
+        value = float(json.loads((_cache_dir() / SPAWN_CACHE_FILE).read_text())["spawnSeconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return DEFAULT_SPAWN_SECONDS
+    return value if 0.0 < value < 60.0 else DEFAULT_SPAWN_SECONDS
+
+
+def record_spawn_seconds(samples: Sequence[float]) -> None:
+    """Remember the median of ``samples`` for :func:`spawn_seconds` (best effort, atomic)."""
+    if not samples:
+        return
+    try:
+        folder = _cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        body = json.dumps({"spawnSeconds": round(statistics.median(samples), 4)})
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{SPAWN_CACHE_FILE}.")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(body)
+        os.replace(tmp, folder / SPAWN_CACHE_FILE)
+    except OSError:
+        return  # a read-only home only loses the measurement, never the run
 
 
 @dataclass
@@ -65,6 +109,7 @@ class _Worker:
     run_id: int = 0  # which run's context it holds
     held: deque[int] = field(default_factory=deque)  # task indices, in the order sent
     spawned_at: float = field(default_factory=time.monotonic)
+    spawned_wall: float = field(default_factory=time.time)  # compared with the worker's clock
     ready: bool = False  # said hello (imports done)
     started_at: float = 0.0  # when it began the task at the head of ``held``
 
@@ -95,6 +140,8 @@ class LocalPoolEngine:
         self.started_pids: list[int] = []
         #: How many times a run's context was sent to a worker (once per worker per run).
         self.context_sends = 0
+        #: Seconds from spawn to "ready" of each worker started (see :func:`spawn_seconds`).
+        self.spawn_times: list[float] = []
 
     @property
     def workers(self) -> int:
@@ -139,6 +186,8 @@ class LocalPoolEngine:
 
     def _stop_all(self, *, graceful: bool) -> None:
         pool, self._pool = self._pool, []
+        if pool and graceful:
+            record_spawn_seconds(self.spawn_times[-len(pool) :])
         for w in pool:
             if graceful:
                 with contextlib.suppress(OSError):
@@ -291,6 +340,10 @@ class LocalPoolEngine:
                 return False
             if status == "ready":
                 w.ready = True
+                # The worker stamps its own "ready": a driver busy planning would otherwise
+                # see it late and overstate the spawn cost.
+                ready_wall = value[1] if isinstance(value, tuple) else time.time()
+                self.spawn_times.append(max(0.0, ready_wall - w.spawned_wall))
                 if w.held:
                     w.started_at = time.monotonic()
                 continue

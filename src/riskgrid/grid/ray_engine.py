@@ -250,112 +250,35 @@ class RayEngine:
             self.startup_seconds = lim.startup_seconds
         ray = self._ensure()
         self._probe()
-        from ray.exceptions import RayError, RayTaskError
 
         stats = RunStats(submitted=len(tasks))
         book = RetryBook(max_retries, stats, events)
         if not tasks:
             return stats
         job_deadline = lim.job_deadline()
-        holder = [ray.put((fn, context))]  # once, into the object store
         slots = self.workers
+        st = _RayRun(
+            ray, self._remote, [ray.put((fn, context))], tasks, book, lim, slots, on_result
+        )  # the holder: (fn, context) once, into the object store
         limit = self._inflight or max(32, 4 * slots)
-        queue: deque[int] = deque(range(len(tasks)))
-        running: dict[Any, int] = {}  # submission order: the oldest ``slots`` are running
-        started: dict[Any, float] = {}
-        copies: dict[int, Any] = {}  # task → its speculative duplicate's ref
-        done: set[int] = set()
-
-        def drop(ref: Any) -> None:
-            running.pop(ref, None)
-            started.pop(ref, None)
-            ray.cancel(ref, force=True)
-
-        def other_copy(i: int) -> bool:
-            return i in running.values()
-
         try:
-            while len(done) < len(tasks):
-                if cancel is not None and cancel():
-                    raise JobCancelled(
-                        f"cancelled with {len(tasks) - len(done)} of {len(tasks)} tasks unfinished",
-                        stats,
-                    )
-                now = time.monotonic()
-                if now > job_deadline:
-                    raise JobTimedOut(
-                        deadline_message(
-                            "job deadline",
-                            lim.job_seconds,
-                            [t for i, t in enumerate(tasks) if i not in done],
-                            len(tasks),
-                            self._where(),
-                        ),
-                        stats,
-                    )
-                while queue and len(running) < limit:
-                    i = queue.popleft()
-                    if i in done or other_copy(i):
-                        continue
-                    running[self._remote.remote(holder, tasks[i])] = i
-                    book.started(tasks[i])
-                for ref in itertools.islice(running, slots):
-                    started.setdefault(ref, now)
-                for ref, t0 in list(started.items()):
-                    i = running[ref]
-                    timeout = lim.task_timeout(tasks[i])
-                    if now - t0 > timeout:
-                        drop(ref)
-                        book.timed_out(tasks[i], timeout)
-                        if not other_copy(i):
-                            queue.appendleft(i)
-                    elif not queue and i not in copies and lim.straggling(now - t0, stats):
-                        twin = self._remote.remote(holder, tasks[i])
-                        running[twin] = i
-                        copies[i] = twin
-                        book.started(tasks[i])
-                        stats.speculative += 1
-                ready, _ = ray.wait(list(running), num_returns=1, timeout=_POLL_SECONDS)
+            while len(st.done) < len(tasks):
+                st.check(cancel, job_deadline, self._where)
+                st.submit(limit)
+                st.watch(time.monotonic())
+                ready, _ = ray.wait(list(st.running), num_returns=1, timeout=_POLL_SECONDS)
                 if ready:
-                    more, _ = ray.wait(list(running), num_returns=len(running), timeout=0)
+                    more, _ = ray.wait(list(st.running), num_returns=len(st.running), timeout=0)
                     ready = list(dict.fromkeys([*ready, *more]))
-                now = time.monotonic()
-                for ref in ready:
-                    if ref not in running:
-                        continue
-                    i = running.pop(ref)
-                    t0 = started.pop(ref, now)
-                    if i in done:
-                        continue
-                    try:
-                        node, value = ray.get(ref)
-                    except (RayTaskError, RayError) as exc:
-                        died = not isinstance(exc, RayTaskError)
-                        stats.worker_deaths += died
-                        reason = last_line(str(exc))
-                        if died:
-                            reason = f"{type(exc).__name__}: {reason}"
-                        if other_copy(i):
-                            stats.errors.append(f"{tasks[i].key} (one of two copies): {reason}")
-                            continue
-                        book.failed(tasks[i], reason)
-                        queue.appendleft(i)
-                        continue
-                    done.add(i)
-                    on_result(tasks[i], value)
-                    book.completed(now - t0, node)
+                for node in st.collect(ready, time.monotonic()):
                     self.nodes.add(node)
-                    if copies.get(i) is ref:
-                        stats.speculative_wins += 1
-                    for other in [r for r, j in running.items() if j == i]:
-                        drop(other)
             return stats
         except (JobFailed, JobCancelled, KeyboardInterrupt):
-            for ref in running:
+            for ref in st.running:
                 ray.cancel(ref, force=True)
             raise
         finally:
-            del holder
+            st.holder.clear()
 
     def close(self) -> None:
         if self._started_here:
@@ -363,3 +286,124 @@ class RayEngine:
 
             ray.shutdown()
             self._started_here = False
+
+
+class _RayRun:
+    """The state of one :meth:`RayEngine.run` and its steps: check deadlines, submit, watch
+    running tasks (timeouts, stragglers), collect results."""
+
+    def __init__(
+        self,
+        ray: Any,
+        remote: Any,
+        holder: list[Any],
+        tasks: Sequence[Task],
+        book: RetryBook,
+        lim: Limits,
+        slots: int,
+        on_result: ResultSink,
+    ):
+        self.ray, self.remote, self.holder = ray, remote, holder
+        self.tasks, self.book, self.lim, self.slots = tasks, book, lim, slots
+        self.on_result = on_result
+        self.stats = book.stats
+        self.queue: deque[int] = deque(range(len(tasks)))
+        self.running: dict[Any, int] = {}  # submission order: the oldest ``slots`` are running
+        self.started: dict[Any, float] = {}
+        self.copies: dict[int, Any] = {}  # task → its speculative duplicate's ref
+        self.done: set[int] = set()
+
+    def drop(self, ref: Any) -> None:
+        self.running.pop(ref, None)
+        self.started.pop(ref, None)
+        self.ray.cancel(ref, force=True)
+
+    def other_copy(self, i: int) -> bool:
+        return i in self.running.values()
+
+    def check(self, cancel: CancelCheck | None, job_deadline: float, where: Any) -> None:
+        """Cancellation and the job deadline."""
+        n, left = len(self.tasks), len(self.tasks) - len(self.done)
+        if cancel is not None and cancel():
+            raise JobCancelled(f"cancelled with {left} of {n} tasks unfinished", self.stats)
+        if time.monotonic() > job_deadline:
+            raise JobTimedOut(
+                deadline_message(
+                    "job deadline",
+                    self.lim.job_seconds,
+                    [t for i, t in enumerate(self.tasks) if i not in self.done],
+                    n,
+                    where(),
+                ),
+                self.stats,
+            )
+
+    def submit(self, limit: int) -> None:
+        """Submit queued tasks, up to ``limit`` in flight."""
+        while self.queue and len(self.running) < limit:
+            i = self.queue.popleft()
+            if i in self.done or self.other_copy(i):
+                continue
+            self.running[self.remote.remote(self.holder, self.tasks[i])] = i
+            self.book.started(self.tasks[i])
+
+    def watch(self, now: float) -> None:
+        """Start the clocks of running tasks; stop those past their timeout; duplicate
+        stragglers once nothing is queued."""
+        for ref in itertools.islice(self.running, self.slots):
+            self.started.setdefault(ref, now)
+        for ref, t0 in list(self.started.items()):
+            i = self.running[ref]
+            timeout = self.lim.task_timeout(self.tasks[i])
+            if now - t0 > timeout:
+                self.drop(ref)
+                self.book.timed_out(self.tasks[i], timeout)
+                if not self.other_copy(i):
+                    self.queue.appendleft(i)
+            elif (
+                not self.queue
+                and i not in self.copies
+                and self.lim.straggling(now - t0, self.stats)
+            ):
+                twin = self.remote.remote(self.holder, self.tasks[i])
+                self.running[twin] = i
+                self.copies[i] = twin
+                self.book.started(self.tasks[i])
+                self.stats.speculative += 1
+
+    def collect(self, ready: list[Any], now: float) -> list[str]:
+        """Take finished refs: results to ``on_result``, failures to the retry book. Returns
+        the nodes that completed tasks."""
+        from ray.exceptions import RayError, RayTaskError
+
+        nodes = []
+        for ref in ready:
+            if ref not in self.running:
+                continue
+            i = self.running.pop(ref)
+            t0 = self.started.pop(ref, now)
+            if i in self.done:
+                continue
+            try:
+                node, value = self.ray.get(ref)
+            except (RayTaskError, RayError) as exc:
+                died = not isinstance(exc, RayTaskError)
+                self.stats.worker_deaths += died
+                reason = last_line(str(exc))
+                if died:
+                    reason = f"{type(exc).__name__}: {reason}"
+                if self.other_copy(i):
+                    self.stats.errors.append(f"{self.tasks[i].key} (one of two copies): {reason}")
+                    continue
+                self.book.failed(self.tasks[i], reason)
+                self.queue.appendleft(i)
+                continue
+            self.done.add(i)
+            self.on_result(self.tasks[i], value)
+            self.book.completed(now - t0, node)
+            nodes.append(node)
+            if self.copies.get(i) is ref:
+                self.stats.speculative_wins += 1
+            for other in [r for r, j in self.running.items() if j == i]:
+                self.drop(other)
+        return nodes

@@ -26,9 +26,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from riskgrid.grid import arrow
 from riskgrid.grid.aggregate import Aggregates
 from riskgrid.risk.portfolio import Portfolio
 from riskgrid.spec.result import Result
@@ -38,7 +37,7 @@ POSITIONS_LIMIT = 2_000_000
 
 
 def _write_table(path: Path, columns: dict[str, np.ndarray | Sequence[str]]) -> None:
-    pq.write_table(pa.table(columns), path, compression="zstd")
+    arrow.write(path, columns, compression="zstd")
 
 
 def _column_names(labels: Sequence[str]) -> list[str]:
@@ -112,7 +111,11 @@ def write_results(
         if "positionsPv" in result.outputs:
             _write_table(
                 tmp / result.outputs["positionsPv"],
-                {"id": [str(i) for i in portfolio.ids], "pv": pv, "pv_se": pv_se},
+                {
+                    "id": [str(i) for i in portfolio.ids],
+                    "pv": pv if pv is not None else np.zeros(portfolio.n),
+                    "pv_se": pv_se if pv_se is not None else np.zeros(portfolio.n),
+                },
             )
         body = result.model_dump_json(by_alias=True, indent=2, exclude_none=False)
         (tmp / RESULT_FILE).write_text(body + "\n", encoding="utf-8")

@@ -70,8 +70,9 @@ from riskgrid.grid.engine import (
     task_timeout_from_estimate,
 )
 from riskgrid.grid.fingerprint import input_hashes
+from riskgrid.grid.inprocess import InProcessEngine
 from riskgrid.grid.jobtask import RiskContext, calibrate, estimated_cost, run_risk_task
-from riskgrid.grid.local import LocalPoolEngine
+from riskgrid.grid.local import LocalPoolEngine, spawn_seconds
 from riskgrid.grid.planner import (
     DEFAULT_COST,
     DEFAULT_TARGET_TASK_SECONDS,
@@ -79,6 +80,7 @@ from riskgrid.grid.planner import (
     MIN_TASK_SECONDS,
     CostModel,
     Plan,
+    estimate_seconds,
     plan,
     plan_blocks,
     plan_from_bands,
@@ -225,7 +227,9 @@ def execute(
     (largest positions × scenarios matrix written to Parquet), ``load_seconds`` (reported),
     ``budget`` (task/memory limits, checked before the run), ``work_dir`` (where a run without
     a checkpoint keeps its shards; default: the system temp directory), ``reorder_bytes``
-    (memory for blocks that arrive ahead of their turn).
+    (memory for blocks that arrive ahead of their turn), ``in_process`` (local engine:
+    ``None`` decides by cost, see :func:`_small_job`; ``True``/``False`` force it),
+    ``cost_model`` (a :class:`~riskgrid.grid.planner.CostModel` instead of calibrating).
     An engine object passed in is used as is and left open; a named one is created, started
     and closed here. A named engine that cannot start (an unreachable ``ray_address``, no
     worker within ``startup_timeout``) raises :class:`~riskgrid.grid.engine.EngineUnavailable`
@@ -233,6 +237,12 @@ def execute(
     ``task_timeout_factor``, ``task_timeout_min``, ``speculation`` (module docstring).
     """
     if isinstance(engine, str):
+        if engine == "local" and not ray_address:
+            small, cost = _small_job(inputs, workers, options)
+            if cost is not None:
+                options = {**options, "cost_model": cost}  # calibrated once, not twice
+            if small:
+                return _execute(InProcessEngine(), inputs, ray_address=None, **options)
         eng = make_engine(
             engine,
             workers,
@@ -247,6 +257,34 @@ def execute(
         finally:
             eng.close()
     return _execute(engine, inputs, ray_address=ray_address, **options)
+
+
+def _context(inputs: Any) -> RiskContext:
+    m = inputs.measures
+    return RiskContext(
+        inputs.portfolio, inputs.market, inputs.scenarios, bool(m.greeks), int(m.theta_horizon_days)
+    )
+
+
+def _small_job(
+    inputs: Any, workers: int | None, o: dict[str, Any]
+) -> tuple[bool, CostModel | None]:
+    """Whether a local job runs in the driver (``InProcessEngine``), and the cost model used.
+
+    Option ``in_process``: ``True``/``False`` force it; ``None`` (default) decides: in process
+    when the planner's estimate of the whole job (core-seconds) is below the measured cost of
+    starting one worker (:func:`~riskgrid.grid.local.spawn_seconds`). Never with fault
+    injection, which needs worker processes.
+    """
+    mode = o.get("in_process")
+    if mode is not None:
+        return bool(mode), None
+    if faults.configured():
+        return False, None
+    ctx = _context(inputs)
+    cost = estimated_cost(ctx, calibrate(ctx) if o.get("calibrate_cost", True) else DEFAULT_COST)
+    pnl_s, pos_s = estimate_seconds(ctx.portfolio.n, ctx.scenarios.n, cost, greeks=ctx.greeks)
+    return pnl_s + pos_s < spawn_seconds(), cost
 
 
 @dataclass
@@ -271,10 +309,12 @@ def _make_plan(
     calibrate_cost: bool,
     block_rows: int | None,
     block_cols: int | None,
+    cost: CostModel | None = None,
 ) -> tuple[Plan, Any]:
     n, s = ctx.portfolio.n, ctx.scenarios.n
-    # exotics: cost units × a calibrated (or default) seconds-per-unit (docs/risk.md)
-    cost = estimated_cost(ctx, calibrate(ctx) if calibrate_cost else DEFAULT_COST)
+    if cost is None:
+        # exotics: cost units × a calibrated (or default) seconds-per-unit (docs/risk.md)
+        cost = estimated_cost(ctx, calibrate(ctx) if calibrate_cost else DEFAULT_COST)
     p = ctx.portfolio
     if p.exotic and not (block_rows or block_cols):
         # Monte Carlo / PDE books: cost-balanced tasks within the memory bound (docs/grid.md)
@@ -396,10 +436,7 @@ def _setup(eng: Engine, inputs: Any, o: dict[str, Any]) -> _Setup:
     if o.get("task_timeout_factor", DEFAULT_TASK_TIMEOUT_FACTOR) < 0:
         raise RiskgridError("the task timeout factor must be ≥ 0 (0: no task timeout)")
     t_start = time.perf_counter()
-    m = inputs.measures
-    ctx = RiskContext(
-        inputs.portfolio, inputs.market, inputs.scenarios, bool(m.greeks), int(m.theta_horizon_days)
-    )
+    ctx = _context(inputs)
     target = _target_seconds(inputs, o.get("target_task_seconds"))
     hashes = input_hashes(inputs)
     the_plan, cost = _make_plan(
@@ -409,6 +446,7 @@ def _setup(eng: Engine, inputs: Any, o: dict[str, Any]) -> _Setup:
         calibrate_cost=o.get("calibrate_cost", True),
         block_rows=o.get("block_rows"),
         block_cols=o.get("block_cols"),
+        cost=o.get("cost_model"),
     )
     _check_budget(inputs, ctx, the_plan, o)
     store = None
@@ -555,6 +593,7 @@ def _result(
                 "targetTaskSeconds": st.target,
                 "costPerElementSeconds": st.cost.per_element,
                 "calibrated": st.cost.measured,
+                "inProcess": bool(getattr(eng, "in_process", False)),
             },
             "timings": {
                 "loadSeconds": load_seconds,
@@ -575,7 +614,8 @@ _OPTIONS = frozenset(
         "ray_address", "progress", "out_dir", "checkpoint", "cancel", "max_retries",
         "target_task_seconds", "block_rows", "block_cols", "calibrate_cost", "positions_limit",
         "load_seconds", "budget", "work_dir", "reorder_bytes", "startup_timeout", "job_timeout",
-        "task_timeout_factor", "task_timeout_min", "speculation", "task_events",
+        "task_timeout_factor", "task_timeout_min", "speculation", "task_events", "in_process",
+        "cost_model",
     }
 )  # fmt: skip
 

@@ -20,6 +20,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,24 +52,24 @@ class ShardStore:
         return {p.name.removesuffix(".parquet") for p in self.root.glob("*.parquet")}
 
     def save(self, task: Task, value: Mapping[str, np.ndarray]) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        from riskgrid.grid import arrow
 
+        columns: dict[str, np.ndarray]
         if task.kind == "pnl":
             block = np.asarray(value["pnl"], dtype=np.float64)
             cols = np.ascontiguousarray(block.T)  # one contiguous array per scenario
             names = [scenario_column(j) for j in range(task.col_start, task.col_stop)]
-            table = pa.table([pa.array(c) for c in cols], names=names)
+            columns = dict(zip(names, cols, strict=True))
         else:
-            table = pa.table({k: pa.array(np.asarray(v)) for k, v in value.items()})
+            columns = {k: np.asarray(v) for k, v in value.items()}
         self.root.mkdir(parents=True, exist_ok=True)
         final = self.path(task.key)
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{final.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
-                pq.write_table(
-                    table,
+                arrow.write(
                     fh,
+                    columns,
                     compression="none",
                     use_dictionary=False,
                     write_statistics=False,
@@ -84,13 +85,13 @@ class ShardStore:
 
     def load(self, task: Task) -> dict[str, np.ndarray] | None:
         """The arrays a task returned, or None when its shard is missing or damaged."""
-        import pyarrow.parquet as pq
+        from riskgrid.grid import arrow
 
         path = self.path(task.key)
         if not path.exists():
             return None
         try:
-            table = pq.read_table(path)
+            table = arrow.read(path)
         except (OSError, ValueError):
             return None  # a damaged shard is recomputed, not trusted
         if task.kind == "pnl":
@@ -99,14 +100,14 @@ class ShardStore:
             if table.column_names != names or table.num_rows != n_rows:
                 return None
             return {"pnl": _matrix(table, names)}
-        return {name: table.column(name).to_numpy() for name in table.column_names}
+        return {name: arrow.to_numpy(table.column(name)) for name in table.column_names}
 
     def read_scenarios(self, task: Task, scenarios: Sequence[int]) -> np.ndarray:
         """(rows of ``task``, len(scenarios)) P&L of a ``pnl`` shard, for scenarios it holds."""
-        import pyarrow.parquet as pq
+        from riskgrid.grid import arrow
 
         names = [scenario_column(j) for j in scenarios]
-        return _matrix(pq.read_table(self.path(task.key), columns=names), names)
+        return _matrix(arrow.read(self.path(task.key), columns=names), names)
 
     def load_matrix(self, tasks: Iterable[Task], n_positions: int, n_scenarios: int) -> np.ndarray:
         """The full positions × scenarios matrix, assembled from the ``pnl`` shards."""
@@ -123,8 +124,10 @@ class ShardStore:
         return sum(p.stat().st_size for p in self.root.glob("*.parquet"))
 
 
-def _matrix(table: object, names: Sequence[str]) -> np.ndarray:
-    cols = [table.column(n).to_numpy() for n in names]  # type: ignore[attr-defined]
+def _matrix(table: Any, names: Sequence[str]) -> np.ndarray:
+    from riskgrid.grid import arrow
+
+    cols = [arrow.to_numpy(table.column(n)) for n in names]
     if not cols:
-        return np.empty((table.num_rows, 0))  # type: ignore[attr-defined]
+        return np.empty((table.num_rows, 0))
     return np.stack(cols, axis=1)

@@ -8,7 +8,8 @@ loaded by the time work arrives), then serves messages on one socket (driver sid
 - ``("ctx", payload)``: the pickled ``(fn, context)`` of a run, sent once per worker and run;
 - ``("run", seq, task)``: answered ``("ok", seq, value)`` or ``("err", seq, traceback_text)``,
   in the order received;
-- the worker first says ``("ready", -1, pid)`` once its imports are done (the driver's start-up
+- the worker first says ``("ready", -1, (pid, time.time()))`` once its imports are done (the
+  driver measures the spawn cost from it and its start-up
   deadline waits for it);
 - ``("stop",)`` or a closed socket ends the worker. A payload that cannot be unpickled is
   answered ``("fatal", -1, traceback_text)``.
@@ -25,6 +26,7 @@ import os
 import pickle
 import signal
 import sys
+import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any
@@ -66,7 +68,7 @@ def main(argv: list[str]) -> int:
         importlib.import_module(module)
     try:
         try:
-            conn.send_bytes(pickle.dumps(("ready", -1, os.getpid())))
+            conn.send_bytes(pickle.dumps(("ready", -1, (os.getpid(), time.time()))))
         except OSError:
             return 0  # the driver is gone already
         serve(conn)

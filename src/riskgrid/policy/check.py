@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from riskgrid.policy.config import PolicyConfig, default_config, resolved_params, validate_config
-from riskgrid.policy.engine import shared_engine
+from riskgrid.policy.engine import RawViolation, RegoEngine, shared_engine
 from riskgrid.policy.kinds import KNOWN_KINDS
 from riskgrid.policy.library import load_library
 from riskgrid.policy.report import CheckReport, InputError, Violation, format_path
@@ -59,6 +59,28 @@ def exception_matches(exc: PolicyException, v: Violation) -> bool:
     return all(want is None or want == got for want, got in pairs)
 
 
+def _evaluate(
+    eng: RegoEngine, docs: list[Document], params: dict[str, Any]
+) -> tuple[list[RawViolation], list[tuple[Document, str]]]:
+    """Violations of the batch, in one query. If the engine stops on an object it cannot
+    evaluate (a field of an unexpected type that a policy reads), the batch is split until
+    that object is found: it is reported as an input error, every other object is judged."""
+    try:
+        return eng.evaluate([d.obj for d in docs], params), []
+    except RuntimeError as exc:
+        if len(docs) == 1:
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+            where = next((ln[4:] for ln in lines if ln.startswith("--> ")), "")
+            what = next(
+                (ln[7:] for ln in lines if ln.startswith("error: ")), lines[0] if lines else ""
+            )
+            return [], [(docs[0], f"{what} ({where})" if where else what)]
+    half = len(docs) // 2
+    raw_a, bad_a = _evaluate(eng, docs[:half], params)
+    raw_b, bad_b = _evaluate(eng, docs[half:], params)
+    return raw_a + [(i + half, pid, v) for i, pid, v in raw_b], bad_a + bad_b
+
+
 def check_documents(
     docs: Sequence[Document],
     *,
@@ -89,7 +111,8 @@ def check_documents(
         checkable.append(d)
     report.objects = len(checkable)
 
-    active, expired = [], []
+    active: list[PolicyException] = []
+    expired: list[PolicyException] = []
     for exc in exceptions:
         (active if exc.active(today) else expired).append(exc)
     report.expired_exceptions = [
@@ -100,7 +123,9 @@ def check_documents(
     params = resolved_params(config, library)
     if not checkable:
         return report
-    raw = shared_engine(engine, library.engine_key()).evaluate([d.obj for d in checkable], params)
+    raw, failed = _evaluate(shared_engine(engine, library.engine_key()), checkable, params)
+    for doc, why in failed:
+        report.errors.append(InputError(doc.source, doc.index, f"cannot be evaluated: {why}"))
     platform = set(config.spec.platformNamespaces)
     for index, policy_id, found in raw:
         if policy_id not in params:

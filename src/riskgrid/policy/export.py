@@ -360,7 +360,9 @@ def export_opa_bundle(
     params = resolved_params(config, library)
     enabled = [(p.id, p.slug) for p in library if p.id in params]
     files = {f"riskgrid/{rel}": text for rel, text in rego_modules().items()}
-    files["riskgrid/driver.rego"] = driver_module(enabled, params_ref="data.riskgrid.config.params")
+    files["riskgrid/driver.rego"] = driver_module(
+        enabled, params_ref="data.riskgrid.config.params", indexed=False
+    )
     files["data.json"] = json.dumps({"riskgrid": {"config": {"params": params}}}, indent=2)
     files[".manifest"] = json.dumps(
         {"revision": revision, "roots": ["lib/riskgrid", "riskgrid"], "rego_version": 1}, indent=2

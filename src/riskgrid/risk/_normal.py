@@ -9,21 +9,23 @@ bit-identical blocking relies on.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
-from scipy import special
+from scipy import special  # untyped: its ufuncs return Any to mypy
 
 _INV_SQRT_2PI = 0.39894228040143267794
 
 
 def cdf(x: np.ndarray | float) -> np.ndarray:
     r""":math:`N(x) = \tfrac12 \operatorname{erfc}(-x/\sqrt2)`."""
-    return special.ndtr(np.asarray(x, dtype=np.float64))
+    return cast(np.ndarray, special.ndtr(np.asarray(x, dtype=np.float64)))
 
 
 def pdf(x: np.ndarray | float) -> np.ndarray:
     r""":math:`\varphi(x) = e^{-x^2/2} / \sqrt{2\pi}`."""
     x = np.asarray(x, dtype=np.float64)
-    return _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+    return cast(np.ndarray, _INV_SQRT_2PI * np.exp(-0.5 * x * x))
 
 
 def ppf(p: np.ndarray | float) -> np.ndarray:
@@ -31,4 +33,4 @@ def ppf(p: np.ndarray | float) -> np.ndarray:
     p = np.asarray(p, dtype=np.float64)
     if np.any((p <= 0.0) | (p >= 1.0)):
         raise ValueError("ppf: probabilities must lie strictly between 0 and 1")
-    return special.ndtri(p)
+    return cast(np.ndarray, special.ndtri(p))

@@ -165,6 +165,9 @@ def run(
             checkpoint=checkpoint_dir,
             cancel=cancel,
             task_events=task_events,
+            # never in the API server's own process, however small the job: it would compete
+            # with request handling for the interpreter and could not be stopped mid-task
+            in_process=False,
         )
     except JobCancelled:
         raise Cancelled from None

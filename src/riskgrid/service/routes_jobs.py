@@ -28,7 +28,7 @@ from riskgrid.service.jobfiles import (
 )
 from riskgrid.service.models import JobRow, TenantRow, as_utc, utcnow
 from riskgrid.service.routes_system import AUTH_ERRORS
-from riskgrid.service.routes_tenants import ERRORS, TenantName, _load_visible
+from riskgrid.service.routes_tenants import ERRORS, TenantName, load_visible
 from riskgrid.service.schemas import (
     BlobAnswer,
     BlobQuery,
@@ -136,7 +136,7 @@ async def submit_job(
 
 def _submit(tenant: str, body: JobSubmission, c: Caller) -> JobView:
     action = Action.JOB_SUBMIT
-    trow, role = _load_visible(c, tenant, action)
+    trow, role = load_visible(c, tenant, action)
     if not allowed(role, action):
         raise c.deny(action, 403, f"role {role.label} may not submit jobs", tenant=tenant)
     job_doc = _stamp_labels(tenant, trow.spec, body.job)
@@ -257,7 +257,7 @@ def missing_blobs(tenant: TenantName, body: BlobQuery, c: Caller = Depends(calle
     says nothing about other tenants' files.
     """
     action = Action.JOB_SUBMIT
-    _, role = _load_visible(c, tenant, action)
+    _, role = load_visible(c, tenant, action)
     if not allowed(role, action):
         raise c.deny(action, 403, f"role {role.label} may not submit jobs", tenant=tenant)
     with c.svc.db.session() as s:
@@ -281,7 +281,7 @@ def list_jobs(
     limit = min(limit, c.svc.settings.page_max)
     group = c.svc.settings.platform_admin_group
     if tenant is not None:
-        _load_visible(c, tenant, Action.JOB_READ)
+        load_visible(c, tenant, Action.JOB_READ)
         visible = [tenant]
     else:
         with c.svc.db.session() as s:

@@ -90,8 +90,8 @@ def summary(row: TenantRow, role: Role) -> TenantSummary:
         namespace=spec.get("namespace") or row.name,
         generation=row.generation,
         role=role.label,
-        created_at=as_utc(row.created_at),  # type: ignore[arg-type]
-        updated_at=as_utc(row.updated_at),  # type: ignore[arg-type]
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
     )
 
 
@@ -195,7 +195,7 @@ def list_tenants(c: Caller = Depends(caller)) -> TenantList:
     return TenantList(items=items)
 
 
-def _load_visible(c: Caller, name: str, action: str) -> tuple[TenantRow, Role]:
+def load_visible(c: Caller, name: str, action: str) -> tuple[TenantRow, Role]:
     """The tenant and the caller's role, or the same 404 whether absent or not the caller's."""
     with c.svc.db.session() as s:
         row = s.get(TenantRow, name)
@@ -209,7 +209,7 @@ def _load_visible(c: Caller, name: str, action: str) -> tuple[TenantRow, Role]:
 @router.get("/{name}", response_model=TenantView, responses=ERRORS)
 def get_tenant(name: TenantName, c: Caller = Depends(caller)) -> TenantView:
     """A tenant with its rendered bundle and verification result."""
-    row, role = _load_visible(c, name, Action.TENANT_READ)
+    row, role = load_visible(c, name, Action.TENANT_READ)
     return view(row, role)
 
 
@@ -221,7 +221,7 @@ def get_tenant(name: TenantName, c: Caller = Depends(caller)) -> TenantView:
 def update_tenant(name: TenantName, body: TenantBody, c: Caller = Depends(caller)) -> TenantView:
     """Replace a tenant's spec. Tenant admins may change only developers/viewers groups."""
     action = Action.TENANT_UPDATE
-    row, role = _load_visible(c, name, action)
+    row, role = load_visible(c, name, action)
     obj = f"tenant/{name}"
     if not allowed(role, action):
         raise c.deny(

@@ -113,6 +113,12 @@ class PlanInfo(Strict):
         alias="costPerElementSeconds", ge=0, description="Cost model used for sizing."
     )
     calibrated: bool = Field(description="Whether the cost model was measured on this run.")
+    in_process: bool = Field(
+        False,
+        alias="inProcess",
+        description="The job was estimated cheaper than starting a worker and ran in the driver "
+        "process (local engine only).",
+    )
 
 
 class Timings(Strict):

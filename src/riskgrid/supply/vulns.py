@@ -124,7 +124,8 @@ def parse_vuln_predicate(predicate: Any) -> Report:
     """A cosign vuln/v1 predicate → the scan's time and findings."""
     if not isinstance(predicate, dict) or not isinstance(predicate.get("scanner"), dict):
         raise AttestationError("vulnerability predicate lacks scanner")
-    meta = predicate.get("metadata") if isinstance(predicate.get("metadata"), dict) else {}
+    raw_meta = predicate.get("metadata")
+    meta = raw_meta if isinstance(raw_meta, dict) else {}
     finished = _timestamp(meta.get("scanFinishedOn"), "metadata.scanFinishedOn")
     result = predicate["scanner"].get("result")
     fmt = scanner_format(result)

@@ -59,7 +59,7 @@ def render_priority_classes(plan: CapacityPlan) -> list[dict[str, Any]]:
 
 
 def _resource(q: FlavorQuota | None) -> dict[str, Any]:
-    q = q or FlavorQuota(nominal=0, borrowingLimit=0)
+    q = q or FlavorQuota(nominal=0, borrowing_limit=0)
     out: dict[str, Any] = {"name": "cpu", "nominalQuota": str(q.nominal)}
     if q.borrowing_limit is not None:
         out["borrowingLimit"] = str(q.borrowing_limit)
@@ -133,7 +133,7 @@ def render_cluster_queues(plan: CapacityPlan) -> list[dict[str, Any]]:
     ]
     pool = plan.spec.burst_pool
     if pool is not None:
-        quotas = {f: FlavorQuota(nominal=n, borrowingLimit=0) for f, n in pool.quotas.items()}
+        quotas = {f: FlavorQuota(nominal=n, borrowing_limit=0) for f, n in pool.quotas.items()}
         out.append(
             _cluster_queue(plan, pool.name, quotas, namespace=None, weight=1.0, owner=pool.name)
         )

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from riskgrid.service import routes_jobs
 from riskgrid.service.deps import ApiError, Caller, services
@@ -137,7 +138,7 @@ async def submit(request: Request) -> Response:
     job_up = form.get("job")
     uploads: dict[str, bytes] = {}
     for f in form.getlist("files"):
-        if hasattr(f, "read") and getattr(f, "filename", ""):
+        if isinstance(f, UploadFile) and f.filename:
             uploads[f.filename.rsplit("/", 1)[-1]] = await f.read()
     problems: list[str] = []
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", tenant) or len(tenant) > 63:
@@ -229,7 +230,7 @@ def _job_context(c: Caller, job_id: str) -> dict[str, Any]:
     view = routes_jobs.get_job(job_id, c).model_dump(mode="json")
     ctx: dict[str, Any] = {"job": view, "result": None}
     if view["state"] == "succeeded" and "result.json" in view["result_files"]:
-        result = json.loads(routes_jobs.get_result(job_id, c).body)
+        result = json.loads(bytes(routes_jobs.get_result(job_id, c).body))
         ctx["result"] = result
         ctx["groups"] = res.group_rows(result)
         ctx["var_levels"] = list((result.get("portfolio") or {}).get("var") or {})
@@ -302,7 +303,7 @@ async def rerun(
 @page
 def pnl_chart(request: Request, job_id: JobId) -> Response:
     _, c = signed_in(request)
-    result = json.loads(routes_jobs.get_result(job_id, c).body)  # authorises
+    result = json.loads(bytes(routes_jobs.get_result(job_id, c).body))  # authorises
     view = routes_jobs.get_job(job_id, c)
     if res.PORTFOLIO_PNL not in view.result_files:
         raise UiError(404, "this job stored no portfolio P&L")

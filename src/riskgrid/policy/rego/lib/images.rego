@@ -5,43 +5,27 @@ package lib.riskgrid.images
 parse(image) := ref if {
 	at := split(image, "@")
 	name_tag := at[0]
-	digest := digest_of(at)
+	digest := concat("", array.slice(at, 1, 2)) # at[1], or "" without "@" (a builtin, not a call)
 	parts := split(name_tag, "/")
 	last := parts[count(parts) - 1]
 	tag_split := split(last, ":")
-	tag := tag_of(tag_split)
+	tag := concat("", array.slice(tag_split, 1, 2))
 	repo_last := tag_split[0]
 	named := array.concat(array.slice(parts, 0, count(parts) - 1), [repo_last])
 	segs := with_registry(named)
 	ref := {"segments": segs, "tag": tag, "digest": digest}
 }
 
-digest_of(at) := at[1] if count(at) > 1
-
-default digest_of(_) := ""
-
-tag_of(tag_split) := tag_split[1] if count(tag_split) > 1
-
-default tag_of(_) := ""
-
 # The first segment is a registry when it looks like a host (has "." or ":" or is localhost).
-with_registry(named) := named if {
-	count(named) > 1
-	is_host(named[0])
-}
-
+# (`else` chains: each image of each container is parsed, so only the first match runs.)
 with_registry(named) := array.concat(["docker.io", "library"], named) if count(named) == 1
 
-with_registry(named) := array.concat(["docker.io"], named) if {
-	count(named) > 1
-	not is_host(named[0])
-}
+else := named if is_host(named[0])
 
-is_host(s) if contains(s, ".")
+else := array.concat(["docker.io"], named)
 
-is_host(s) if contains(s, ":")
-
-is_host(s) if s == "localhost"
+# One definition (three would all be evaluated on every call).
+is_host(s) if regex.match(`[.:]|^localhost$`, s)
 
 # An allow/deny-list entry is a registry or repository prefix, compared segment by segment.
 parse_prefix(entry) := segs if {
@@ -51,7 +35,7 @@ parse_prefix(entry) := segs if {
 
 prefix_with_registry(named) := named if is_host(named[0])
 
-prefix_with_registry(named) := array.concat(["docker.io"], named) if not is_host(named[0])
+else := array.concat(["docker.io"], named)
 
 under(segments, prefix) if {
 	count(prefix) <= count(segments)

@@ -26,47 +26,47 @@ inherited_fields := [
 	"seccompProfile", "appArmorProfile", "windowsOptions",
 ]
 
-metadata(obj) := object.get(obj, "metadata", {})
+# Kinds that carry pod templates; every other kind normalises to no pods without trying each
+# kind's template rule (most objects of a bundle are Services, RBAC, policies...).
+workload_kinds := template_kinds | {
+	"Pod", "CronJob", "PodTemplate", "RayCluster", "RayJob", "RayService",
+}
+
+metadata(obj) := object_or_empty(object.get(obj, "metadata", {}))
+
+# `field: null` means unset in Kubernetes: read it as an empty object, never as a type error
+# (an error would stop a local check, and in Gatekeeper make the rule undefined — a pass).
+object_or_empty(x) := x if is_object(x)
+
+else := {}
 
 # Each pod template of the object: {"path", "spec", "meta"} (meta = the pod's own metadata).
-pod_templates(obj) := [{"path": ["spec"], "spec": obj.spec, "meta": metadata(obj)}] if {
-	obj.kind == "Pod"
-	is_object(obj.spec)
-}
-
+# One `else` chain, commonest kinds first: a function's separate definitions would all be
+# evaluated for every object.
 pod_templates(obj) := [template_at(obj.spec.template, ["spec", "template"])] if {
 	template_kinds[obj.kind]
-}
-
-pod_templates(obj) := [template_at(obj.spec.jobTemplate.spec.template, ["spec", "jobTemplate", "spec", "template"])] if {
+} else := [{"path": ["spec"], "spec": obj.spec, "meta": metadata(obj)}] if {
+	obj.kind == "Pod"
+	is_object(obj.spec)
+} else := [template_at(obj.spec.jobTemplate.spec.template, ["spec", "jobTemplate", "spec", "template"])] if {
 	obj.kind == "CronJob"
-}
-
-pod_templates(obj) := [template_at(obj.template, ["template"])] if {
-	obj.kind == "PodTemplate"
-}
-
-pod_templates(obj) := ray_templates(obj.spec, ["spec"]) if {
+} else := ray_templates(obj.spec, ["spec"]) if {
 	obj.kind == "RayCluster"
-}
-
-pod_templates(obj) := array.concat(
+} else := array.concat(
 	ray_templates(object.get(obj.spec, "rayClusterSpec", {}), ["spec", "rayClusterSpec"]),
 	submitter_templates(obj.spec),
 ) if {
 	obj.kind == "RayJob"
-}
-
-pod_templates(obj) := ray_templates(object.get(obj.spec, "rayClusterConfig", {}), ["spec", "rayClusterConfig"]) if {
+} else := ray_templates(object.get(obj.spec, "rayClusterConfig", {}), ["spec", "rayClusterConfig"]) if {
 	obj.kind == "RayService"
-}
-
-default pod_templates(_) := []
+} else := [template_at(obj.template, ["template"])] if {
+	obj.kind == "PodTemplate"
+} else := []
 
 template_at(tpl, path) := {
 	"path": array.concat(path, ["spec"]),
-	"spec": object.get(tpl, "spec", {}),
-	"meta": object.get(tpl, "metadata", {}),
+	"spec": object.get(object_or_empty(tpl), "spec", {}),
+	"meta": object.get(object_or_empty(tpl), "metadata", {}),
 }
 
 # Comprehension heads are always a plain variable computed in the body: rego-cpp evaluates a
@@ -97,7 +97,7 @@ pods(obj) := [p |
 	some t in pod_templates(obj)
 	is_object(t.spec)
 	p := object.union(t, {
-		"sc": object.get(t.spec, "securityContext", {}),
+		"sc": object_or_empty(object.get(t.spec, "securityContext", {})),
 		"windows": is_windows(t),
 	})
 ]
@@ -111,7 +111,7 @@ containers(obj, pod_list) := [c |
 	ctrs := object.get(p.spec, field, [])
 	some i
 	ctr := ctrs[i]
-	own := object.get(ctr, "securityContext", {})
+	own := object_or_empty(object.get(ctr, "securityContext", {}))
 	image := object.get(ctr, "image", "")
 	c := {
 		"pod": pi,
@@ -129,39 +129,44 @@ containers(obj, pod_list) := [c |
 
 # Container settings win; the pod's inherited fields fill the gaps with whole values. The two
 # key sets are disjoint on purpose: object.union merges nested objects, Kubernetes does not.
-effective_sc(own, pod_sc) := object.union(own, inherited) if {
-	inherited := {k: v |
-		some k in inherited_fields
-		not has(own, k)
-		v := pod_sc[k]
-	}
-}
-
-has(o, k) if {
-	_ = o[k]
-}
+# (Builtins, not a comprehension over the fields: this runs for every container.)
+effective_sc(own, pod_sc) := object.union(own, object.remove(object.filter(pod_sc, inherited_fields), own))
 
 kind_of(obj) := object.get(obj, "kind", "")
 
-# The normalised view every policy receives.
+# The normalised view every policy receives. Metadata is read by path (null-safe, no call);
+# objects of non-workload kinds skip the pod and container walk altogether.
 normalise(obj) := w if {
-	meta := metadata(obj)
+	kind := object.get(obj, "kind", "")
+	workload_kinds[kind]
 	pod_list := pods(obj)
 	w := {
-		"kind": kind_of(obj),
+		"kind": kind,
 		"apiVersion": object.get(obj, "apiVersion", ""),
-		"name": object.get(meta, "name", ""),
-		"namespace": object.get(meta, "namespace", ""),
-		"labels": object.get(meta, "labels", {}),
-		"annotations": object.get(meta, "annotations", {}),
+		"name": object.get(obj, ["metadata", "name"], ""),
+		"namespace": object.get(obj, ["metadata", "namespace"], ""),
+		"labels": object.get(obj, ["metadata", "labels"], {}),
+		"annotations": object.get(obj, ["metadata", "annotations"], {}),
 		"object": obj,
 		"pods": pod_list,
 		"containers": containers(obj, pod_list),
+	}
+} else := w if {
+	w := {
+		"kind": object.get(obj, "kind", ""),
+		"apiVersion": object.get(obj, "apiVersion", ""),
+		"name": object.get(obj, ["metadata", "name"], ""),
+		"namespace": object.get(obj, ["metadata", "namespace"], ""),
+		"labels": object.get(obj, ["metadata", "labels"], {}),
+		"annotations": object.get(obj, ["metadata", "annotations"], {}),
+		"object": obj,
+		"pods": [],
+		"containers": [],
 	}
 }
 
 is_workload(w) if count(w.pods) > 0
 
 is_windows(pod) := true if {
-	object.get(object.get(pod.spec, "os", {}), "name", "") == "windows"
+	object.get(pod.spec, ["os", "name"], "") == "windows"
 } else := false

@@ -6,18 +6,15 @@ package lib.riskgrid.policies.cap_imds
 
 metadata_options(w) := object.get(object.get(w.object, "spec", {}), "metadataOptions", {})
 
-token_violations(w) := {v |
+# The checks inline: one call per object, not one per check.
+violations(w, params) := {v |
 	w.kind == "EC2NodeClass"
 	tokens := object.get(metadata_options(w), "httpTokens", "required")
 	tokens != "required"
 	v := {"msg": "EC2NodeClass allows IMDSv1 (httpTokens must be required)", "path": ["spec", "metadataOptions", "httpTokens"], "container": "", "image": "", "value": tokens}
-}
-
-hop_violations(w) := {v |
+} | {v |
 	w.kind == "EC2NodeClass"
 	hops := object.get(metadata_options(w), "httpPutResponseHopLimit", 1)
 	hops > 1
 	v := {"msg": "EC2NodeClass lets pods reach the instance metadata service (hop limit above 1)", "path": ["spec", "metadataOptions", "httpPutResponseHopLimit"], "container": "", "image": "", "value": hops}
 }
-
-violations(w, params) := token_violations(w) | hop_violations(w)

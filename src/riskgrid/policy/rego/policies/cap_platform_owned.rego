@@ -12,27 +12,26 @@ owner_label := "riskgrid.dev/tenant"
 
 managed_label := "app.kubernetes.io/managed-by"
 
-namespace_violations(w, params) := {v |
+capacity_kind(kind) if platform_kinds[kind]
+
+capacity_kind(kind) if queue_kinds[kind]
+
+# The checks inline: one call per object, not one per check.
+violations(w, params) := {v |
 	capacity_kind(w.kind)
 	w.namespace != ""
 	w.namespace != object.get(params, "platformNamespace", "riskgrid-system")
 	v := {"msg": "capacity object defined in a tenant namespace", "path": ["metadata", "namespace"], "container": "", "image": "", "value": w.namespace}
-}
-
-owner_violations(w, params) := {v |
+} | {v |
 	platform_kinds[w.kind]
 	owner := object.get(w.labels, owner_label, "")
 	owner != object.get(params, "platformTenant", "platform")
 	v := {"msg": "capacity object is not owned by the platform", "path": ["metadata", "labels", owner_label], "container": "", "image": "", "value": owner}
-}
-
-managed_violations(w, params) := {v |
+} | {v |
 	capacity_kind(w.kind)
 	not object.get(w.labels, managed_label, "") == "riskgrid"
 	v := {"msg": "capacity object is not rendered by the platform", "path": ["metadata", "labels", managed_label], "container": "", "image": ""}
-}
-
-selector_violations(w, params) := {v |
+} | {v |
 	w.kind == "ClusterQueue"
 	selector := object.get(object.get(w.object, "spec", {}), "namespaceSelector", null)
 	is_object(selector)
@@ -40,9 +39,3 @@ selector_violations(w, params) := {v |
 	count(object.get(selector, "matchExpressions", [])) == 0
 	v := {"msg": "ClusterQueue admits workloads from every namespace", "path": ["spec", "namespaceSelector"], "container": "", "image": ""}
 }
-
-capacity_kind(kind) if platform_kinds[kind]
-
-capacity_kind(kind) if queue_kinds[kind]
-
-violations(w, params) := ((namespace_violations(w, params) | owner_violations(w, params)) | managed_violations(w, params)) | selector_violations(w, params)

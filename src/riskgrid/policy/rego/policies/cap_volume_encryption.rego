@@ -8,25 +8,20 @@ ebs_csi := {"ebs.csi.aws.com", "kubernetes.io/aws-ebs"}
 
 mappings(w) := object.get(object.get(w.object, "spec", {}), "blockDeviceMappings", [])
 
-undeclared_violations(w) := {v |
+# The checks inline: one call per object, not one per check.
+violations(w, params) := {v |
 	w.kind == "EC2NodeClass"
 	count(mappings(w)) == 0
 	v := {"msg": "EC2NodeClass declares no block devices, so its volumes are not known to be encrypted", "path": ["spec", "blockDeviceMappings"], "container": "", "image": ""}
-}
-
-mapping_violations(w) := {v |
+} | {v |
 	w.kind == "EC2NodeClass"
 	some i
 	m := mappings(w)[i]
 	not object.get(object.get(m, "ebs", {}), "encrypted", false) == true
 	v := {"msg": "EBS volume is not encrypted", "path": ["spec", "blockDeviceMappings", i, "ebs", "encrypted"], "container": "", "image": ""}
-}
-
-storage_class_violations(w) := {v |
+} | {v |
 	w.kind == "StorageClass"
 	ebs_csi[object.get(w.object, "provisioner", "")]
 	not lower(object.get(object.get(w.object, "parameters", {}), "encrypted", "false")) == "true"
 	v := {"msg": "EBS StorageClass does not encrypt its volumes", "path": ["parameters", "encrypted"], "container": "", "image": ""}
 }
-
-violations(w, params) := (undeclared_violations(w) | mapping_violations(w)) | storage_class_violations(w)

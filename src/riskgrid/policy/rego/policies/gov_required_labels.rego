@@ -5,15 +5,16 @@ package lib.riskgrid.policies.gov_required_labels
 
 import data.lib.riskgrid.workload
 
+# Namespaces and workloads (objects with pod templates); the label test is inline (no helper
+# call per label).
 violations(w, params) := {v |
-	applies(w)
 	some key in object.get(params, "labels", [])
-	not non_empty(w.labels, key)
+	not w.labels[key] != ""
 	v := {"msg": "object is missing a required label", "path": ["metadata", "labels", key], "container": "", "image": "", "value": key}
-}
+} if {
+	applies(w)
+} else := set()
 
 applies(w) if w.kind == "Namespace"
 
 applies(w) if workload.is_workload(w)
-
-non_empty(labels, key) if labels[key] != ""

@@ -5,14 +5,15 @@ package lib.riskgrid.policies.img_allowed_repos
 
 import data.lib.riskgrid.images
 
-violations(w, params) := {v |
-	some c in w.containers
-	ref := c.ref
-	not allowed(ref, object.get(params, "repositories", []))
-	v := {"msg": "image is not from an allowed registry/repository", "path": array.concat(c.path, ["image"]), "container": c.name, "image": c.image, "value": c.image}
-}
-
-allowed(ref, repositories) if {
-	some entry in repositories
-	images.under(ref.segments, images.parse_prefix(entry))
+# The allow-list is parsed once per object, and each image is compared by slicing (`under`
+# inlined): this runs for every container of every workload.
+violations(w, params) := vs if {
+	prefixes := [p | some entry in object.get(params, "repositories", []); p := images.parse_prefix(entry)]
+	vs := {v |
+		some c in w.containers
+		segments := c.ref.segments
+		matches := [p | some p in prefixes; array.slice(segments, 0, count(p)) == p]
+		count(matches) == 0
+		v := {"msg": "image is not from an allowed registry/repository", "path": array.concat(c.path, ["image"]), "container": c.name, "image": c.image, "value": c.image}
+	}
 }

@@ -4,10 +4,17 @@ package lib.riskgrid.policies.img_denied_repos
 
 import data.lib.riskgrid.images
 
-violations(w, params) := {v |
-	some c in w.containers
-	ref := c.ref
-	some entry in object.get(params, "repositories", [])
-	images.under(ref.segments, images.parse_prefix(entry))
-	v := {"msg": "image is from a denied registry/repository", "path": array.concat(c.path, ["image"]), "container": c.name, "image": c.image, "value": entry}
+# The deny-list is parsed once per object, not once per container (`under` inlined).
+violations(w, params) := vs if {
+	entries := object.get(params, "repositories", [])
+	prefixes := [p | some entry in entries; p := images.parse_prefix(entry)]
+	vs := {v |
+		some c in w.containers
+		segments := c.ref.segments
+		some k
+		p := prefixes[k]
+		array.slice(segments, 0, count(p)) == p
+		entry := entries[k]
+		v := {"msg": "image is from a denied registry/repository", "path": array.concat(c.path, ["image"]), "container": c.name, "image": c.image, "value": entry}
+	}
 }

@@ -2,34 +2,6 @@
 # other tenants' traffic) and, unless params.requireTls is false, every host is covered by TLS.
 package lib.riskgrid.policies.net_ingress_host
 
-host_violations(w) := {v |
-	w.kind == "Ingress"
-	rules := object.get(w.object.spec, "rules", [])
-	some i
-	rule := rules[i]
-	host := object.get(rule, "host", "")
-	wildcard(host)
-	v := {"msg": "Ingress rule has an empty or wildcard host", "path": ["spec", "rules", i, "host"], "container": "", "image": "", "value": host}
-}
-
-tls_violations(w, params) := {v |
-	w.kind == "Ingress"
-	rules := object.get(w.object.spec, "rules", [])
-	some i
-	rule := rules[i]
-	host := object.get(rule, "host", "")
-	object.get(params, "requireTls", true) == true
-	not wildcard(host)
-	not tls_host(w.object.spec, host)
-	v := {"msg": "Ingress host is not covered by TLS", "path": ["spec", "rules", i, "host"], "container": "", "image": "", "value": host}
-}
-
-default_backend_violations(w) := {v |
-	w.kind == "Ingress"
-	is_object(w.object.spec.defaultBackend)
-	v := {"msg": "Ingress defaultBackend catches every host", "path": ["spec", "defaultBackend"], "container": "", "image": ""}
-}
-
 wildcard(host) if host == ""
 
 wildcard(host) if contains(host, "*")
@@ -39,4 +11,27 @@ tls_host(spec, host) if {
 	host in object.get(entry, "hosts", [])
 }
 
-violations(w, params) := (host_violations(w) | tls_violations(w, params)) | default_backend_violations(w)
+# The checks inline: one call per object, not one per check.
+violations(w, params) := {v |
+	w.kind == "Ingress"
+	rules := object.get(w.object.spec, "rules", [])
+	some i
+	rule := rules[i]
+	host := object.get(rule, "host", "")
+	wildcard(host)
+	v := {"msg": "Ingress rule has an empty or wildcard host", "path": ["spec", "rules", i, "host"], "container": "", "image": "", "value": host}
+} | {v |
+	w.kind == "Ingress"
+	rules := object.get(w.object.spec, "rules", [])
+	some i
+	rule := rules[i]
+	host := object.get(rule, "host", "")
+	object.get(params, "requireTls", true) == true
+	not wildcard(host)
+	not tls_host(w.object.spec, host)
+	v := {"msg": "Ingress host is not covered by TLS", "path": ["spec", "rules", i, "host"], "container": "", "image": "", "value": host}
+} | {v |
+	w.kind == "Ingress"
+	is_object(w.object.spec.defaultBackend)
+	v := {"msg": "Ingress defaultBackend catches every host", "path": ["spec", "defaultBackend"], "container": "", "image": ""}
+}

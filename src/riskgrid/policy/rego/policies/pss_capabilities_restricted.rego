@@ -2,16 +2,14 @@
 # (not checked for Windows pods, as in PSS).
 package lib.riskgrid.policies.pss_capabilities_restricted
 
-
-drop_violations(w) := {v |
+# The checks inline: one call per object, not one per check.
+violations(w, params) := {v |
 	some c in w.containers
 	not c.windows
 	drops := object.get(object.get(c.own_sc, "capabilities", {}), "drop", [])
 	not "ALL" in drops
 	v := {"msg": "capabilities must drop ALL", "path": array.concat(c.path, ["securityContext", "capabilities", "drop"]), "container": c.name, "image": c.image}
-}
-
-add_violations(w) := {v |
+} | {v |
 	some c in w.containers
 	not c.windows
 	added := object.get(object.get(c.own_sc, "capabilities", {}), "add", [])
@@ -20,5 +18,3 @@ add_violations(w) := {v |
 	cap != "NET_BIND_SERVICE"
 	v := {"msg": "only NET_BIND_SERVICE may be added", "path": array.concat(c.path, ["securityContext", "capabilities", "add", i]), "container": c.name, "image": c.image, "value": cap}
 }
-
-violations(w, params) := drop_violations(w) | add_violations(w)

@@ -1,16 +1,13 @@
 # PSS restricted "Running as Non-root user": runAsUser must not be 0 (pod or container).
 package lib.riskgrid.policies.pss_run_as_user
 
-pod_violations(w) := {v |
+# The checks inline: one call per object, not one per check.
+violations(w, params) := {v |
 	some p in w.pods
 	p.sc.runAsUser == 0
 	v := {"msg": "runAsUser must not be 0", "path": array.concat(p.path, ["securityContext", "runAsUser"]), "container": "", "image": ""}
-}
-
-container_violations(w) := {v |
+} | {v |
 	some c in w.containers
 	c.own_sc.runAsUser == 0
 	v := {"msg": "runAsUser must not be 0", "path": array.concat(c.path, ["securityContext", "runAsUser"]), "container": c.name, "image": c.image}
 }
-
-violations(w, params) := pod_violations(w) | container_violations(w)

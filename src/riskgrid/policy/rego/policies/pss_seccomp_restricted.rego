@@ -5,28 +5,23 @@ package lib.riskgrid.policies.pss_seccomp_restricted
 
 allowed := {"RuntimeDefault", "Localhost"}
 
-pod_violations(w) := {v |
+# The three checks inline (one call per object instead of four).
+violations(w, params) := {v |
 	some p in w.pods
 	not p.windows
 	t := p.sc.seccompProfile.type
 	not allowed[t]
 	v := {"msg": "seccomp profile must be RuntimeDefault or Localhost", "path": array.concat(p.path, ["securityContext", "seccompProfile", "type"]), "container": "", "image": "", "value": t}
-}
-
-container_violations(w) := {v |
+} | {v |
 	some c in w.containers
 	not c.windows
 	t := c.own_sc.seccompProfile.type
 	not allowed[t]
 	v := {"msg": "seccomp profile must be RuntimeDefault or Localhost", "path": array.concat(c.path, ["securityContext", "seccompProfile", "type"]), "container": c.name, "image": c.image, "value": t}
-}
-
-unset_violations(w) := {v |
+} | {v |
 	some c in w.containers
 	not c.windows
 	not w.pods[c.pod].sc.seccompProfile.type
 	not c.own_sc.seccompProfile.type
 	v := {"msg": "seccomp profile must be set on the pod or the container", "path": array.concat(c.path, ["securityContext", "seccompProfile", "type"]), "container": c.name, "image": c.image}
 }
-
-violations(w, params) := (pod_violations(w) | container_violations(w)) | unset_violations(w)

@@ -18,18 +18,18 @@ places(w) := array.concat(
 	],
 )
 
-type_violations(w) := {v |
-	some pl in places(w)
-	t := object.get(pl.opts, "type", "")
-	not allowed_types[t]
-	v := {"msg": "SELinux type is not allowed", "path": array.concat(pl.path, ["type"]), "container": pl.container, "image": pl.image, "value": t}
+# `places` once per object, both checks inline.
+violations(w, params) := vs if {
+	pls := places(w)
+	vs := {v |
+		some pl in pls
+		t := object.get(pl.opts, "type", "")
+		not allowed_types[t]
+		v := {"msg": "SELinux type is not allowed", "path": array.concat(pl.path, ["type"]), "container": pl.container, "image": pl.image, "value": t}
+	} | {v |
+		some pl in pls
+		some field in ["user", "role"]
+		object.get(pl.opts, field, "") != ""
+		v := {"msg": "SELinux user or role must not be set", "path": array.concat(pl.path, [field]), "container": pl.container, "image": pl.image, "value": pl.opts[field]}
+	}
 }
-
-user_role_violations(w) := {v |
-	some pl in places(w)
-	some field in ["user", "role"]
-	object.get(pl.opts, field, "") != ""
-	v := {"msg": "SELinux user or role must not be set", "path": array.concat(pl.path, [field]), "container": pl.container, "image": pl.image, "value": pl.opts[field]}
-}
-
-violations(w, params) := type_violations(w) | user_role_violations(w)

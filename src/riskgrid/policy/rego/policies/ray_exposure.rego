@@ -6,47 +6,45 @@ package lib.riskgrid.policies.ray_exposure
 
 ray_ports := {8265, 10001, "dashboard", "client"}
 
-clusters(w) := [{"spec": w.object.spec, "path": ["spec"]}] if w.kind == "RayCluster"
-
-clusters(w) := [{"spec": w.object.spec.rayClusterSpec, "path": ["spec", "rayClusterSpec"]}] if {
+clusters(w) := [{"spec": w.object.spec, "path": ["spec"]}] if {
+	w.kind == "RayCluster"
+} else := [{"spec": w.object.spec.rayClusterSpec, "path": ["spec", "rayClusterSpec"]}] if {
 	w.kind == "RayJob"
 	is_object(w.object.spec.rayClusterSpec)
-}
-
-clusters(w) := [{"spec": w.object.spec.rayClusterConfig, "path": ["spec", "rayClusterConfig"]}] if {
+} else := [{"spec": w.object.spec.rayClusterConfig, "path": ["spec", "rayClusterConfig"]}] if {
 	w.kind == "RayService"
 	is_object(w.object.spec.rayClusterConfig)
-}
+} else := []
 
-default clusters(_) := []
-
-auth_violations(w) := {v |
-	some c in clusters(w)
-	not c.spec.authOptions.mode == "token"
-	v := {"msg": "Ray cluster does not require token authentication", "path": array.concat(c.path, ["authOptions", "mode"]), "container": "", "image": ""}
-}
-
-service_type_violations(w) := {v |
-	some c in clusters(w)
-	t := object.get(c.spec.headGroupSpec, "serviceType", "ClusterIP")
-	t != "ClusterIP"
-	v := {"msg": "Ray head service is exposed outside the cluster", "path": array.concat(c.path, ["headGroupSpec", "serviceType"]), "container": "", "image": "", "value": t}
-}
-
-ingress_violations(w) := {v |
-	some c in clusters(w)
-	c.spec.headGroupSpec.enableIngress == true
-	v := {"msg": "Ray head has an Ingress", "path": array.concat(c.path, ["headGroupSpec", "enableIngress"]), "container": "", "image": ""}
+# One body per concern, written inline (each helper call costs as much as the check itself,
+# and this runs for every Service and Ingress too). `clusters` is computed once.
+violations(w, params) := vs if {
+	cs := clusters(w)
+	vs := {v |
+		some c in cs
+		not c.spec.authOptions.mode == "token"
+		v := {"msg": "Ray cluster does not require token authentication", "path": array.concat(c.path, ["authOptions", "mode"]), "container": "", "image": ""}
+	} | {v |
+		some c in cs
+		t := object.get(c.spec.headGroupSpec, "serviceType", "ClusterIP")
+		t != "ClusterIP"
+		v := {"msg": "Ray head service is exposed outside the cluster", "path": array.concat(c.path, ["headGroupSpec", "serviceType"]), "container": "", "image": "", "value": t}
+	} | {v |
+		some c in cs
+		c.spec.headGroupSpec.enableIngress == true
+		v := {"msg": "Ray head has an Ingress", "path": array.concat(c.path, ["headGroupSpec", "enableIngress"]), "container": "", "image": ""}
+	} | service_violations(w) | ingress_backend_violations(w)
 }
 
 # A non-ClusterIP Service that selects Ray head pods or targets a Ray port.
 service_violations(w) := {v |
-	w.kind == "Service"
 	t := object.get(w.object.spec, "type", "ClusterIP")
 	t != "ClusterIP"
 	targets_ray(w.object.spec)
 	v := {"msg": "Service exposes the Ray dashboard/job API", "path": ["spec", "type"], "container": "", "image": "", "value": t}
-}
+} if w.kind == "Service"
+
+else := set()
 
 targets_ray(spec) if object.get(spec, "selector", {})["ray.io/node-type"] == "head"
 
@@ -57,7 +55,6 @@ targets_ray(spec) if {
 }
 
 ingress_backend_violations(w) := {v |
-	w.kind == "Ingress"
 	rules := object.get(w.object.spec, "rules", [])
 	some i
 	rule := rules[i]
@@ -67,10 +64,10 @@ ingress_backend_violations(w) := {v |
 	port := path.backend.service.port
 	ray_port(port)
 	v := {"msg": "Ingress routes to the Ray dashboard/job API", "path": ["spec", "rules", i, "http", "paths", j, "backend"], "container": "", "image": ""}
-}
+} if w.kind == "Ingress"
+
+else := set()
 
 ray_port(port) if ray_ports[port.number]
 
 ray_port(port) if ray_ports[port.name]
-
-violations(w, params) := (((auth_violations(w) | service_type_violations(w)) | ingress_violations(w)) | service_violations(w)) | ingress_backend_violations(w)

@@ -2,16 +2,15 @@
 # leak through crash dumps, /proc and child processes).
 package lib.riskgrid.policies.wkl_secret_env
 
-env_violations(w) := {v |
+# The checks inline: one call per object, not one per check.
+violations(w, params) := {v |
 	some c in w.containers
 	env := object.get(c.container, "env", [])
 	some i
 	entry := env[i]
 	ref := entry.valueFrom.secretKeyRef
 	v := {"msg": "environment variable is read from a Secret", "path": array.concat(c.path, ["env", i, "valueFrom", "secretKeyRef"]), "container": c.name, "image": c.image, "value": object.get(ref, "name", "")}
-}
-
-env_from_violations(w) := {v |
+} | {v |
 	some c in w.containers
 	sources := object.get(c.container, "envFrom", [])
 	some i
@@ -19,5 +18,3 @@ env_from_violations(w) := {v |
 	ref := source.secretRef
 	v := {"msg": "environment is loaded from a Secret", "path": array.concat(c.path, ["envFrom", i, "secretRef"]), "container": c.name, "image": c.image, "value": object.get(ref, "name", "")}
 }
-
-violations(w, params) := env_violations(w) | env_from_violations(w)

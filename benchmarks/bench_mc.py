@@ -20,7 +20,7 @@ Part 2 — parallel efficiency: ``riskgrid`` runs the exotics demo job (the firs
 ``--positions`` positions, evenly spread over the book, all 250 scenarios) with ``--workers
 1`` and ``--workers 2``, ``--repeat`` times each (interleaved); efficiency = T1 / (2·T2) from
 the minima and from the medians, and the Amdahl bound from the serial part (calibration,
-planning, aggregation) of the best 1-worker run. ``--quick`` = part 2 alone on 24 positions
+planning, aggregation) of the best 1-worker run. ``--quick`` = part 2 alone on 96 positions
 (≤ 5 min on a quiet 2-core machine). The load average is printed around every run: on a
 shared machine it dominates the result.
 """
@@ -415,11 +415,11 @@ def main() -> None:
     ap.add_argument(
         "--quick",
         action="store_true",
-        help="part 2 only on 24 positions, 3 runs each: about 3–5 min on a quiet 2-core machine",
+        help="part 2 only on 96 positions, 3 runs each: about 2–5 min on a quiet 2-core machine",
     )
     a = ap.parse_args()
     if a.quick:
-        a.efficiency_only, a.positions = True, 24
+        a.efficiency_only, a.positions = True, 96
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"QuantLib {ql.__version__}, NumPy {np.__version__}"

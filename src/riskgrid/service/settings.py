@@ -66,7 +66,10 @@ class Settings:
     principal_concurrency: int = 4  # heavy requests one principal may have in flight
     tenant_concurrency: int = 4  # heavy requests of one tenant running at once
     tenant_queue: int = 16  # more of a tenant's heavy requests wait at most this many; then 429
-    work_threads: int = 2  # threads for parsing, validation, policy evaluation, hashing
+    work_threads: int = 2  # threads for the heavy routes' database steps (and small parses)
+    work_processes: int = 2  # processes for submissions: parsing, validation, admission, hashing
+    warm_workers: bool = True  # keep local worker pools started between jobs (#14 §3)
+    dry_run_processes: int = 1  # processes for policy dry-runs (a lane of their own)
     policy_report_max: int = 500  # violations returned by /v1/policy/check (the rest counted)
     denial_window_seconds: float = 60.0  # repeated denials aggregated per window
     audit_key_file: Path | None = None  # Ed25519 private key (default: state_dir/audit/key.pem)
@@ -156,6 +159,8 @@ class Settings:
             "principal_concurrency",
             "tenant_concurrency",
             "work_threads",
+            "work_processes",
+            "dry_run_processes",
             "policy_report_max",
         ):
             if getattr(self, name) < 1:
@@ -197,6 +202,7 @@ def from_env(**overrides: object) -> Settings:
         "ray_address": env.get("RISKGRID_RAY_ADDRESS"),
         # an API-only replica: accepts jobs, leaves running them to another process
         "runner_enabled": _env_bool("RISKGRID_RUNNER", True),
+        "warm_workers": _env_bool("RISKGRID_WARM_WORKERS", True),
         "runner_id": env.get("RISKGRID_RUNNER_ID"),
         "trusted_proxies": tuple(
             p.strip() for p in env.get("RISKGRID_TRUSTED_PROXIES", "").split(",") if p.strip()
@@ -230,6 +236,8 @@ def from_env(**overrides: object) -> Settings:
         "RISKGRID_TENANT_CONCURRENCY": ("tenant_concurrency", int),
         "RISKGRID_TENANT_QUEUE": ("tenant_queue", int),
         "RISKGRID_WORK_THREADS": ("work_threads", int),
+        "RISKGRID_WORK_PROCESSES": ("work_processes", int),
+        "RISKGRID_DRY_RUN_PROCESSES": ("dry_run_processes", int),
         "RISKGRID_AUDIT_CHECKPOINT_EVERY": ("audit_checkpoint_every", int),
         "RISKGRID_UI_SESSION_SECONDS": ("ui_session_seconds", float),
         "RISKGRID_UI_UPLOAD_MAX_BYTES": ("ui_upload_max_bytes", int),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -130,9 +130,19 @@ async def submit_job(tenant: TenantName, request: Request, c: Caller = Depends(c
     ``Retry-After``. A job already validated over the same files (by content hash) for the same
     tenant spec is not validated again.
     """
+    return await submit_body(tenant, request.body, c)
+
+
+async def submit_body(tenant: str, read_body: Callable[[], Awaitable[bytes]], c: Caller) -> JobView:
+    """Submit a ``JobSubmission`` given as raw JSON bytes: the API route and the console's
+    upload/re-run forms go through this one path (limits, work processes, audit).
+
+    ``read_body`` is awaited only once the caller's concurrency slot is taken, so a caller at
+    its limit is refused before its upload is read.
+    """
     try:
         return await c.svc.bulkheads.run(
-            c.principal.subject, f"tenant:{tenant}", _submit, tenant, c, before=request.body
+            c.principal.subject, f"tenant:{tenant}", _submit, tenant, c, before=read_body
         )
     except Rejected as exc:
         c.svc.denials.record(  # aggregated: a flood of 429s is one audit record per window

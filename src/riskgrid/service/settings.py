@@ -6,6 +6,7 @@ Nothing else in the service reads the environment, so tests build a :class:`Sett
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -183,6 +184,40 @@ def _env_bool(name: str, default: bool) -> bool:
 _DEFAULTED = frozenset({"oidc_client_id"})
 
 
+#: numeric settings: variable → (field, type)
+_NUMERIC_ENV: dict[str, tuple[str, type]] = {
+    "RISKGRID_MAX_BODY_BYTES": ("max_body_bytes", int),
+    "RISKGRID_RATE_LIMIT_PER_SECOND": ("rate_limit_per_second", float),
+    "RISKGRID_RATE_LIMIT_BURST": ("rate_limit_burst", int),
+    "RISKGRID_MAX_WORKERS": ("max_workers", int),
+    "RISKGRID_MAX_RUNNING_JOBS": ("max_running_jobs", int),
+    "RISKGRID_TENANT_MAX_RUNNING_JOBS": ("tenant_max_running_jobs", int),
+    "RISKGRID_LEASE_SECONDS": ("lease_seconds", float),
+    "RISKGRID_JOB_DEADLINE_SECONDS": ("job_deadline_seconds", float),
+    "RISKGRID_RAY_CONNECT_SECONDS": ("ray_connect_seconds", float),
+    "RISKGRID_PRINCIPAL_CONCURRENCY": ("principal_concurrency", int),
+    "RISKGRID_TENANT_CONCURRENCY": ("tenant_concurrency", int),
+    "RISKGRID_TENANT_QUEUE": ("tenant_queue", int),
+    "RISKGRID_WORK_THREADS": ("work_threads", int),
+    "RISKGRID_WORK_PROCESSES": ("work_processes", int),
+    "RISKGRID_DRY_RUN_PROCESSES": ("dry_run_processes", int),
+    "RISKGRID_AUDIT_CHECKPOINT_EVERY": ("audit_checkpoint_every", int),
+    "RISKGRID_UI_SESSION_SECONDS": ("ui_session_seconds", float),
+    "RISKGRID_UI_UPLOAD_MAX_BYTES": ("ui_upload_max_bytes", int),
+}
+
+
+def _numbers_from_env(env: Mapping[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for var, (name, kind) in _NUMERIC_ENV.items():
+        if var in env:
+            try:
+                values[name] = kind(env[var])
+            except ValueError:
+                raise SettingsError(f"{var}: not a number: {env[var]!r}") from None
+    return values
+
+
 def from_env(**overrides: object) -> Settings:
     """Settings from ``RISKGRID_*`` variables; keyword overrides (CLI flags) win when not None."""
     env = os.environ
@@ -222,32 +257,7 @@ def from_env(**overrides: object) -> Settings:
         "threatmodel_dir": env.get("RISKGRID_THREATMODEL_DIR"),
         "threats_evidence": env.get("RISKGRID_THREATS_EVIDENCE"),
     }
-    numeric = {
-        "RISKGRID_MAX_BODY_BYTES": ("max_body_bytes", int),
-        "RISKGRID_RATE_LIMIT_PER_SECOND": ("rate_limit_per_second", float),
-        "RISKGRID_RATE_LIMIT_BURST": ("rate_limit_burst", int),
-        "RISKGRID_MAX_WORKERS": ("max_workers", int),
-        "RISKGRID_MAX_RUNNING_JOBS": ("max_running_jobs", int),
-        "RISKGRID_TENANT_MAX_RUNNING_JOBS": ("tenant_max_running_jobs", int),
-        "RISKGRID_LEASE_SECONDS": ("lease_seconds", float),
-        "RISKGRID_JOB_DEADLINE_SECONDS": ("job_deadline_seconds", float),
-        "RISKGRID_RAY_CONNECT_SECONDS": ("ray_connect_seconds", float),
-        "RISKGRID_PRINCIPAL_CONCURRENCY": ("principal_concurrency", int),
-        "RISKGRID_TENANT_CONCURRENCY": ("tenant_concurrency", int),
-        "RISKGRID_TENANT_QUEUE": ("tenant_queue", int),
-        "RISKGRID_WORK_THREADS": ("work_threads", int),
-        "RISKGRID_WORK_PROCESSES": ("work_processes", int),
-        "RISKGRID_DRY_RUN_PROCESSES": ("dry_run_processes", int),
-        "RISKGRID_AUDIT_CHECKPOINT_EVERY": ("audit_checkpoint_every", int),
-        "RISKGRID_UI_SESSION_SECONDS": ("ui_session_seconds", float),
-        "RISKGRID_UI_UPLOAD_MAX_BYTES": ("ui_upload_max_bytes", int),
-    }
-    for var, (name, kind) in numeric.items():
-        if var in env:
-            try:
-                values[name] = kind(env[var])
-            except ValueError:
-                raise SettingsError(f"{var}: not a number: {env[var]!r}") from None
+    values.update(_numbers_from_env(env))
     values.update({k: v for k, v in overrides.items() if v is not None})
     values = {k: v for k, v in values.items() if v is not None or k not in _DEFAULTED}
     for name in (

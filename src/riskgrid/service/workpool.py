@@ -128,7 +128,7 @@ class WorkPool:
             raise
 
     def _release(self, finished: str | None = None) -> None:
-        if finished in self._waiting:
+        if finished is not None and finished in self._waiting:
             self._waiting.move_to_end(finished)  # the key that just ran goes to the back
         while self._waiting:
             key, queue = next(iter(self._waiting.items()))

@@ -27,6 +27,7 @@ from riskgrid.grid.local import (
     spawn_seconds,
 )
 from riskgrid.grid.runner import execute, in_process_break_even
+from riskgrid.grid.shards import MemoryShardStore, ShardStore
 from riskgrid.grid.synthetic import SyntheticContext, noop
 from riskgrid.grid.tasks import Task
 
@@ -142,3 +143,30 @@ def test_break_even_weighs_a_worker_start_against_the_pools_parallelism() -> Non
     # one worker: never more than twice a worker's start (tasks in process cannot be killed)
     assert in_process_break_even(0.3, workers=1, cpus=8) == pytest.approx(0.6)
     assert in_process_break_even(0.3, workers=1, cpus=1) == pytest.approx(0.6)
+
+
+def test_memory_shards_return_what_the_files_return(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    pnl = [Task("pnl", 0, 4, 0, 3), Task("pnl", 0, 4, 3, 5), Task("pnl", 4, 6, 0, 5)]
+    pos = Task("pos", 0, 6)
+    values = {
+        t.key: {"pnl": rng.standard_normal((t.row_stop - t.row_start, t.col_stop - t.col_start))}
+        for t in pnl
+    }
+    values[pos.key] = {"pv": rng.standard_normal(6), "delta": rng.standard_normal(6)}
+    disk, memory = ShardStore(tmp_path / "s"), MemoryShardStore()
+    for store in (disk, memory):
+        for t in [*pnl, pos]:
+            store.save(t, values[t.key])
+    assert memory.keys() == disk.keys()
+    for t in [*pnl, pos]:
+        a, b = disk.load(t), memory.load(t)
+        assert a is not None and b is not None and a.keys() == b.keys()
+        for k in a:
+            assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k])
+            assert not b[k].flags.writeable  # like the file's zero-copy views
+    assert np.array_equal(
+        disk.read_scenarios(pnl[1], [4, 3]), memory.read_scenarios(pnl[1], [4, 3])
+    )
+    assert np.array_equal(disk.load_matrix(pnl, 6, 5), memory.load_matrix(pnl, 6, 5))
+    assert memory.load(Task("pnl", 6, 8, 0, 5)) is None

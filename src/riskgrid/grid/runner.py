@@ -91,7 +91,7 @@ from riskgrid.grid.planner import (
 from riskgrid.grid.progress import ProgressCallback
 from riskgrid.grid.ray_engine import RayEngine
 from riskgrid.grid.results import POSITIONS_LIMIT, output_names, write_results
-from riskgrid.grid.shards import ShardStore
+from riskgrid.grid.shards import MemoryShardStore, ShardStore
 from riskgrid.grid.tasks import Task
 from riskgrid.spec.errors import RiskgridError
 from riskgrid.spec.result import Result
@@ -644,8 +644,11 @@ def _execute(eng: Engine, inputs: Any, **o: Any) -> Execution:
     st = _setup(eng, inputs, o)
     t_planned = time.perf_counter()
     work_dir: Path | None = None
+    shards: ShardStore
     if st.store is not None:
         shards = st.store.shards()
+    elif isinstance(eng, InProcessEngine):
+        shards = MemoryShardStore()  # a small job: no file round trip, nothing to clean up
     else:
         parent = Path(o.get("work_dir") or tempfile.gettempdir())
         parent.mkdir(parents=True, exist_ok=True)

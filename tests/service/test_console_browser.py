@@ -40,7 +40,7 @@ def _tenant(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
     return doc
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     path = ensure_chromium()
     with playwright_api.sync_playwright() as p:

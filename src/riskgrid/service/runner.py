@@ -323,6 +323,7 @@ class JobRunner:
 
         sink = self.grid_metrics.sink(tenant, self.settings.engine)
         engine = self.engines.take(workers)
+        healthy = False  # only a pool that ran a job to its end goes back warm
         try:
             outcome = gridbridge.run(
                 job_path,
@@ -337,6 +338,7 @@ class JobRunner:
                 ray_connect_seconds=self.settings.ray_connect_seconds,
                 local_engine=engine,
             )
+            healthy = outcome.status == "succeeded"
         except gridbridge.Cancelled:
             if active.lease_lost:
                 # taken over: refused, the claim just records the loss; renewals failing
@@ -359,7 +361,7 @@ class JobRunner:
             return
         finally:
             sink.close()
-            self.engines.give_back(engine)
+            self.engines.give_back(engine, keep=healthy)
         stats = outcome.tasks
         sink.timed_out(stats.timed_out)
         self.metrics.tasks.labels("done").inc(max(0, stats.done - stats.resumed))
@@ -418,11 +420,14 @@ class WarmEngines:
             engine.start()
         return engine
 
-    def give_back(self, engine: Any) -> None:
+    def give_back(self, engine: Any, keep: bool = True) -> None:
+        """Keep ``engine`` warm for the next job, or stop its workers: after a failed,
+        cancelled or taken-over run (its workers may still be busy with that job's tasks) and
+        when enough pools are idle already."""
         if engine is None:
             return
         with self._lock:
-            if engine.workers not in self._idle and len(self._idle) < self.max_idle:
+            if keep and engine.workers not in self._idle and len(self._idle) < self.max_idle:
                 self._idle[engine.workers] = engine
                 return
         engine.close()

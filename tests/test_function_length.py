@@ -28,7 +28,6 @@ ALLOWED: dict[str, str] = {
     "riskgrid.service.runner:_run": (
         "the service's job runner, being reworked by issue #14 §3 (warm pool) in parallel"
     ),
-    "riskgrid.threats.report:build": "to split per report section — not done yet",
 }
 
 

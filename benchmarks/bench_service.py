@@ -51,10 +51,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(state: Path, runner: bool) -> tuple[subprocess.Popen, str]:
+def start(state: Path, runner: bool, **extra: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {
         **os.environ,
+        **extra,
         "RISKGRID_STATE_DIR": str(state),
         # default rate limits (50/s, burst 200 per principal): the abusive client meets them
         # runner off: jobs stay queued, so the API is measured alone
@@ -157,10 +158,11 @@ async def clients_load(
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as c:
 
         async def one(token: str, method: str, path: str, body: dict | None) -> None:
-            h = {"Authorization": f"Bearer {token}"}
+            h = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            data = json.dumps(body).encode() if body is not None else None  # encoded once
             for _ in range(per_client):
                 t = time.perf_counter()
-                r = await c.request(method, path, json=body, headers=h)
+                r = await c.request(method, path, content=data, headers=h)
                 took = time.perf_counter() - t
                 run.codes[r.status_code] = run.codes.get(r.status_code, 0) + 1
                 if r.status_code < 400:
@@ -176,15 +178,20 @@ async def clients_load(
 async def abuse(url: str, token: str, body: dict, big: dict, stop: asyncio.Event, run: Run) -> None:
     """One principal: 200 concurrent submits and large policy dry-runs, until told to stop."""
     limits = httpx.Limits(max_connections=220)
-    h = {"Authorization": f"Bearer {token}"}
+    h = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    check, submit = json.dumps(big).encode(), json.dumps(body).encode()  # encoded once
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as c:
 
         async def loop(i: int) -> None:
             while not stop.is_set():
-                if i % 10 == 0:
-                    r = await c.post("/v1/policy/check", json=big, headers=h)
-                else:
-                    r = await c.post("/v1/tenants/t0/jobs", json=body, headers=h)
+                try:
+                    if i % 10 == 0:
+                        r = await c.post("/v1/policy/check", content=check, headers=h)
+                    else:
+                        r = await c.post("/v1/tenants/t0/jobs", content=submit, headers=h)
+                except httpx.HTTPError:  # a timed-out or refused request is counted, not fatal
+                    run.codes[0] = run.codes.get(0, 0) + 1
+                    continue
                 run.codes[r.status_code] = run.codes.get(r.status_code, 0) + 1
                 if r.status_code == 429:
                     await asyncio.sleep(float(r.headers.get("Retry-After", "1")) / 10)
@@ -254,6 +261,66 @@ def scenario(
     return run, health, bad
 
 
+def e2e(url: str, token: str, tenant: str, body: dict, runs: int) -> list[float]:
+    """Submit (content-addressed) → poll every 10 ms until done → fetch result.json."""
+    h = {"Authorization": f"Bearer {token}"}
+    out: list[float] = []
+    with httpx.Client(base_url=url, timeout=60, headers=h) as c:
+        for _ in range(runs):
+            t = time.perf_counter()
+            r = c.post(f"/v1/tenants/{tenant}/jobs", json=body)
+            r.raise_for_status()
+            jid, state = r.json()["id"], "queued"
+            deadline = time.monotonic() + 120
+            while state in ("queued", "running"):
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"job {jid} not done within 120 s")
+                time.sleep(0.01)
+                state = c.get(f"/v1/jobs/{jid}").json()["state"]
+            if state != "succeeded":
+                raise SystemExit(f"job {jid} {state}")
+            c.get(f"/v1/jobs/{jid}/result").raise_for_status()
+            out.append(time.perf_counter() - t)
+    return out
+
+
+def e2e_bench(tmp: Path, repeats: int, runs: int) -> None:
+    """Small-job end to end, warm worker pool (default) vs per-job workers (the peer), same run."""
+    servers = {}
+    try:
+        for name, warm in (("warm", "1"), ("cold", "0")):
+            state = tmp / f"e2e-{name}"
+            proc, url = start(state, runner=True, RISKGRID_WARM_WORKERS=warm)
+            servers[name] = proc
+            admin = mint_token(state / "dev", "root", [ADMINS])
+            r = httpx.post(
+                f"{url}/v1/tenants",
+                json=tenant_doc("t0"),
+                headers={"Authorization": f"Bearer {admin}"},
+                timeout=60,
+            )
+            r.raise_for_status()
+            token = mint_token(state / "dev", "dana", ["t0-developers"])
+            full = job_body(tmp, "t0")
+            e2e(url, token, "t0", full, 1)  # uploads the files; warms the pool (or not)
+            servers[name] = (proc, url, token, by_reference(full))
+        res: dict[str, list[float]] = {"warm": [], "cold": []}
+        for _ in range(repeats):
+            for name in ("warm", "cold"):
+                _, url, token, body = servers[name]
+                res[name].append(statistics.median(e2e(url, token, "t0", body, runs)))
+        for name, label in (("warm", "warm worker pool"), ("cold", "peer: workers per job")):
+            v = sorted(x * 1000 for x in res[name])
+            print(
+                f"{'small job e2e, ' + label:<44} p50 of {runs}: min {v[0]:7.1f} "
+                f"med {statistics.median(v):7.1f} ms",
+                flush=True,
+            )
+    finally:
+        for entry in servers.values():
+            stop(entry[0] if isinstance(entry, tuple) else entry)
+
+
 def summary(name: str, runs: list[Run], health: list[list[float]] | None = None) -> None:
     rates = sorted(r.rate for r in runs)
     p50 = sorted(statistics.median(r.lat) * 1000 for r in runs if r.lat)
@@ -282,7 +349,8 @@ def main() -> None:
     ap.add_argument("--tenants", type=int, default=5)
     ap.add_argument("--per-client", type=int, default=4)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--e2e-runs", type=int, default=0)
+    ap.add_argument("--e2e-runs", type=int, default=5, help="jobs per e2e measurement")
+    ap.add_argument("--only", choices=("api", "e2e"), default=None)
     args = ap.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
@@ -294,6 +362,11 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="rg-bench-") as tmp_s:
         tmp = Path(tmp_s)
+        if args.only != "api":
+            e2e_bench(tmp, args.repeats, args.e2e_runs)
+            print(f"loadavg: {Path('/proc/loadavg').read_text().strip()}", flush=True)
+        if args.only == "e2e":
+            return
         state = tmp / "a"
         proc, url = start(state, runner=False)
         try:

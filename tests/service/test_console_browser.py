@@ -220,8 +220,19 @@ def test_submit_watch_and_result_matches_result_json(
     shot(page, "jobs")
 
 
-def test_cancel_and_rerun(console: LiveServer, new_page: Callable[..., Any]) -> None:
-    # one job runs at a time on this server: the third waits behind two and can be cancelled
+def test_cancel_and_rerun(
+    console: LiveServer,
+    new_page: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # One job runs at a time on this server, and (test fault hook, read by the in-process
+    # runner when a job starts) the first job's task #1 sleeps past its timeout, so it cannot
+    # finish before it is cancelled: the third job surely still waits when we cancel it. Warm
+    # workers make a small job take well under a second, so timing alone would be a race.
+    monkeypatch.setenv("RISKGRID_TEST_FAULTS", "slow:#1")
+    monkeypatch.setenv("RISKGRID_TEST_FAULTS_SLOW", "600")
+    monkeypatch.setenv("RISKGRID_TEST_FAULTS_DIR", str(tmp_path / "markers"))
     ids = [submit_api(console, "alpha", "cara", "alpha-devs") for _ in range(3)]
     page = new_page()
     sign_in(page, "cara", "alpha-devs")

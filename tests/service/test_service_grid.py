@@ -391,3 +391,18 @@ def test_a_runner_that_loses_its_lease_stops_and_never_finishes_the_job(
     assert thief.finish(taken, "cancelled")
     trail = [(c.runner_id, c.outcome) for c in claim_history(db, job.id)]
     assert trail == [("paused", "expired"), ("thief", "cancelled")]
+
+
+def test_the_runner_keeps_its_local_workers_warm_between_jobs(make_server, tmp_path: Path):
+    """Issue #14 §3: the second job runs on the worker processes the first one started."""
+    srv = make_server()
+    _tenant(srv, "desk-w")
+    dev = Client(srv.url, srv.token("dana", "desk-w-devs"), tenant="desk-w")
+    first = dev.submit(job_file(tmp_path / "jobs", "desk-w"))
+    assert first.wait(timeout=120, poll=0.1)["state"] == "succeeded"
+    warm = _local_workers()
+    assert warm  # kept after the job, not stopped
+    second = dev.submit(job_file(tmp_path / "jobs", "desk-w"))
+    assert second.wait(timeout=120, poll=0.1)["state"] == "succeeded"
+    assert _local_workers() == warm  # the same processes ran it: none started, none stopped
+    assert second.result().measures.equals(first.result().measures)

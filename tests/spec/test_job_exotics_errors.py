@@ -161,7 +161,7 @@ def test_simulation_over_the_memory_bound(tmp_path: Path) -> None:
     job = _job(tmp_path, [weekly], {"monteCarlo": {"paths": 4_194_304}, "memoryPerWorker": 1 << 26})
     (err,) = _errors(job)
     assert err.startswith(f"{job}: spec.portfolio.positions[0]: Monte Carlo needs 4194304 paths")
-    assert "over pricing.memoryPerWorker (64 MiB)" in err
+    assert "over 15/16 of pricing.memoryPerWorker (64 MiB" in err
 
 
 def test_heston_without_parameters_and_misplaced_fields(tmp_path: Path) -> None:

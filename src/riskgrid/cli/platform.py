@@ -13,6 +13,11 @@ class Layout(StrEnum):
     kind = "kind"
 
 
+class Target(StrEnum):
+    kubernetes = "kubernetes"
+    eks = "eks"
+
+
 def register(app: typer.Typer) -> None:
     """Add ``platform`` to the root app."""
     platform_app = typer.Typer(help="Cluster-wide platform bundle.", no_args_is_help=True)
@@ -29,8 +34,20 @@ def register(app: typer.Typer) -> None:
             "--capacity",
             help="CapacityPlan YAML: Kueue flavors/queues/priorities and Karpenter NodePools.",
         ),
+        target: Target = typer.Option(
+            Target.kubernetes,
+            "--target",
+            help="kubernetes: the in-cluster platform bundle; eks: the cluster itself (eksctl).",
+        ),
+        cluster: Path | None = typer.Option(
+            None, "--cluster", help="EksCluster YAML (with --target eks)."
+        ),
     ) -> None:
-        """Render the platform namespace, Calico tier, Kueue flavors and Gatekeeper policies."""
+        """Render the platform namespace, Calico tier, Kueue flavors and Gatekeeper policies,
+        or with ``--target eks`` the cluster's eksctl ClusterConfig (CIS-checked)."""
+        if target is Target.eks:
+            _render_eks(cluster, out)
+            return
         from riskgrid.spec.tenant import load_tenants
         from riskgrid.tenancy.output import write_bundle
         from riskgrid.tenancy.platform import render_platform
@@ -44,3 +61,27 @@ def register(app: typer.Typer) -> None:
         objects = render_platform(loaded, gatekeeper=gatekeeper, capacity=plan)
         files = write_bundle(objects, out, layout.value)
         typer.echo(f"wrote {len(objects)} objects in {len(files)} files to {out}")
+
+
+def _render_eks(cluster: Path | None, out: Path) -> None:
+    """Write ``cluster.yaml`` (eksctl ClusterConfig) after schema and CIS checks; exit 1 on a
+    failed check with nothing written, exit 2 on bad input."""
+    from riskgrid.spec.eks import load_eks_cluster
+    from riskgrid.spec.errors import SpecError
+    from riskgrid.tenancy.eks import render_checked
+    from riskgrid.tenancy.output import write_bundle
+
+    if cluster is None:
+        raise SpecError.one("--cluster", "required with --target eks (an EksCluster YAML file)")
+    config, report = render_checked(load_eks_cluster(cluster), str(cluster))
+    if report.violations:
+        for v in report.violations:
+            typer.echo(f"{v.policy_id} {v.path}: {v.message}", err=True)
+        typer.echo(
+            f"REFUSED: {len(report.violations)} CIS EKS violations; nothing written", err=True
+        )
+        raise typer.Exit(1)
+    write_bundle([config], out, "object")
+    typer.echo(
+        f"wrote eksctl ClusterConfig {config['metadata']['name']} to {out} (schema + CIS EKS OK)"
+    )

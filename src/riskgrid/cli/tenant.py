@@ -35,6 +35,62 @@ def _extra_objects(paths: list[Path]) -> list[dict]:
     return objects
 
 
+_ACCESS = typer.Option(
+    [],
+    "--access",
+    help="ServiceAccess YAML files: cloud services for the tenants (needs --cluster).",
+)
+_CLUSTER = typer.Option(None, "--cluster", help="EksCluster YAML (account, region, cluster name).")
+_JUNIT = typer.Option(
+    None,
+    "--junit",
+    help="JUnit XML of a test run: the evidence that decides which services are assured.",
+)
+_EVIDENCE = typer.Option(
+    None,
+    "--evidence",
+    help="Evidence file of 'riskgrid threats verify' (default results/threats/evidence.json).",
+)
+_MODEL = typer.Option(Path("threatmodel"), "--model", help="Threat model directory.")
+
+
+def _with_access(
+    loaded: list,
+    access: list[Path],
+    cluster: Path | None,
+    junit: Path | None,
+    evidence: Path | None,
+    model: Path,
+) -> tuple[list, list[dict]]:
+    """The tenants with their service egress, and the rendered access objects; refusals (bad
+    request, unassured service) are :class:`SpecError` naming file and field."""
+    if not access:
+        return loaded, []
+    from riskgrid.spec.eks import load_eks_cluster
+    from riskgrid.spec.service_access import load_service_access
+    from riskgrid.tenancy.cloud import plan_access
+    from riskgrid.threats.assurance import assess_services
+
+    if cluster is None:
+        raise SpecError.one("--cluster", "required with --access (an EksCluster YAML file)")
+    eks = load_eks_cluster(cluster)
+    requests, problems = [], []
+    for p in access:
+        try:
+            requests.append((load_service_access(p), str(p)))
+        except SpecError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise SpecError(problems)
+    from riskgrid.spec.cloud_catalogue import CATALOGUE
+
+    services = {g.service for a, _ in requests for g in a.spec.grants if g.service in CATALOGUE}
+    unassured = assess_services(
+        services, model_dir=model, repo_root=Path.cwd(), junit=junit, evidence=evidence
+    )
+    return plan_access(loaded, requests, eks, unassured)
+
+
 _WITH = typer.Option(
     [], "--with", help="Extra Kubernetes objects, proven and applied with the bundles."
 )
@@ -73,13 +129,19 @@ def register(app: typer.Typer) -> None:
         tenants: list[Path] = typer.Argument(..., help="Tenant YAML files."),
         out: Path = typer.Option(..., "-o", "--out", help="Output directory (replaced)."),
         layout: Layout = typer.Option(Layout.object, help="One file per object or per kind."),
+        access: list[Path] = _ACCESS,
+        cluster: Path | None = _CLUSTER,
+        junit: Path | None = _JUNIT,
+        evidence: Path | None = _EVIDENCE,
+        model: Path = _MODEL,
     ) -> None:
         """Render the tenants' hardened bundles into DIR (all or nothing)."""
         from riskgrid.spec.tenant import load_tenants
         from riskgrid.tenancy.output import write_bundle
         from riskgrid.tenancy.render import render_tenants
 
-        objects = render_tenants(load_tenants(tenants))
+        loaded, cloud = _with_access(load_tenants(tenants), access, cluster, junit, evidence, model)
+        objects = [*render_tenants(loaded), *cloud]
         files = write_bundle(objects, out, layout.value)
         typer.echo(f"wrote {len(objects)} objects in {len(files)} files to {out}")
 
@@ -94,6 +156,11 @@ def register(app: typer.Typer) -> None:
         ),
         gatekeeper: bool = typer.Option(True, help="Include the Gatekeeper export."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+        access: list[Path] = _ACCESS,
+        cluster: Path | None = _CLUSTER,
+        junit: Path | None = _JUNIT,
+        evidence: Path | None = _EVIDENCE,
+        model: Path = _MODEL,
         trust_policy: Path = typer.Option(
             None,
             "--trust-policy",
@@ -104,17 +171,19 @@ def register(app: typer.Typer) -> None:
             [], "--exceptions", help="PolicyException files for the image gate (RG-IMG-005)."
         ),
     ) -> None:
-        """Prove schema, policy and network guarantees for the tenants plus the platform."""
+        """Prove schema, policy, network and cloud-access guarantees for the tenants plus the
+        platform."""
         from riskgrid.spec.tenant import load_tenants
         from riskgrid.tenancy.platform import render_platform
         from riskgrid.tenancy.render import render_tenants
         from riskgrid.tenancy.verify import verify as run_verify
         from riskgrid.tenancy.verify import without_tier
 
-        loaded = load_tenants(tenants)
+        loaded, cloud = _with_access(load_tenants(tenants), access, cluster, junit, evidence, model)
         objects = [
             *render_platform(loaded, gatekeeper=gatekeeper),
             *render_tenants(loaded),
+            *cloud,
             *_extra_objects(extra),
         ]
         if no_tier:

@@ -15,7 +15,8 @@ Determinism (bit-identical whatever the engine, worker count, block sizes, compl
 retries or checkpoint resume): every group vector is the *sequential* sum of its positions' P&L
 rows in position order, ``((r₀ + r₁) + r₂) + …`` — the order ``pnl[mask].sum(axis=0)`` uses on
 a C-ordered matrix. Blocks are folded into the vectors in row order per column block: a block
-that arrives early waits in the reorder buffer until every block above it has been folded
+that arrives early waits in the reorder buffer until every block above it has been folded —
+tracked per scenario column, so row bands may cut their columns differently
 (``np.add.accumulate`` along the rows is sequential by definition, so the fold's result does not
 depend on how the rows were cut into blocks). When the buffer exceeds its byte limit, waiting
 blocks are dropped from memory and re-read from their shards when their turn comes.
@@ -102,14 +103,17 @@ class Assembly:
     greek_values: dict[str, np.ndarray] = field(init=False, default_factory=dict)
     done: set[str] = field(init=False, default_factory=set)
     groupings: dict[str, _Grouping] = field(init=False, default_factory=dict)
-    _next_row: dict[tuple[int, int], int] = field(init=False, default_factory=dict)
-    _waiting: dict[tuple[int, int], dict[int, _Waiting]] = field(init=False, default_factory=dict)
+    #: per scenario column: the next position row to fold (blocks fold in row order)
+    _next_row: np.ndarray = field(init=False)
+    #: blocks that arrived early, by their first row
+    _waiting: dict[int, list[_Waiting]] = field(init=False, default_factory=dict)
     _buffered: int = field(init=False, default=0)
     peak_buffered: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         n = self.portfolio.n
         self.portfolio_pnl = np.zeros(self.n_scenarios, dtype=np.float64)
+        self._next_row = np.zeros(self.n_scenarios, dtype=np.int64)
         self.pv = np.zeros(n, dtype=np.float64)
         for key in self.group_by:
             labels, codes = np.unique(self.portfolio.groups[key], return_inverse=True)
@@ -136,8 +140,7 @@ class Assembly:
                         self.greek_values[name] = np.zeros(self.n_positions, dtype=np.float64)
                     self.greek_values[name][task.rows] = arr
             return
-        cb = (task.col_start, task.col_stop)
-        if task.row_start != self._next_row.get(cb, 0):
+        if not self._ready(task):
             block = np.asarray(value["pnl"])
             waiting = _Waiting(task, block)
             if self._buffered + block.nbytes > self.reorder_bytes:
@@ -145,23 +148,40 @@ class Assembly:
             else:
                 self._buffered += block.nbytes
                 self.peak_buffered = max(self.peak_buffered, self._buffered)
-            self._waiting.setdefault(cb, {})[task.row_start] = waiting
+            self._waiting.setdefault(task.row_start, []).append(waiting)
             return
         self._fold(task, np.asarray(value["pnl"]))
-        self._drain(cb)
+        self._drain(task.row_stop)
 
-    def _drain(self, cb: tuple[int, int]) -> None:
-        waiting = self._waiting.get(cb, {})
-        while (w := waiting.pop(self._next_row[cb], None)) is not None:
-            if w.block is None:
-                loaded = self.shards.load(w.key)
-                if loaded is None:
-                    raise IncompleteResult(f"shard of {w.key.key} vanished before aggregation")
-                block = loaded["pnl"]
-            else:
-                block = w.block
-                self._buffered -= block.nbytes
-            self._fold(w.key, block)
+    def _ready(self, task: Task) -> bool:
+        """Whether every column of the block has been folded up to the block's first row.
+
+        Plans may cut columns differently in different row bands (a heavy Monte Carlo row
+        split across tasks by scenario range), so readiness is tracked per column."""
+        return bool(np.all(self._next_row[task.col_start : task.col_stop] == task.row_start))
+
+    def _drain(self, row: int) -> None:
+        """Fold waiting blocks that became ready (those starting at ``row``, then onwards)."""
+        rows = [row]
+        while rows:
+            start = rows.pop()
+            waiting = self._waiting.get(start)
+            if not waiting:
+                continue
+            for w in [w for w in waiting if self._ready(w.key)]:
+                waiting.remove(w)
+                if w.block is None:
+                    loaded = self.shards.load(w.key)
+                    if loaded is None:
+                        raise IncompleteResult(f"shard of {w.key.key} vanished before aggregation")
+                    block = loaded["pnl"]
+                else:
+                    block = w.block
+                    self._buffered -= block.nbytes
+                self._fold(w.key, block)
+                rows.append(w.key.row_stop)
+            if not waiting:
+                del self._waiting[start]
 
     def _fold(self, task: Task, block: np.ndarray) -> None:
         cols = task.cols
@@ -174,7 +194,7 @@ class Assembly:
                 continue
             for code in np.unique(codes):
                 g.vectors[code, cols] = fold_rows(g.vectors[code, cols], block[codes == code])
-        self._next_row[(task.col_start, task.col_stop)] = task.row_stop
+        self._next_row[task.col_start : task.col_stop] = task.row_stop
 
     def check_complete(self, tasks: Sequence[Task]) -> None:
         missing = [t.key for t in tasks if t.key not in self.done]

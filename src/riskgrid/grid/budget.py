@@ -101,7 +101,9 @@ def estimate(
     driver += reorder_bytes + 2 * 8 * block
     if positions_file:
         driver += 8 * p * s
-    worker = context_bytes + WORKER_BLOCK_FACTOR * 8 * block
+    # weighted (Monte Carlo) plans know each task's kernel memory; uniform plans use the
+    # closed-form pricers' temporaries per element
+    worker = context_bytes + max(WORKER_BLOCK_FACTOR * 8 * block, the_plan.max_task_bytes)
     return Estimate(len(the_plan.tasks), driver, worker, 8 * p * s)
 
 

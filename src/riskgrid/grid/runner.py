@@ -83,6 +83,8 @@ from riskgrid.grid.planner import (
     estimate_seconds,
     plan,
     plan_blocks,
+    plan_from_bands,
+    plan_weighted,
     task_estimate_seconds,
 )
 from riskgrid.grid.progress import ProgressCallback
@@ -172,6 +174,7 @@ def _limits(
     cost: CostModel,
     greeks: bool,
     *,
+    plan_seconds: dict[str, float] | None = None,
     startup_timeout: float,
     job_timeout: float,
     task_timeout_factor: float,
@@ -183,7 +186,10 @@ def _limits(
         startup_seconds=startup_timeout,
         job_seconds=job_timeout,
         task_timeout=task_timeout_from_estimate(
-            lambda t: task_estimate_seconds(t, cost, greeks=greeks),
+            # a weighted plan knows each task's own cost (a heavy MC block is not average)
+            lambda t: (
+                (plan_seconds or {}).get(t.key) or task_estimate_seconds(t, cost, greeks=greeks)
+            ),
             factor=task_timeout_factor,
             min_seconds=task_timeout_min,
         ),
@@ -309,6 +315,20 @@ def _make_plan(
     if cost is None:
         # exotics: cost units × a calibrated (or default) seconds-per-unit (docs/risk.md)
         cost = estimated_cost(ctx, calibrate(ctx) if calibrate_cost else DEFAULT_COST)
+    p = ctx.portfolio
+    if p.exotic and not (block_rows or block_cols):
+        # Monte Carlo / PDE books: cost-balanced tasks within the memory bound (docs/grid.md)
+        the_plan = plan_weighted(
+            p.cost_units(),
+            s,
+            cost=cost,
+            col_bytes=p.column_bytes(),
+            memory_bytes=p.settings.memory_bytes,
+            workers=eng.workers,
+            target_task_seconds=target,
+            greeks=ctx.greeks,
+        )
+        return the_plan, cost
     the_plan = plan(
         n, s, cost=cost, workers=eng.workers, target_task_seconds=target, greeks=ctx.greeks
     )
@@ -329,6 +349,20 @@ def _recorded_plan(store: CheckpointStore, fingerprint: str, the_plan: Plan) -> 
     recorded = store.open(fingerprint, the_plan.describe())
     if recorded == the_plan.describe():
         return the_plan
+    if "bands" in recorded:  # a cost-weighted plan: the same bands, whatever today's costs
+        weights = the_plan.row_costs or (None, None, None)
+        return plan_from_bands(
+            the_plan.n_positions,
+            the_plan.n_scenarios,
+            recorded["bands"],
+            recorded["posCuts"],
+            greeks=the_plan.greeks,
+            estimated_seconds=float(recorded.get("estimatedSeconds", 0.0)),
+            row_seconds=weights[0],
+            pos_row_seconds=weights[1],
+            col_bytes=weights[2],
+            memory_bytes=the_plan.memory_bytes,
+        )
     return plan_blocks(
         the_plan.n_positions,
         the_plan.n_scenarios,
@@ -433,7 +467,8 @@ def _run_tasks(
     tasks = st.plan.tasks
     from_checkpoint = 0
     if st.store is not None:
-        for t in tasks:  # plan order: row blocks ascending, so nothing waits in the buffer
+        # row order (not the plan's costliest-first order), so nothing waits in the buffer
+        for t in sorted(tasks, key=lambda t: (t.row_start, t.col_start)):
             saved = shards.load(t)
             if saved is not None:
                 asm.place(t, saved)
@@ -461,6 +496,7 @@ def _run_tasks(
     limits = _limits(
         st.cost,
         st.ctx.greeks,
+        plan_seconds=st.plan.task_seconds,
         startup_timeout=o.get("startup_timeout", DEFAULT_STARTUP_SECONDS),
         job_timeout=o.get("job_timeout", DEFAULT_JOB_SECONDS),
         task_timeout_factor=o.get("task_timeout_factor", DEFAULT_TASK_TIMEOUT_FACTOR),

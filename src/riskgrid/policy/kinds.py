@@ -101,6 +101,10 @@ CRD_KINDS = frozenset(
         "PolicyConfig",
         "RiskJob",
         "Tenant",
+        # AWS-side objects riskgrid renders and checks (tenancy/eks.py, tenancy/cloud.py)
+        "ClusterConfig",
+        "Policy",
+        "PodIdentityAssociation",
     ]
 )
 

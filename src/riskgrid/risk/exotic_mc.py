@@ -26,6 +26,7 @@ and no martingale correction; its discretisation bias is measured against the Le
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -37,8 +38,13 @@ Array = Any
 
 
 def _host(x: Array) -> np.ndarray:
-    """A NumPy copy of an array of any namespace (CuPy arrays don't convert implicitly)."""
-    return x if isinstance(x, np.ndarray) else np.asarray(x.get() if hasattr(x, "get") else x)
+    """A NumPy copy of an array of any namespace (CuPy arrays don't convert implicitly; others
+    through DLPack)."""
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "get"):  # CuPy: device → host copy
+        return np.asarray(x.get())
+    return np.from_dlpack(x)
 
 
 def _pair_mean(xp: Any, y: Array, antithetic: bool) -> Array:
@@ -66,6 +72,24 @@ def _cv_mean_se(xp: Any, y: Array, g: Array, g_mean: Array) -> tuple[Array, Arra
     return _mean_se(xp, adj)
 
 
+def _walk(xp: Any, z: Array, dt: np.ndarray) -> Array:
+    r"""Brownian motion at the dates, date-major and C-contiguous: (dates, paths),
+    :math:`W_j = W_{j-1} + \sqrt{\Delta t_j}\,Z_j` summed in date order.
+
+    NumPy's ``cumsum`` along either axis of a (paths × dates) block runs ~40× slower than this
+    row-by-row loop over contiguous date slices (same additions in the same order, so the same
+    bits); other namespaces use ``cumulative_sum``.
+    """
+    if is_numpy_namespace(xp):
+        w = np.ascontiguousarray(np.asarray(z).T)
+        w *= np.sqrt(dt)[:, None]
+        for j in range(1, w.shape[0]):
+            np.add(w[j], w[j - 1], out=w[j])
+        return w
+    d = xp.asarray(dt, dtype=xp.float64)
+    return xp.cumulative_sum(xp.permute_dims(z, (1, 0)) * xp.sqrt(d)[:, None], axis=0)
+
+
 def gbm_at(z: Array, times: np.ndarray, spot: Array, r: Array, q: Array, vol: Array) -> Array:
     r"""GBM spots at ``times`` (ascending, > 0): (cols, paths, len(times)).
 
@@ -74,8 +98,9 @@ def gbm_at(z: Array, times: np.ndarray, spot: Array, r: Array, q: Array, vol: Ar
     """
     xp = array_namespace(z)
     t = xp.asarray(times, dtype=xp.float64)
-    dt = xp.asarray(np.diff(np.concatenate([[0.0], times])), dtype=xp.float64)
-    w = xp.cumulative_sum(z * xp.sqrt(dt), axis=-1)  # (paths, steps)
+    w = xp.permute_dims(_walk(xp, z, np.diff(np.concatenate([[0.0], times]))), (1, 0))
+    if is_numpy_namespace(xp):
+        w = np.ascontiguousarray(w)  # (paths, steps) in C order, as the reductions expect
     drift = (r - q - 0.5 * vol * vol)[:, None] * t[None, :]  # (cols, steps)
     log_s = drift[:, None, :] + vol[:, None, None] * w[None, :, :]
     return spot[:, None, None] * xp.exp(log_s)
@@ -162,21 +187,29 @@ def barrier_discrete(
     rebates at expiry when never knocked in. Flat rate ``r`` per column for discounting.
     """
     xp = array_namespace(z)
-    s = gbm_at(z, times, spot, r, q, vol)
-    hit_at = (s <= barrier) if is_down else (s >= barrier)
-    hit = xp.any(hit_at, axis=-1)
-    s_t = s[:, :, -1]
+    t = xp.asarray(times, dtype=xp.float64)
+    w = _walk(xp, z, np.diff(np.concatenate([[0.0], times])))  # (dates, paths)
+    # S_t ≷ H  ⇔  σW_t ≷ ln(H/S₀) − (r − q − σ²/2)t: compare the Brownian paths with one
+    # threshold per (column, date) instead of building and exponentiating every spot
+    mu = r - q - 0.5 * vol * vol
+    thr = (math.log(barrier) - xp.log(spot))[:, None] - mu[:, None] * t[None, :]
+    # vol > 0: the loader refuses non-positive vols, shifts are > −1, vega bumps stay positive
+    thr = thr / vol[:, None]
+    hit_at = (w[None, :, :] <= thr[:, :, None]) if is_down else (w[None, :, :] >= thr[:, :, None])
+    hit = xp.any(hit_at, axis=1)  # (cols, paths)
+    s_t = spot[:, None] * xp.exp((mu * expiry)[:, None] + vol[:, None] * w[None, -1, :])
     phi = 1.0 if is_call else -1.0
     df_t = xp.exp(-r * expiry)[:, None]
     vanilla = df_t * xp.maximum(phi * (s_t - strike), 0.0)
     if is_in:
         pay = xp.where(hit, vanilla, df_t * rebate)
+    elif rebate == 0.0:
+        pay = xp.where(hit, 0.0, vanilla)
     else:
         # discount factor at the first hit date: argmax of the first True along the path
-        first = xp.argmax(xp.astype(hit_at, xp.int8), axis=-1)
-        t = xp.asarray(times, dtype=xp.float64)
+        first = xp.argmax(xp.astype(hit_at, xp.int8), axis=1)
         df_hit = xp.exp(
-            -r[:, None] * xp.take(t, xp.reshape(first, (-1,)), axis=0).reshape(first.shape)
+            -r[:, None] * xp.reshape(xp.take(t, xp.reshape(first, (-1,)), axis=0), first.shape)
         )
         pay = xp.where(hit, df_hit * rebate, vanilla)
     return _mean_se(xp, _pair_mean(xp, pay, antithetic))
@@ -194,6 +227,7 @@ def heston_paths(
     theta: Array,
     sigma: float,
     rho: float,
+    keep: np.ndarray | None = None,
 ) -> tuple[Array, Array]:
     r"""Andersen QE on the grid ``times``: log-spots and variances, each (cols, paths, steps).
 
@@ -203,65 +237,91 @@ def heston_paths(
     + \theta\sigma^2(1 - e^{-\kappa\Delta})^2/(2\kappa)`, :math:`\psi = s^2/m^2`; quadratic
     branch :math:`v' = a(b + Z_v)^2` for :math:`\psi \le 1.5`, exponential branch (mass at 0,
     :math:`U = N(Z_v)`) otherwise. Log-spot (:math:`\gamma_1 = \gamma_2 = 1/2`):
-    :math:`\ln S' = \ln S + (r-q)\Delta + K_0 + K_1 v + K_2 v' + \sqrt{K_3 v + K_4 v'}\,Z_s`.
+    :math:`\ln S' = \ln S + (r-q)\Delta + K_0 + K_1 v + K_2 v' + \sqrt{K_3 (v + v')}\,Z_s`.
+
+    ``keep`` (step indices, ascending) limits the returned steps (a European payoff needs only
+    the last): the recursion is the same, only fewer steps are stored.
+
+    Array-API generic. The exponential branch (ψ > 1.5, where the variance is near zero) is
+    evaluated only on the elements that take it, with the normal CDF of just those normals;
+    the quadratic branch on all (its value is discarded where ψ > 1.5). Each element's
+    arithmetic is the same whatever the array's shape, so a column's paths do not depend on
+    the other columns in the call.
     """
     xp = array_namespace(z)
     n_steps = len(times)
     dts = np.diff(np.concatenate([[0.0], times]))
     n_cols = spot.shape[0]
     n_paths = z.shape[0]
-    v = xp.broadcast_to(v0[:, None], (n_cols, n_paths))
-    x = xp.broadcast_to(xp.log(spot)[:, None], (n_cols, n_paths))
+    keep_set = set(range(n_steps)) if keep is None else {int(k) for k in keep}
+    zt = _rows(xp, z)  # (2·steps, paths), contiguous rows
+    shape = (n_cols, n_paths)
+    v = v0[:, None] * xp.ones(shape, dtype=xp.float64)
+    x = xp.log(spot)[:, None] * xp.ones(shape, dtype=xp.float64)
     th = theta[:, None]
-    u_all = (
-        xp.asarray(_normal.cdf(np.asarray(z[:, :n_steps])))
-        if is_numpy_namespace(xp)
-        else _cdf(xp, z[:, :n_steps])
-    )
     logs, vs = [], []
     for i in range(n_steps):
         dt = float(dts[i])
         e = float(np.exp(-kappa * dt))
+        c1 = sigma * sigma * e * (1.0 - e) / kappa
+        c2 = sigma * sigma * (1.0 - e) ** 2 / (2.0 * kappa)
         k0 = -rho * kappa * dt / sigma
         k1 = 0.5 * dt * (kappa * rho / sigma - 0.5) - rho / sigma
         k2 = 0.5 * dt * (kappa * rho / sigma - 0.5) + rho / sigma
         k3 = 0.5 * dt * (1.0 - rho * rho)
-        zv = z[:, i][None, :]
-        zs = z[:, n_steps + i][None, :]
-        m = th + (v - th) * e
-        s2 = v * (sigma * sigma * e * (1.0 - e) / kappa) + th * (
-            sigma * sigma * (1.0 - e) ** 2 / (2.0 * kappa)
-        )
-        psi = s2 / (m * m)
+        zv = zt[i, :][None, :]
+        zs = zt[n_steps + i, :][None, :]
+        m = v * e + th * (1.0 - e)
+        psi = (v * c1 + th * c2) / (m * m)
+        # quadratic branch, ψ clipped to 1.5 (then 2/ψ − 1 ≥ 1/3 > 0)
         inv = 2.0 / xp.minimum(psi, 1.5)
-        b2 = inv - 1.0 + xp.sqrt(inv) * xp.sqrt(xp.maximum(inv - 1.0, 0.0))
-        v_quad = m / (1.0 + b2) * (xp.sqrt(b2) + zv) ** 2
-        p = (psi - 1.0) / (psi + 1.0)
-        beta = (1.0 - p) / m
-        u = u_all[:, i][None, :]
-        v_exp = xp.where(u <= p, 0.0, xp.log((1.0 - p) / xp.maximum(1.0 - u, 1e-300)) / beta)
-        v_new = xp.where(psi <= 1.5, v_quad, v_exp)
-        x = (
-            x
-            + (r - q)[:, None] * dt
-            + k0 * th
-            + k1 * v
-            + k2 * v_new
-            + xp.sqrt(xp.maximum(k3 * (v + v_new), 0.0)) * zs
-        )
+        b2 = inv - 1.0
+        b2 = b2 + xp.sqrt(inv * b2)
+        v_new = xp.sqrt(b2) + zv
+        v_new = (m / (1.0 + b2)) * (v_new * v_new)
+        big = psi > 1.5
+        if bool(xp.any(big)):  # exponential branch on its elements only
+            p_b = (psi[big] - 1.0) / (psi[big] + 1.0)
+            beta = (1.0 - p_b) / m[big]
+            u = _cdf(xp, xp.broadcast_to(zv, shape)[big])
+            v_new[big] = xp.where(
+                u <= p_b, 0.0, xp.log((1.0 - p_b) / xp.maximum(1.0 - u, 1e-300)) / beta
+            )
+        drift = (r - q)[:, None] * dt + k0 * th  # (cols, 1)
+        # v, v' ≥ 0 by construction (both branches), so K₃(v + v') needs no floor
+        x = x + drift + (k1 * v + k2 * v_new) + xp.sqrt(k3 * (v + v_new)) * zs
         v = v_new
-        logs.append(x)
-        vs.append(v)
+        if i in keep_set:
+            logs.append(x)
+            vs.append(v)
     return xp.stack(logs, axis=-1), xp.stack(vs, axis=-1)
 
 
+def _rows(xp: Any, z: Array) -> Array:
+    """``z`` transposed to (dims, paths) with contiguous rows (one row per step)."""
+    if is_numpy_namespace(xp):
+        return np.ascontiguousarray(np.asarray(z).T)
+    return xp.permute_dims(z, (1, 0))
+
+
 def _cdf(xp: Any, x: Array) -> Array:
+    """Standard normal CDF in the namespace of ``x``.
+
+    The array API has no ``erf``: NumPy uses SciPy's ``ndtr``, CuPy its ``erf``
+    (cupyx.scipy.special); any other namespace (array-api-strict in the tests) goes through
+    NumPy on the host via DLPack and back.
+    """
     import math
 
+    if is_numpy_namespace(xp):
+        return _normal.cdf(np.asarray(x))
     erf = getattr(xp, "erf", None)
-    if erf is None:  # CuPy exposes erf via cupyx.scipy.special
+    if erf is None and type(x).__module__.startswith("cupy"):
         from cupyx.scipy.special import erf  # type: ignore[no-redef]
-    return 0.5 * (1.0 + erf(x / math.sqrt(2.0)))
+    if erf is not None:
+        return 0.5 * (1.0 + erf(x / math.sqrt(2.0)))
+    host = np.from_dlpack(x)
+    return xp.asarray(_normal.cdf(host))
 
 
 def bridge_survival(log_a: Array, log_b: Array, var: Array, log_h: float, is_down: bool) -> Array:
@@ -294,31 +354,45 @@ def lsm(
     mean discounted cash flow, floored at immediate exercise. Same-path regression: the
     estimator is low-biased (sub-optimal rule) with a small high in-sample bias; the net bias
     is measured against the PDE in the tests and reported in docs/risk.md.
+
+    Array-API generic (NumPy, CuPy, any compliant namespace): the 3×3 normal equations of
+    every column come from five power sums and one batched ``linalg.solve``.
     """
-    xp = np
-    s = np.asarray(gbm_at(z, times, spot, r, q, vol))
+    xp = array_namespace(z)
+    m = len(times)
+    t = xp.asarray(times, dtype=xp.float64)
+    # date-major (cols, dates, paths): each date's slice is contiguous for the backward sweep
+    w = _walk(xp, z, np.diff(np.concatenate([[0.0], times])))
+    # x = S_t/K = exp(ln(S₀/K) + (r − q − σ²/2)t + σW_t)
+    mu = (
+        xp.log(spot / strike)[:, None, None]
+        + (r - q - 0.5 * vol * vol)[:, None, None] * t[None, :, None]
+    )
+    x = xp.exp(mu + vol[:, None, None] * w[None, :, :])
     phi = 1.0 if is_call else -1.0
-    n_cols, n_paths, m = s.shape
-    cash = np.maximum(phi * (s[:, :, -1] - strike), 0.0)
-    t_cash = np.full((n_cols, n_paths), times[-1])
+    # intrinsic at every date, discounted to today: K·max(±(x − 1), 0)·e^{−r t}
+    ex_pv = xp.maximum((x - 1.0) if is_call else (1.0 - x), 0.0)
+    ex_pv = ex_pv * (strike * xp.exp(-r[:, None] * t[None, :]))[:, :, None]
+    eye = xp.eye(3, dtype=xp.float64)
+    # pv: each path's cash flow discounted to today. Regressing pv (rather than the cash flow
+    # discounted to t_j) scales the fit by e^{-r t_j} and leaves the exercise rule unchanged.
+    pv = ex_pv[:, m - 1, :]
     for j in range(m - 2, -1, -1):
-        sj = s[:, :, j]
-        ex = np.maximum(phi * (sj - strike), 0.0)
-        itm = ex > 0
-        disc = np.exp(-r[:, None] * (t_cash - times[j]))
-        y = cash * disc
-        xk = sj / strike
-        basis = np.stack([np.ones_like(xk), xk, xk * xk], axis=-1) * itm[..., None]
-        ata = np.einsum("cpi,cpj->cij", basis, basis)
-        aty = np.einsum("cpi,cp->ci", basis, y)
-        ok = itm.sum(axis=-1) >= 3
-        ata[~ok] = np.eye(3)
-        coef = np.linalg.solve(ata, aty[..., None])[..., 0]
-        cont = np.einsum("cpi,ci->cp", basis, coef)
-        exercise = itm & (ex > cont) & ok[:, None]
-        cash = np.where(exercise, ex, cash)
-        t_cash = np.where(exercise, times[j], t_cash)
-    pv = cash * np.exp(-r[:, None] * t_cash)
+        itm = xp.astype(ex_pv[:, j, :] > 0.0, xp.float64)
+        x1 = x[:, j, :] * itm  # basis {1, x, x²} on the in-the-money paths, 0 elsewhere
+        x2 = x1 * x1
+        # normal equations from power sums over contiguous paths (a column's fit does not
+        # depend on the other columns in the call)
+        mom = [xp.sum(a, axis=-1) for a in (itm, x1, x2, x2 * x1, x2 * x2)]
+        ata = xp.stack([xp.stack(mom[i : i + 3], axis=-1) for i in range(3)], axis=1)
+        aty = xp.stack([xp.sum(pv * a, axis=-1) for a in (itm, x1, x2)], axis=-1)
+        ok = mom[0] >= 3.0  # a fit needs three in-the-money paths
+        ata = xp.where(ok[:, None, None], ata, eye)
+        coef = xp.linalg.solve(ata, aty[:, :, None])[:, :, 0]
+        # fitted continuation (0 out of the money, where the intrinsic is 0: never exercised)
+        cont = coef[:, 0:1] * itm + coef[:, 1:2] * x1 + coef[:, 2:3] * x2
+        exercise = (ex_pv[:, j, :] > cont) & ok[:, None]
+        pv = xp.where(exercise, ex_pv[:, j, :], pv)
     price, se = _mean_se(xp, _pair_mean(xp, pv, antithetic))
-    intrinsic = np.maximum(phi * (np.asarray(spot) - strike), 0.0)
-    return np.maximum(price, intrinsic), se
+    intrinsic = xp.maximum(phi * (spot - strike), 0.0)
+    return xp.maximum(price, intrinsic), se

@@ -145,6 +145,21 @@ def cost_units(spec: ExoticSpec, s: PricingSettings) -> float:
     return 20.0
 
 
+def kernel_bytes(memory_bytes: int) -> int:
+    """The share of the per-worker memory bound a kernel call may fill (15/16: the rest is
+    for the task's result block and the closed-form rows)."""
+    return memory_bytes - memory_bytes // 16
+
+
+def column_bytes(spec: ExoticSpec, s: PricingSettings) -> int:
+    """Kernel memory for one state column of a Monte Carlo position (0 for closed forms):
+    :data:`BYTES_PER_PATH_STEP` × paths × steps, twice for Heston (log-spots and variances)."""
+    if not is_mc(spec, s):
+        return 0
+    steps = len(_grid(spec, s)) if spec.kind != "american_option" else s.lsm_steps
+    return BYTES_PER_PATH_STEP * s.paths * max(steps, 1) * (2 if spec.model == "heston" else 1)
+
+
 def _grid(spec: ExoticSpec, s: PricingSettings) -> np.ndarray:
     """Simulation dates: the product's dates, refined to ``steps_per_year`` under Heston."""
     if spec.kind == "asian_option":
@@ -179,15 +194,14 @@ def price(
     """(price, standard error) per column of the 1-D state arrays; SE is 0 for closed forms.
 
     Monte Carlo columns are processed in chunks so that one chunk's live arrays stay within
-    ``s.memory_bytes`` (:data:`BYTES_PER_PATH_STEP` per column × path × step).
+    :func:`kernel_bytes` of ``s.memory_bytes`` (:data:`BYTES_PER_PATH_STEP` per column × path
+    × step).
     """
     spot, r, q, vol = (np.ascontiguousarray(a, dtype=np.float64) for a in (spot, r, q, vol))
     zero = np.zeros_like(spot)
     if not is_mc(spec, s):
         return _closed_form(spec, s, spot, r, q, vol), zero
-    steps = len(_grid(spec, s)) if spec.kind != "american_option" else s.lsm_steps
-    per_col = BYTES_PER_PATH_STEP * s.paths * max(steps, 1) * (2 if spec.model == "heston" else 1)
-    chunk = max(1, s.memory_bytes // per_col)
+    chunk = max(1, kernel_bytes(s.memory_bytes) // column_bytes(spec, s))
     out_p, out_se = np.empty_like(spot), np.empty_like(spot)
     for c0 in range(0, spot.size, chunk):
         sl = slice(c0, c0 + chunk)
@@ -300,17 +314,23 @@ def _mc_once(
     if spec.kind == "american_option":
         times = np.linspace(0.0, spec.t, s.lsm_steps + 1)[1:]
         z = _normals(spec, s, len(times))
-        return exotic_mc.lsm(
-            z,
+        args = (z, spot, r, q, vol)
+        if s.device == "gpu":
+            import cupy  # optional extra `gpu`; the CLI checks it is importable
+
+            args = tuple(cupy.asarray(a) for a in args)
+        price_d, se_d = exotic_mc.lsm(
+            args[0],
             times=times,
             is_call=spec.is_call,
             strike=spec.strike,
-            spot=spot,
-            r=r,
-            q=q,
-            vol=vol,
+            spot=args[1],
+            r=args[2],
+            q=args[3],
+            vol=args[4],
             antithetic=anti,
         )
+        return exotic_mc._host(price_d), exotic_mc._host(se_d)
     grid = _grid(spec, s)
     if spec.model == "heston":
         return _heston_mc(spec, s, grid, spot, r, q, vol)
@@ -426,18 +446,25 @@ def _heston_mc(
     scale = (vol / spec.ref_vol) ** 2
     n = len(grid)
     z = rng.normals(s.seed, spec.key, s.paths, 2 * n, antithetic=s.antithetic)
-    logs, vs = exotic_mc.heston_paths(
-        z,
+    args = (z, spot, r, q, hp.v0 * scale, hp.theta * scale)
+    if s.device == "gpu":
+        import cupy  # optional extra `gpu`; the CLI checks it is importable
+
+        args = tuple(cupy.asarray(a) for a in args)
+    logs_d, vs_d = exotic_mc.heston_paths(
+        args[0],
         times=grid,
-        spot=spot,
-        r=r,
-        q=q,
-        v0=hp.v0 * scale,
+        spot=args[1],
+        r=args[2],
+        q=args[3],
+        v0=args[4],
         kappa=hp.kappa,
-        theta=hp.theta * scale,
+        theta=args[5],
         sigma=hp.sigma,
         rho=hp.rho,
     )
+    # the QE recursion runs on the device; the payoffs (a few passes) on the host
+    logs, vs = exotic_mc._host(logs_d), exotic_mc._host(vs_d)
     df = np.exp(-r * spec.t)
     if spec.kind == "asian_option":
         idx = np.searchsorted(grid, np.array(spec.fix_times))

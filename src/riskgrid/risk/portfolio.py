@@ -121,6 +121,13 @@ class Portfolio:
             out[i] = exotics.cost_units(e, self.settings)
         return out
 
+    def column_bytes(self) -> np.ndarray:
+        """Kernel memory of one scenario column of each position (Monte Carlo; else 0)."""
+        out = np.zeros(self.n)
+        for i, e in self.exotic.items():
+            out[i] = exotics.column_bytes(e, self.settings)
+        return out
+
 
 def payoff_currency(rec: PositionRecord, market: MarketData) -> str:
     """The currency a position pays in (see the module table)."""

@@ -35,9 +35,14 @@ def position_key(position_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(position_id.encode(), digest_size=8).digest(), "little")
 
 
-def _block(seed: int, key: int, block: int, n_dims: int) -> np.ndarray:
+def _block(seed: int, key: int, block: int, out: np.ndarray) -> None:
+    """Fill ``out`` (≤ PATH_BLOCK rows) with the first rows of block ``block``'s normals.
+
+    A partial last block draws only the rows it needs: Philox fills C-order, so they are the
+    first rows of the full block (the same numbers a full draw would start with).
+    """
     bitgen = np.random.Philox(key=[seed & (2**64 - 1), key], counter=[0, block, 0, 0])
-    return np.random.Generator(bitgen).standard_normal((PATH_BLOCK, n_dims))
+    np.random.Generator(bitgen).standard_normal(out=out)
 
 
 def normals(seed: int, key: int, n_paths: int, n_dims: int, *, antithetic: bool) -> np.ndarray:
@@ -50,9 +55,14 @@ def normals(seed: int, key: int, n_paths: int, n_dims: int, *, antithetic: bool)
     if antithetic and n_paths % 2:
         raise ValueError("antithetic sampling needs an even number of paths")
     m = n_paths // 2 if antithetic else n_paths
-    n_blocks = -(-m // PATH_BLOCK)
-    z = np.concatenate([_block(seed, key, b, n_dims) for b in range(n_blocks)])[:m]
-    return np.concatenate([z, -z]) if antithetic else z
+    # written in place, block by block (no concatenation copies): the draw is a fixed cost of
+    # every MC price, comparable to the path arithmetic itself
+    z = np.empty((n_paths, n_dims))
+    for b, start in enumerate(range(0, m, PATH_BLOCK)):
+        _block(seed, key, b, z[start : min(start + PATH_BLOCK, m)])
+    if antithetic:
+        np.negative(z[:m], out=z[m:])
+    return z
 
 
 def sobol_normals(seed: int, key: int, n_paths: int, n_dims: int, replicate: int) -> np.ndarray:

@@ -7,6 +7,7 @@ dev-mode marker header, and the latency histogram.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -42,6 +43,8 @@ from riskgrid.service.ratelimit import RateLimiter, SqlRateLimiter
 from riskgrid.service.runner import JobRunner
 from riskgrid.service.settings import Settings
 from riskgrid.service.store import ResultStore
+from riskgrid.service.verdicts import VerdictCache
+from riskgrid.service.workpool import WorkPool
 
 log = logging.getLogger("riskgrid.service")
 
@@ -64,6 +67,9 @@ class Services:
     runner: JobRunner
     denials: DenialAggregator
     bulkheads: Bulkheads
+    work: WorkPool  # processes for submissions' CPU-heavy steps (workpool.py)
+    dry_runs: WorkPool  # processes of their own for policy dry-runs: they cannot starve submits
+    verdicts: VerdictCache  # submission verdicts by content (verdicts.py)
     image_gate: Any = None  # riskgrid.supply.gate.Gate when a trust policy is configured
 
     def job_counts(self) -> dict[str, int]:
@@ -246,6 +252,9 @@ def build_services(settings: Settings) -> Services:
             tenant_queue=settings.tenant_queue,
             work_threads=settings.work_threads,
         ),
+        work=WorkPool("submit", settings.work_processes),
+        dry_runs=WorkPool("dry-run", settings.dry_run_processes),
+        verdicts=VerdictCache(),
     )
     if settings.trust_policy_file is not None:
         # a bad trust policy stops the server here, with the file, field and reason
@@ -254,6 +263,13 @@ def build_services(settings: Settings) -> Services:
         svc.image_gate = gate_from_files(settings.trust_policy_file, settings.image_exceptions)
     holder["svc"] = svc
     return svc
+
+
+async def _warm_quietly(pool: WorkPool) -> None:
+    try:
+        await pool.warm()
+    except Exception as exc:  # it starts on first use instead
+        log.warning("warming the %s work processes failed: %s", pool.name, exc)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -290,6 +306,11 @@ def create_app(settings: Settings) -> FastAPI:
         # own thread budgets: health probes and body parsing never queue behind route work
         app.state.probe_limiter = anyio.CapacityLimiter(2)
         app.state.parse_limiter = anyio.CapacityLimiter(max(2, settings.work_threads))
+        try:  # warm work processes before the first request (not fatal: they start on demand)
+            await asyncio.wait_for(svc.work.warm(), 120)
+            app.state.warming = asyncio.get_running_loop().create_task(_warm_quietly(svc.dry_runs))
+        except Exception:
+            log.exception("warming the work processes failed; they start on first use")
         app.state.ready = True
         try:
             yield

@@ -7,8 +7,10 @@ Heavy requests (job submission, policy dry-runs) pass through :meth:`Bulkheads.r
 * per **tenant** (policy dry-runs share a pool of their own), at most ``tenant_concurrency``
   run at once and at most ``tenant_queue`` wait; a full queue is refused with 429 and a
   ``Retry-After`` computed from the observed service time and the queue ahead;
-* the work itself runs in a dedicated pool of ``work_threads`` threads, so neither the event
-  loop (health checks, reads) nor FastAPI's default thread pool (authentication, reads) waits
+* the work itself is either a coroutine (the heavy routes: their CPU-heavy steps go to the
+  work *processes*, ``workpool.py``, and their database steps to the work threads) or a plain
+  function run in a dedicated pool of ``work_threads`` threads, so neither the event loop
+  (health checks, reads) nor FastAPI's default thread pool (authentication, reads) waits
   behind a parse, a validation, a policy evaluation or a hash.
 
 Waiting happens on the event loop (an ``asyncio`` condition), not in a thread: a queued request
@@ -19,15 +21,14 @@ one shared across replicas (ratelimit.py).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
-
-T = TypeVar("T")
 
 
 class Rejected(Exception):
@@ -75,8 +76,21 @@ class Bulkheads:
     def in_flight(self, principal: str) -> int:
         return self._principals.get(principal, 0)
 
-    async def run(self, principal: str, pool: str, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` in the work pool, within ``principal``'s and ``pool``'s limits."""
+    async def run(
+        self,
+        principal: str,
+        pool: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        before: Callable[[], Awaitable[Any]] | None = None,
+    ) -> Any:
+        """Run ``fn(*args)`` (awaited if a coroutine function, else in the work threads),
+        within ``principal``'s and ``pool``'s limits.
+
+        ``before`` (reading the request body, say) is awaited once the principal's slot is
+        taken and before queueing for the pool; its result becomes ``fn``'s first argument. A
+        principal at its limit is thus refused before its upload is read, not after.
+        """
         mine = self._principals.get(principal, 0)
         gate = self._gates.setdefault(pool, _Gate())
         if mine >= self.principal_limit:
@@ -94,6 +108,8 @@ class Bulkheads:
             gate.cond = asyncio.Condition()
         self._principals[principal] = mine + 1
         try:
+            if before is not None:
+                args = (await before(), *args)
             async with gate.cond:
                 gate.waiting += 1
                 try:
@@ -112,6 +128,8 @@ class Bulkheads:
                 gate.running += 1
             started = time.perf_counter()
             try:
+                if inspect.iscoroutinefunction(fn):  # orchestrates threads and work processes
+                    return await fn(*args)
                 return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
             finally:
                 took = time.perf_counter() - started

@@ -214,6 +214,17 @@ class BoundedRequest(Request):
         return self._json
 
 
+def json_body(model: Any) -> dict[str, Any]:
+    """OpenAPI for a route that reads its JSON body itself (in a work process, not through
+    FastAPI on the event loop): the same request body FastAPI would have documented."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
 _CALLER_KEY = "riskgrid_caller"
 #: Endpoints whose work goes through the bulkheads: a principal already at its concurrency
 #: limit is refused before its body is even read.

@@ -131,17 +131,20 @@ def run(
     cancel: Callable[[], bool],
     task_events: Callable[[str, Any], None] | None = None,
     ray_connect_seconds: float = 60.0,
+    local_engine: Any = None,
 ) -> Outcome:
     """Run one job with checkpointing into ``checkpoint_dir``; results land in ``out_dir``.
 
     On Ray, at most ``workers`` of the job's tasks are in flight at a time (the tenant's
-    worker quota), on a Ray connection shared by all jobs of this process.
+    worker quota), on a Ray connection shared by all jobs of this process. Locally,
+    ``local_engine`` (a started ``LocalPoolEngine``, kept warm by the caller) runs the tasks;
+    without it the job starts and stops its own workers.
     """
     from riskgrid.grid.engine import JobCancelled, JobFailed
     from riskgrid.grid.runner import run_job
 
     inputs = load(job_path)
-    eng: Any = engine
+    eng: Any = local_engine if engine == "local" and local_engine is not None else engine
     if engine == "ray":
         from riskgrid.grid.ray_engine import RayEngine
 

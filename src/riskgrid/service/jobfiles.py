@@ -133,30 +133,11 @@ def known_blobs(session: Any, tenant: str, digests: list[str]) -> set[str]:
     return set(rows)
 
 
-def resolve_refs(session: Any, tenant: str, refs: dict[str, str]) -> dict[str, bytes]:
-    """The stored bytes of files referenced by hash; SpecError for any the tenant lacks."""
-    from riskgrid.service.models import BlobRow
-
-    known = known_blobs(session, tenant, sorted(set(refs.values())))
-    problems = [
-        Problem(SOURCE, ("refs", rel), f"{d}: no such file uploaded by this tenant; send it")
-        for rel, d in refs.items()
-        if d not in known
-    ]
-    if problems:
-        raise SpecError(problems)
-    out: dict[str, bytes] = {}
-    for rel, digest in refs.items():
-        row = session.get(BlobRow, digest)
-        if row is None:  # pragma: no cover - tenant_blobs rows point at existing blobs
-            raise SpecError.one(SOURCE, f"{digest}: missing from the database", ("refs", rel))
-        out[rel] = row.data
-    return out
-
-
 def store_blobs(session: Any, files: dict[str, bytes], tenant: str | None = None) -> dict[str, str]:
     """Save each file once by content hash (and, for ``tenant``, that it uploaded it);
     returns path → sha256 for the job's inputs."""
+    from sqlalchemy import select
+
     from riskgrid.service.models import BlobRow, TenantBlobRow, utcnow
 
     dialect = session.get_bind().dialect.name
@@ -168,7 +149,8 @@ def store_blobs(session: Any, files: dict[str, bytes], tenant: str | None = None
     for rel, data in files.items():
         digest = hashlib.sha256(data).hexdigest()
         refs[rel] = digest
-        if session.get(BlobRow, digest) is None:
+        present = session.scalar(select(BlobRow.sha256).where(BlobRow.sha256 == digest))
+        if present is None:  # (checked without loading the stored bytes)
             # two submissions of the same file at once: the second insert is a no-op
             stmt = insert(BlobRow).values(
                 sha256=digest, size=len(data), data=data, created_at=utcnow()

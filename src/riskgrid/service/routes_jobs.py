@@ -3,29 +3,30 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import uuid
-from pathlib import Path as FsPath
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Path, Query
+import anyio
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import select, update
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from riskgrid.service import gridbridge, integrations
+from riskgrid.service import gridbridge, heavy, integrations
 from riskgrid.service.authz import Action, Role, allowed, tenant_role
 from riskgrid.service.bulkhead import Rejected
-from riskgrid.service.deps import NOT_FOUND, ApiError, BoundedRoute, Caller, caller, retry_after
-from riskgrid.service.jobfiles import (
-    check_references,
-    check_tree,
-    decode_files,
-    known_blobs,
-    resolve_refs,
-    store_blobs,
-    write_job_dir,
+from riskgrid.service.deps import (
+    NOT_FOUND,
+    ApiError,
+    BoundedRoute,
+    Caller,
+    caller,
+    json_body,
+    retry_after,
 )
+from riskgrid.service.jobfiles import SOURCE, known_blobs, load_blobs, store_blobs
 from riskgrid.service.models import JobRow, TenantRow, as_utc, utcnow
 from riskgrid.service.routes_system import AUTH_ERRORS
 from riskgrid.service.routes_tenants import ERRORS, TenantName, load_visible
@@ -40,9 +41,12 @@ from riskgrid.service.schemas import (
     ProblemsBody,
     TaskProgress,
 )
-from riskgrid.spec.errors import SpecError
+from riskgrid.service.verdicts import verdict_key
+from riskgrid.service.workpool import WorkUnavailable
+from riskgrid.spec.errors import Problem
 from riskgrid.spec.tenant import Tenant
 
+T = TypeVar("T")
 router = APIRouter(tags=["jobs"], route_class=BoundedRoute)
 
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
@@ -98,6 +102,11 @@ def _stamp_labels(tenant: str, tenant_doc: dict[str, Any], job: dict[str, Any]) 
     return {**job, "metadata": {**meta, "labels": labels}}
 
 
+#: Bodies up to this size are parsed in a work thread (well under a millisecond of the
+#: interpreter); larger ones — uploads — in a work process.
+INLINE_PARSE_MAX = 64 * 1024
+
+
 @router.post(
     "/v1/tenants/{tenant}/jobs",
     status_code=201,
@@ -109,19 +118,31 @@ def _stamp_labels(tenant: str, tenant_doc: dict[str, Any], job: dict[str, Any]) 
             "description": "Invalid job, or rejected by policy (with the policies' messages).",
         },
     },
+    openapi_extra=json_body(JobSubmission),
 )
-async def submit_job(
-    tenant: TenantName, body: JobSubmission, c: Caller = Depends(caller)
-) -> JobView:
+async def submit_job(tenant: TenantName, request: Request, c: Caller = Depends(caller)) -> JobView:
     """Submit a RiskJob to a tenant. It is validated, admitted by policy, then queued.
 
-    The work (decoding, hashing, loading and validating the inputs, policy admission, storing)
-    runs in the work pool within the caller's and the tenant's concurrency limits; a full
-    tenant queue or too many of the caller's requests in flight is a 429 with ``Retry-After``.
+    Body: a ``JobSubmission``. The CPU-heavy steps (parsing an upload, decoding and hashing its
+    files, loading and validating the inputs, policy admission) run in the work processes, the
+    database steps in the work threads, within the caller's and the tenant's concurrency
+    limits; a full tenant queue or too many of the caller's requests in flight is a 429 with
+    ``Retry-After``. A job already validated over the same files (by content hash) for the same
+    tenant spec is not validated again.
+    """
+    return await submit_body(tenant, request.body, c)
+
+
+async def submit_body(tenant: str, read_body: Callable[[], Awaitable[bytes]], c: Caller) -> JobView:
+    """Submit a ``JobSubmission`` given as raw JSON bytes: the API route and the console's
+    upload/re-run forms go through this one path (limits, work processes, audit).
+
+    ``read_body`` is awaited only once the caller's concurrency slot is taken, so a caller at
+    its limit is refused before its upload is read.
     """
     try:
         return await c.svc.bulkheads.run(
-            c.principal.subject, f"tenant:{tenant}", _submit, tenant, body, c
+            c.principal.subject, f"tenant:{tenant}", _submit, tenant, c, before=read_body
         )
     except Rejected as exc:
         c.svc.denials.record(  # aggregated: a flood of 429s is one audit record per window
@@ -134,58 +155,133 @@ async def submit_job(
         raise ApiError(429, exc.reason, headers=retry_after(exc.retry_after)) from None
 
 
-def _submit(tenant: str, body: JobSubmission, c: Caller) -> JobView:
+async def _in_thread(c: Caller, fn: Callable[..., T], *args: Any) -> T:
+    return await anyio.to_thread.run_sync(fn, *args, limiter=c.svc.bulkheads.limiter)
+
+
+async def _deny(c: Caller, *args: Any, **kwargs: Any) -> ApiError:
+    """:meth:`Caller.deny` (an audit write: database, signature) off the event loop."""
+    return await _in_thread(c, lambda: c.deny(*args, **kwargs))
+
+
+async def _heavy(c: Caller, tenant: str, fn: Callable[..., T], *args: Any) -> T:
+    try:
+        return await c.svc.work.call(tenant, fn, *args)
+    except WorkUnavailable as exc:
+        raise ApiError(503, str(exc), headers=retry_after(5)) from None
+
+
+def raise_refusal(outcome: tuple[Any, ...]) -> None:
+    """A body that did not parse or match its schema: the framework's own answers."""
+    if outcome[0] == "invalid":
+        raise RequestValidationError(outcome[1])
+    if outcome[0] == "http":
+        raise StarletteHTTPException(outcome[1], outcome[2])
+
+
+def _submit_role(c: Caller, tenant: str) -> dict[str, Any]:
     action = Action.JOB_SUBMIT
     trow, role = load_visible(c, tenant, action)
     if not allowed(role, action):
         raise c.deny(action, 403, f"role {role.label} may not submit jobs", tenant=tenant)
-    job_doc = _stamp_labels(tenant, trow.spec, body.job)
-    tmp = tempfile.mkdtemp(prefix="riskgrid-submit-")
-    try:
-        check_references(job_doc)
-        check_tree([*body.files, *body.refs])  # uploads and references form one tree
-        files = decode_files(body.files)
-        if body.refs:
-            with c.svc.db.session() as s:
-                stored = resolve_refs(s, tenant, body.refs)
-            files = {**files, **stored}
-        job_path = write_job_dir(FsPath(tmp), job_doc, files)
-        inputs = gridbridge.load(job_path)
-        job, cells = inputs.job, inputs.portfolio.n * inputs.scenarios.n
-    except SpecError as exc:
-        # server paths are nobody's business: show paths relative to the upload
-        problems = [str(p).replace(tmp + "/", "").replace(tmp, "") for p in exc.problems]
-        raise c.deny(
+    return trow.spec
+
+
+def _unknown_refs(c: Caller, tenant: str, refs: dict[str, str]) -> list[str]:
+    with c.svc.db.session() as s:
+        known = known_blobs(s, tenant, sorted(set(refs.values())))
+    return [
+        str(Problem(SOURCE, ("refs", rel), f"{d}: no such file uploaded by this tenant; send it"))
+        for rel, d in refs.items()
+        if d not in known
+    ]
+
+
+def _stored(c: Caller, refs: dict[str, str]) -> dict[str, bytes]:
+    with c.svc.db.session() as s:
+        return load_blobs(s, refs)
+
+
+def _front(c: Caller, tenant: str, body: bytes) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """One thread hop for a small body: role, parse, references owned."""
+    spec = _submit_role(c, tenant)
+    parsed = heavy.parse_submission(body)
+    if parsed[0] == "ok" and parsed[4]:
+        unknown = _unknown_refs(c, tenant, parsed[4])
+        if unknown:
+            return spec, ("problems", unknown)
+    return spec, parsed
+
+
+async def _submit(body: bytes, tenant: str, c: Caller) -> JobView:
+    action = Action.JOB_SUBMIT
+    if len(body) <= INLINE_PARSE_MAX:
+        spec, parsed = await _in_thread(c, _front, c, tenant, body)
+    else:
+        spec = await _in_thread(c, _submit_role, c, tenant)
+        parsed = await _heavy(c, tenant, heavy.parse_submission, body)
+        if parsed[0] == "ok" and parsed[4]:
+            unknown = await _in_thread(c, _unknown_refs, c, tenant, parsed[4])
+            parsed = ("problems", unknown) if unknown else parsed
+    raise_refusal(parsed)
+    # the tenant must own every file it references (checked above), cached verdict or not
+    problems: list[str] = parsed[1] if parsed[0] == "problems" else []
+    if not problems:
+        _, raw_job, files, digests, refs = parsed
+        job_doc = _stamp_labels(tenant, spec, raw_job)
+        key = verdict_key(spec, job_doc, {**digests, **refs})
+        verdict = c.svc.verdicts.get(key)
+        if verdict is None:
+            inputs = {**files, **(await _in_thread(c, _stored, c, refs))} if refs else files
+            verdict = await _heavy(c, tenant, heavy.validate_job, job_doc, spec, inputs)
+            c.svc.verdicts.put(key, verdict)
+        if verdict[0] == "problems":
+            problems = verdict[1]
+    if problems:
+        raise await _deny(
+            c,
             action,
             422,
             f"invalid job: {problems[0]}",
             tenant=tenant,
             reason="invalid job",
             extra={"problems": problems},
-        ) from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    tenant_spec = Tenant.model_validate(trow.spec)
-    violations = integrations.admit(job, tenant_spec, cells=cells)
+        )
+    _, name, violations = verdict
     if not violations and c.svc.image_gate is not None:
-        _image_gate(c, tenant, tenant_spec, job.metadata.name)
+        await _in_thread(c, _image_gate, c, tenant, Tenant.model_validate(spec), name)
     if violations:
         c.svc.metrics.policy_decisions.labels("admission", "deny").inc()
         first = violations[0]
-        raise c.deny(
+        raise await _deny(
+            c,
             action,
             422,
-            f"rejected by policy {first.policy_id}: {first.message}",
+            f"rejected by policy {first['policy_id']}: {first['message']}",
             tenant=tenant,
-            obj=f"job/{job.metadata.name}",
+            obj=f"job/{name}",
             reason="policy",
-            extra={"violations": [v.model_dump() for v in violations]},
+            extra={"violations": violations},
         )
     c.svc.metrics.policy_decisions.labels("admission", "allow").inc()
+    view = await _in_thread(c, _queue, c, tenant, name, job_doc, files, refs)
+    c.svc.runner.wake()
+    return view
+
+
+def _queue(
+    c: Caller,
+    tenant: str,
+    name: str,
+    job_doc: dict[str, Any],
+    files: dict[str, bytes],
+    refs: dict[str, str],
+) -> JobView:
+    """Store the admitted job (new files once by content hash) and audit it."""
     row = JobRow(
         id=uuid.uuid4().hex,
         tenant=tenant,
-        name=job.metadata.name,
+        name=name,
         state="queued",
         submitted_by=c.principal.subject,
         submitted_at=utcnow(),
@@ -201,10 +297,9 @@ def _submit(tenant: str, body: JobSubmission, c: Caller) -> JobView:
         result_files=[],
     )
     with c.svc.db.session() as s:
-        row.inputs = {"job": job_doc, "blobs": store_blobs(s, files, tenant)}
+        row.inputs = {"job": job_doc, "blobs": {**store_blobs(s, files, tenant), **refs}}
         s.add(row)
-    c.audit(action, "allow", tenant=tenant, obj=f"job/{row.id}", detail={"name": row.name})
-    c.svc.runner.wake()
+    c.audit(Action.JOB_SUBMIT, "allow", tenant=tenant, obj=f"job/{row.id}", detail={"name": name})
     return job_view(row)
 
 

@@ -6,13 +6,23 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import select, text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from riskgrid.service import integrations
+from riskgrid.service import heavy
 from riskgrid.service.authz import is_platform_admin, tenant_role
 from riskgrid.service.bulkhead import Rejected
-from riskgrid.service.deps import ApiError, BoundedRoute, Caller, caller, retry_after, services
+from riskgrid.service.deps import (
+    ApiError,
+    BoundedRoute,
+    Caller,
+    caller,
+    json_body,
+    retry_after,
+    services,
+)
 from riskgrid.service.models import TenantRow
 from riskgrid.service.schemas import (
     ErrorBody,
@@ -22,6 +32,7 @@ from riskgrid.service.schemas import (
     PolicyCheckResponse,
     ProblemsBody,
 )
+from riskgrid.service.workpool import WorkUnavailable
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Malformed request (a body that is not JSON)."},
@@ -111,37 +122,34 @@ def me(c: Caller = Depends(caller)) -> Me:
     response_model=PolicyCheckResponse,
     responses=AUTH_ERRORS,
     tags=["policy"],
+    openapi_extra=json_body(PolicyCheckRequest),
 )
-async def policy_check(body: PolicyCheckRequest, c: Caller = Depends(caller)) -> Response:
+async def policy_check(request: Request, c: Caller = Depends(caller)) -> Response:
     """Dry-run the policy library over posted Kubernetes manifests; nothing is stored.
 
-    Evaluated (and the report serialised) in the work pool within the caller's concurrency
-    limit (429 beyond it). The report lists at most ``policy_report_max`` violations and
-    errors; ``total_violations``, ``total_errors`` and ``by_policy`` count all of them.
+    Body: a ``PolicyCheckRequest``. Parsed, evaluated and the report serialised in a work
+    process, within the caller's concurrency limit (429 beyond it). The report lists at most
+    ``policy_report_max`` violations and errors; ``total_violations``, ``total_errors`` and
+    ``by_policy`` count all of them.
     """
     cap = c.svc.settings.policy_report_max
+
+    async def dry_run(body: bytes) -> Any:
+        # the lane is shared fairly between callers
+        return await c.svc.dry_runs.call(c.principal.subject, heavy.policy_report, body, cap)
+
     try:
-        data, decision = await c.svc.bulkheads.run(
-            c.principal.subject, "policy-dry-run", _policy_report, body.objects, cap
+        out = await c.svc.bulkheads.run(
+            c.principal.subject, "policy-dry-run", dry_run, before=request.body
         )
     except Rejected as exc:
         raise ApiError(429, exc.reason, headers=retry_after(exc.retry_after)) from None
+    except WorkUnavailable as exc:
+        raise ApiError(503, str(exc), headers=retry_after(5)) from None
+    if out[0] == "invalid":
+        raise RequestValidationError(out[1])
+    if out[0] == "http":
+        raise StarletteHTTPException(out[1], out[2])
+    _, data, decision = out
     c.svc.metrics.policy_decisions.labels("dry-run", decision).inc()
     return Response(data, media_type="application/json")
-
-
-def _policy_report(objects: list[dict[str, Any]], cap: int) -> tuple[bytes, str]:
-    violations, errors = integrations.check(objects)
-    by_policy: dict[str, int] = {}
-    for v in violations:
-        by_policy[v.policy_id] = by_policy.get(v.policy_id, 0) + 1
-    report = PolicyCheckResponse(
-        ok=not violations and not errors,
-        violations=violations[:cap],
-        errors=errors[:cap],
-        total_violations=len(violations),
-        total_errors=len(errors),
-        truncated=len(violations) > cap or len(errors) > cap,
-        by_policy=by_policy,
-    )
-    return report.model_dump_json().encode(), "deny" if violations or errors else "allow"

@@ -114,6 +114,7 @@ class JobRunner:
         self._active: dict[str, _Active] = {}
         self._last_tenant: str | None = None
         self._threads: list[threading.Thread] = []
+        self.engines = WarmEngines(settings.warm_workers and settings.engine == "local")
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -146,6 +147,7 @@ class JobRunner:
                 a.thread.join(timeout)
         for t in self._threads:
             t.join(timeout)
+        self.engines.close()
         if self.settings.engine == "ray":
             gridbridge.disconnect_ray()
 
@@ -320,6 +322,7 @@ class JobRunner:
             return active.cancel.is_set()
 
         sink = self.grid_metrics.sink(tenant, self.settings.engine)
+        engine = self.engines.take(workers)
         try:
             outcome = gridbridge.run(
                 job_path,
@@ -332,6 +335,7 @@ class JobRunner:
                 cancel=cancelled,
                 task_events=sink,
                 ray_connect_seconds=self.settings.ray_connect_seconds,
+                local_engine=engine,
             )
         except gridbridge.Cancelled:
             if active.lease_lost:
@@ -355,6 +359,7 @@ class JobRunner:
             return
         finally:
             sink.close()
+            self.engines.give_back(engine)
         stats = outcome.tasks
         sink.timed_out(stats.timed_out)
         self.metrics.tasks.labels("done").inc(max(0, stats.done - stats.resumed))
@@ -381,6 +386,52 @@ class JobRunner:
                 "job %s: finished after another runner took it over; result discarded", job_id
             )
             shutil.rmtree(attempt_dir, ignore_errors=True)
+
+
+class WarmEngines:
+    """Local worker pools kept warm between jobs (issue #14 §3).
+
+    Starting a job's worker processes (a fresh interpreter each, importing numpy and the
+    pricers) costs more than a small job's pricing; so each pool a job used is kept, started,
+    for the next job with the same worker count, instead of being started and stopped per job.
+    At most one idle pool per worker count and ``max_idle`` in all; a run that failed or was
+    cancelled stops its workers itself (the grid's rule), and the next run starts fresh ones.
+    Disabled (``RISKGRID_WARM_WORKERS=0``), every job starts and stops its own workers.
+    """
+
+    def __init__(self, enabled: bool, max_idle: int = 4) -> None:
+        self.enabled = enabled
+        self.max_idle = max_idle
+        self._idle: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def take(self, workers: int) -> Any:
+        """A started engine of ``workers`` processes (warm if one is idle), or None."""
+        if not self.enabled:
+            return None
+        with self._lock:
+            engine = self._idle.pop(workers, None)
+        if engine is None:
+            from riskgrid.grid.local import LocalPoolEngine
+
+            engine = LocalPoolEngine(workers, preload=("numpy", "riskgrid.grid.jobtask"))
+            engine.start()
+        return engine
+
+    def give_back(self, engine: Any) -> None:
+        if engine is None:
+            return
+        with self._lock:
+            if engine.workers not in self._idle and len(self._idle) < self.max_idle:
+                self._idle[engine.workers] = engine
+                return
+        engine.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = list(self._idle.values()), {}
+        for engine in idle:
+            engine.close()
 
 
 class _ProgressWriter:

@@ -6,6 +6,7 @@ Nothing else in the service reads the environment, so tests build a :class:`Sett
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -66,7 +67,10 @@ class Settings:
     principal_concurrency: int = 4  # heavy requests one principal may have in flight
     tenant_concurrency: int = 4  # heavy requests of one tenant running at once
     tenant_queue: int = 16  # more of a tenant's heavy requests wait at most this many; then 429
-    work_threads: int = 2  # threads for parsing, validation, policy evaluation, hashing
+    work_threads: int = 2  # threads for the heavy routes' database steps (and small parses)
+    work_processes: int = 2  # processes for submissions: parsing, validation, admission, hashing
+    warm_workers: bool = True  # keep local worker pools started between jobs (#14 §3)
+    dry_run_processes: int = 1  # processes for policy dry-runs (a lane of their own)
     policy_report_max: int = 500  # violations returned by /v1/policy/check (the rest counted)
     denial_window_seconds: float = 60.0  # repeated denials aggregated per window
     audit_key_file: Path | None = None  # Ed25519 private key (default: state_dir/audit/key.pem)
@@ -156,6 +160,8 @@ class Settings:
             "principal_concurrency",
             "tenant_concurrency",
             "work_threads",
+            "work_processes",
+            "dry_run_processes",
             "policy_report_max",
         ):
             if getattr(self, name) < 1:
@@ -178,6 +184,40 @@ def _env_bool(name: str, default: bool) -> bool:
 _DEFAULTED = frozenset({"oidc_client_id"})
 
 
+#: numeric settings: variable → (field, type)
+_NUMERIC_ENV: dict[str, tuple[str, type]] = {
+    "RISKGRID_MAX_BODY_BYTES": ("max_body_bytes", int),
+    "RISKGRID_RATE_LIMIT_PER_SECOND": ("rate_limit_per_second", float),
+    "RISKGRID_RATE_LIMIT_BURST": ("rate_limit_burst", int),
+    "RISKGRID_MAX_WORKERS": ("max_workers", int),
+    "RISKGRID_MAX_RUNNING_JOBS": ("max_running_jobs", int),
+    "RISKGRID_TENANT_MAX_RUNNING_JOBS": ("tenant_max_running_jobs", int),
+    "RISKGRID_LEASE_SECONDS": ("lease_seconds", float),
+    "RISKGRID_JOB_DEADLINE_SECONDS": ("job_deadline_seconds", float),
+    "RISKGRID_RAY_CONNECT_SECONDS": ("ray_connect_seconds", float),
+    "RISKGRID_PRINCIPAL_CONCURRENCY": ("principal_concurrency", int),
+    "RISKGRID_TENANT_CONCURRENCY": ("tenant_concurrency", int),
+    "RISKGRID_TENANT_QUEUE": ("tenant_queue", int),
+    "RISKGRID_WORK_THREADS": ("work_threads", int),
+    "RISKGRID_WORK_PROCESSES": ("work_processes", int),
+    "RISKGRID_DRY_RUN_PROCESSES": ("dry_run_processes", int),
+    "RISKGRID_AUDIT_CHECKPOINT_EVERY": ("audit_checkpoint_every", int),
+    "RISKGRID_UI_SESSION_SECONDS": ("ui_session_seconds", float),
+    "RISKGRID_UI_UPLOAD_MAX_BYTES": ("ui_upload_max_bytes", int),
+}
+
+
+def _numbers_from_env(env: Mapping[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for var, (name, kind) in _NUMERIC_ENV.items():
+        if var in env:
+            try:
+                values[name] = kind(env[var])
+            except ValueError:
+                raise SettingsError(f"{var}: not a number: {env[var]!r}") from None
+    return values
+
+
 def from_env(**overrides: object) -> Settings:
     """Settings from ``RISKGRID_*`` variables; keyword overrides (CLI flags) win when not None."""
     env = os.environ
@@ -197,6 +237,7 @@ def from_env(**overrides: object) -> Settings:
         "ray_address": env.get("RISKGRID_RAY_ADDRESS"),
         # an API-only replica: accepts jobs, leaves running them to another process
         "runner_enabled": _env_bool("RISKGRID_RUNNER", True),
+        "warm_workers": _env_bool("RISKGRID_WARM_WORKERS", True),
         "runner_id": env.get("RISKGRID_RUNNER_ID"),
         "trusted_proxies": tuple(
             p.strip() for p in env.get("RISKGRID_TRUSTED_PROXIES", "").split(",") if p.strip()
@@ -216,30 +257,7 @@ def from_env(**overrides: object) -> Settings:
         "threatmodel_dir": env.get("RISKGRID_THREATMODEL_DIR"),
         "threats_evidence": env.get("RISKGRID_THREATS_EVIDENCE"),
     }
-    numeric = {
-        "RISKGRID_MAX_BODY_BYTES": ("max_body_bytes", int),
-        "RISKGRID_RATE_LIMIT_PER_SECOND": ("rate_limit_per_second", float),
-        "RISKGRID_RATE_LIMIT_BURST": ("rate_limit_burst", int),
-        "RISKGRID_MAX_WORKERS": ("max_workers", int),
-        "RISKGRID_MAX_RUNNING_JOBS": ("max_running_jobs", int),
-        "RISKGRID_TENANT_MAX_RUNNING_JOBS": ("tenant_max_running_jobs", int),
-        "RISKGRID_LEASE_SECONDS": ("lease_seconds", float),
-        "RISKGRID_JOB_DEADLINE_SECONDS": ("job_deadline_seconds", float),
-        "RISKGRID_RAY_CONNECT_SECONDS": ("ray_connect_seconds", float),
-        "RISKGRID_PRINCIPAL_CONCURRENCY": ("principal_concurrency", int),
-        "RISKGRID_TENANT_CONCURRENCY": ("tenant_concurrency", int),
-        "RISKGRID_TENANT_QUEUE": ("tenant_queue", int),
-        "RISKGRID_WORK_THREADS": ("work_threads", int),
-        "RISKGRID_AUDIT_CHECKPOINT_EVERY": ("audit_checkpoint_every", int),
-        "RISKGRID_UI_SESSION_SECONDS": ("ui_session_seconds", float),
-        "RISKGRID_UI_UPLOAD_MAX_BYTES": ("ui_upload_max_bytes", int),
-    }
-    for var, (name, kind) in numeric.items():
-        if var in env:
-            try:
-                values[name] = kind(env[var])
-            except ValueError:
-                raise SettingsError(f"{var}: not a number: {env[var]!r}") from None
+    values.update(_numbers_from_env(env))
     values.update({k: v for k, v in overrides.items() if v is not None})
     values = {k: v for k, v in values.items() if v is not None or k not in _DEFAULTED}
     for name in (

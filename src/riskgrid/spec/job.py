@@ -862,13 +862,14 @@ def _check_mc_size(
     if steps > rng.MAX_STEPS:
         return [report("expiry", f"needs {steps} time steps, over the limit {rng.MAX_STEPS}")]
     need = ex.BYTES_PER_PATH_STEP * settings.paths * steps * (2 if spec.model == "heston" else 1)
-    if need > settings.memory_bytes:
+    if need > ex.kernel_bytes(settings.memory_bytes):
         return [
             report(
                 None,
                 f"Monte Carlo needs {settings.paths} paths × {steps} steps "
-                f"≈ {need / 2**20:.0f} MiB for one scenario, over pricing.memoryPerWorker "
-                f"({settings.memory_bytes / 2**20:.0f} MiB)",
+                f"≈ {need / 2**20:.0f} MiB for one scenario, over 15/16 of "
+                f"pricing.memoryPerWorker ({settings.memory_bytes / 2**20:.0f} MiB; the rest "
+                "holds the task's results)",
             )
         ]
     return []

@@ -26,6 +26,8 @@ MODELS: dict[str, str] = {
     "CapacityDay": "riskgrid.spec.capacity_day:CapacityDay",
     "TrustPolicy": "riskgrid.spec.trust:TrustPolicy",
     "ThreatModelFile": "riskgrid.threats.model:Part",
+    "EksCluster": "riskgrid.spec.eks:EksCluster",
+    "ServiceAccess": "riskgrid.spec.service_access:ServiceAccess",
 }
 
 

@@ -10,7 +10,11 @@ Three checks over the same objects, each failure naming the object, the rule and
    (:func:`riskgrid.netpol.analysis.connectivity`) and the isolation assertions
    (:func:`riskgrid.netpol.assertions.check_tenant_isolation`): no path between pods of
    different tenants, no path to the instance metadata service, egress only to each tenant's
-   allow-list plus DNS.
+   allow-list plus DNS;
+4. **cloud** — the tenants' rendered IAM (ACK ``Policy``/``Role`` from ``ServiceAccess``): no two
+   tenants' policies reach a common resource (:mod:`riskgrid.tenancy.iam_reach`), and every
+   role trusts only EKS Pod Identity for its own namespace. The IAM guardrails themselves
+   (``RG-AWS-…``) run in the policy check, like every other rule.
 
 For the network check the analysis synthesises the Ray pods KubeRay will create from each
 RayCluster and assumes kube-dns; this module adds a representative riskgrid API pod in the
@@ -30,8 +34,8 @@ from riskgrid.tenancy import constants as c
 from riskgrid.tenancy.ordering import object_ref
 from riskgrid.tenancy.schemas import validate_objects
 
-Check = Literal["schema", "policy", "network"]
-ALL_CHECKS: tuple[Check, ...] = ("schema", "policy", "network")
+Check = Literal["schema", "policy", "network", "cloud"]
+ALL_CHECKS: tuple[Check, ...] = ("schema", "policy", "network", "cloud")
 
 
 @dataclass(frozen=True)
@@ -259,6 +263,63 @@ def _network(
 
 
 # --------------------------------------------------------------------------------------------
+# cloud
+# --------------------------------------------------------------------------------------------
+
+
+def _trust_problems(objects: list[dict[str, Any]]) -> list[VerifyProblem]:
+    """Every ACK Role trusts only ``pods.eks.amazonaws.com``, tagged with its own namespace."""
+    import json
+
+    from riskgrid.tenancy.cloud import ACK_IAM, POD_IDENTITY_PRINCIPAL
+
+    out: list[VerifyProblem] = []
+    for o in objects:
+        if o.get("kind") != "Role" or o.get("apiVersion") != ACK_IAM:
+            continue
+        meta = o.get("metadata") or {}
+        ns = meta.get("namespace", "")
+        try:
+            doc = json.loads((o.get("spec") or {}).get("assumeRolePolicyDocument", ""))
+            statements = doc["Statement"]
+        except (ValueError, KeyError, TypeError):
+            statements = None
+        if not isinstance(statements, list):
+            out.append(
+                VerifyProblem("cloud", object_ref(o), "cloud: trust", "spec", "no trust policy")
+            )
+            continue
+        for i, st in enumerate(statements):
+            if not isinstance(st, dict) or st.get("Effect") != "Allow":
+                continue
+            where = f"spec.assumeRolePolicyDocument.Statement[{i}]"
+            if st.get("Principal") != {"Service": POD_IDENTITY_PRINCIPAL}:
+                out.append(
+                    VerifyProblem("cloud", object_ref(o), "cloud: trust", f"{where}.Principal",
+                                  f"trusts {st.get('Principal')!r}, not EKS Pod Identity only")
+                )  # fmt: skip
+            tagged = ((st.get("Condition") or {}).get("StringEquals") or {}).get(
+                "aws:RequestTag/kubernetes-namespace"
+            )
+            if tagged != ns:
+                out.append(
+                    VerifyProblem("cloud", object_ref(o), "cloud: trust", f"{where}.Condition",
+                                  f"assumable from namespace {tagged!r}, not only {ns!r}")
+                )  # fmt: skip
+    return out
+
+
+def _cloud_problems(objects: list[dict[str, Any]]) -> list[VerifyProblem]:
+    from riskgrid.tenancy.iam_reach import cross_tenant_reach
+
+    out = [
+        VerifyProblem("cloud", r.policy, "cloud: cross-tenant", r.statement, str(r))
+        for r in cross_tenant_reach(objects)
+    ]
+    return out + _trust_problems(objects)
+
+
+# --------------------------------------------------------------------------------------------
 # entry point
 # --------------------------------------------------------------------------------------------
 
@@ -289,6 +350,8 @@ def verify(
         report.tenant_pairs_checked = checked
         report.tenant_pairs_passed = passed
         report.failing_pairs = failing
+    if "cloud" in checks:
+        report.problems.extend(_cloud_problems(objects))
     return report
 
 

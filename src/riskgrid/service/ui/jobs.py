@@ -6,6 +6,7 @@ import base64
 import functools
 import json
 import re
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio
@@ -15,6 +16,7 @@ from starlette.datastructures import UploadFile
 
 from riskgrid.service import routes_jobs
 from riskgrid.service.deps import ApiError, Caller, services
+from riskgrid.service.schemas import JobSubmission
 from riskgrid.service.ui import results as res
 from riskgrid.service.ui.pages import (
     FileName,
@@ -158,7 +160,7 @@ async def submit(request: Request) -> Response:
     name = str(job_up.filename)  # type: ignore[union-attr]
     try:
         body = await anyio.to_thread.run_sync(_parse_job, name, raw, uploads)
-        view = await routes_jobs.submit_job(tenant, body, c)
+        view = await routes_jobs.submit_body(tenant, _as_body(body), c)
     except _BadUpload as exc:
         return await anyio.to_thread.run_sync(
             functools.partial(
@@ -175,6 +177,15 @@ async def submit(request: Request) -> Response:
             )
         )  # fmt: skip
     return RedirectResponse(f"/ui/jobs/{view.id}", status_code=303)
+
+
+def _as_body(body: JobSubmission) -> Callable[[], Awaitable[bytes]]:
+    """The form's submission as the API's raw JSON body (one submission path for both)."""
+
+    async def read() -> bytes:
+        return body.model_dump_json().encode()
+
+    return read
 
 
 def _may_submit(c: Caller, tenant: str) -> None:
@@ -198,7 +209,6 @@ class _BadUpload(Exception):
 def _parse_job(name: str, raw: bytes, uploads: dict[str, bytes]) -> Any:
     from pydantic import ValidationError
 
-    from riskgrid.service.schemas import JobSubmission
     from riskgrid.spec.errors import SpecError
     from riskgrid.spec.yamlbounds import load_spec_file
 
@@ -282,7 +292,6 @@ async def rerun(
 ) -> Response:
     """Submit the job again with the same inputs (by reference to the stored files)."""
     from riskgrid.service.models import JobRow
-    from riskgrid.service.schemas import JobSubmission
 
     session, c = await anyio.to_thread.run_sync(signed_in, request)
     check_csrf(request, session, c, csrf)
@@ -295,7 +304,7 @@ async def rerun(
 
     stored = await anyio.to_thread.run_sync(inputs)
     body = JobSubmission(job=stored.get("job") or {}, refs=stored.get("blobs") or {})
-    new = await routes_jobs.submit_job(view.tenant, body, c)
+    new = await routes_jobs.submit_body(view.tenant, _as_body(body), c)
     return RedirectResponse(f"/ui/jobs/{new.id}", status_code=303)
 
 

@@ -26,7 +26,8 @@ from riskgrid.grid.local import (
     record_spawn_seconds,
     spawn_seconds,
 )
-from riskgrid.grid.runner import execute
+from riskgrid.grid.runner import execute, in_process_break_even
+from riskgrid.grid.shards import MemoryShardStore, ShardStore
 from riskgrid.grid.synthetic import SyntheticContext, noop
 from riskgrid.grid.tasks import Task
 
@@ -63,7 +64,7 @@ def test_small_job_runs_in_process_bit_identical_to_the_pool(
 
 
 def test_job_dearer_than_a_worker_start_uses_the_pool(cache: Path, small_inputs: Any) -> None:
-    record_spawn_seconds([0.001])  # cheaper than any job
+    record_spawn_seconds([1e-4])  # cheaper than any job (break-even 0.2 ms)
     ex = execute(small_inputs, workers=2)
     assert ex.result.status == "completed"
     assert not ex.result.plan.in_process and ex.result.workers == 2
@@ -131,3 +132,41 @@ def test_arrow_columns_round_trip_without_pandas(tmp_path: Path) -> None:
     )
     assert out.stdout.strip() == "False"
     assert arrow.to_numpy(arrow.column(np.array([], dtype=np.float64))).size == 0
+
+
+def test_break_even_weighs_a_worker_start_against_the_pools_parallelism() -> None:
+    # w workers need spawn + T/w, the driver T: in process while T < spawn·w/(w − 1)
+    assert in_process_break_even(0.3, workers=2, cpus=2) == pytest.approx(0.6)
+    assert in_process_break_even(0.3, workers=4, cpus=4) == pytest.approx(0.4)
+    assert in_process_break_even(0.3, workers=8, cpus=2) == pytest.approx(0.6)  # capped by CPUs
+    assert in_process_break_even(0.3, workers=None, cpus=4) == pytest.approx(0.4)
+    # one worker: never more than twice a worker's start (tasks in process cannot be killed)
+    assert in_process_break_even(0.3, workers=1, cpus=8) == pytest.approx(0.6)
+    assert in_process_break_even(0.3, workers=1, cpus=1) == pytest.approx(0.6)
+
+
+def test_memory_shards_return_what_the_files_return(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    pnl = [Task("pnl", 0, 4, 0, 3), Task("pnl", 0, 4, 3, 5), Task("pnl", 4, 6, 0, 5)]
+    pos = Task("pos", 0, 6)
+    values = {
+        t.key: {"pnl": rng.standard_normal((t.row_stop - t.row_start, t.col_stop - t.col_start))}
+        for t in pnl
+    }
+    values[pos.key] = {"pv": rng.standard_normal(6), "delta": rng.standard_normal(6)}
+    disk, memory = ShardStore(tmp_path / "s"), MemoryShardStore()
+    for store in (disk, memory):
+        for t in [*pnl, pos]:
+            store.save(t, values[t.key])
+    assert memory.keys() == disk.keys()
+    for t in [*pnl, pos]:
+        a, b = disk.load(t), memory.load(t)
+        assert a is not None and b is not None and a.keys() == b.keys()
+        for k in a:
+            assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k])
+            assert not b[k].flags.writeable  # like the file's zero-copy views
+    assert np.array_equal(
+        disk.read_scenarios(pnl[1], [4, 3]), memory.read_scenarios(pnl[1], [4, 3])
+    )
+    assert np.array_equal(disk.load_matrix(pnl, 6, 5), memory.load_matrix(pnl, 6, 5))
+    assert memory.load(Task("pnl", 6, 8, 0, 5)) is None

@@ -1,11 +1,11 @@
 """Run a small job's tasks in the driver process: no worker is started.
 
 The runner picks this engine instead of the local pool when the planner's estimate of the whole
-job (core-seconds) is below the measured cost of starting one pool worker
-(:func:`riskgrid.grid.local.spawn_seconds`): two workers cannot finish such a job before the
-first of them has even imported NumPy. Tasks run in plan order, one after the other, through
-the same task function and the same result sink as on a pool, so the answer is the same bit for
-bit (``docs/grid.md``, "Small jobs").
+job (core-seconds) is below the break-even for the measured cost of starting one pool worker
+(:func:`riskgrid.grid.runner.in_process_break_even`, :func:`riskgrid.grid.local.spawn_seconds`):
+a pool cannot finish such a job sooner, since its workers first pay for their imports. Tasks
+run in plan order, one after the other, through the same task function and the same result
+sink as on a pool, so the answer is the same bit for bit (``docs/grid.md``, "Small jobs").
 
 What a pool gives and this engine does not: a task cannot be killed, so per-task timeouts and
 straggler copies do not apply; the job deadline and cancellation are checked between tasks. The

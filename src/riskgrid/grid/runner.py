@@ -30,6 +30,7 @@ propagates. Bad arguments raise :class:`~riskgrid.spec.errors.RiskgridError`.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -90,7 +91,7 @@ from riskgrid.grid.planner import (
 from riskgrid.grid.progress import ProgressCallback
 from riskgrid.grid.ray_engine import RayEngine
 from riskgrid.grid.results import POSITIONS_LIMIT, output_names, write_results
-from riskgrid.grid.shards import ShardStore
+from riskgrid.grid.shards import MemoryShardStore, ShardStore
 from riskgrid.grid.tasks import Task
 from riskgrid.spec.errors import RiskgridError
 from riskgrid.spec.result import Result
@@ -272,9 +273,10 @@ def _small_job(
     """Whether a local job runs in the driver (``InProcessEngine``), and the cost model used.
 
     Option ``in_process``: ``True``/``False`` force it; ``None`` (default) decides: in process
-    when the planner's estimate of the whole job (core-seconds) is below the measured cost of
-    starting one worker (:func:`~riskgrid.grid.local.spawn_seconds`). Never with fault
-    injection, which needs worker processes.
+    when the planner's estimate of the whole job (core-seconds) is below the break-even of
+    :func:`in_process_break_even` for the measured cost of starting one worker
+    (:func:`~riskgrid.grid.local.spawn_seconds`). Never with fault injection, which needs
+    worker processes.
     """
     mode = o.get("in_process")
     if mode is not None:
@@ -284,7 +286,21 @@ def _small_job(
     ctx = _context(inputs)
     cost = estimated_cost(ctx, calibrate(ctx) if o.get("calibrate_cost", True) else DEFAULT_COST)
     pnl_s, pos_s = estimate_seconds(ctx.portfolio.n, ctx.scenarios.n, cost, greeks=ctx.greeks)
-    return pnl_s + pos_s < spawn_seconds(), cost
+    return pnl_s + pos_s < in_process_break_even(spawn_seconds(), workers), cost
+
+
+def in_process_break_even(spawn: float, workers: int | None, cpus: int | None = None) -> float:
+    """Core-seconds of tasks below which a job finishes sooner in the driver than on a pool.
+
+    ``w`` workers start in parallel, so a pool needs at least ``spawn + T/w`` for ``T``
+    core-seconds of tasks (its shard files come on top), the driver ``T``: the driver wins while
+    ``T < spawn·w/(w − 1)``. ``w`` is the pool's parallelism (``workers``, at most the CPUs) but
+    at least 2, so the threshold never exceeds twice a worker's start: tasks in the driver cannot
+    be killed, so a big job stays on a pool even with ``--workers 1``.
+    """
+    n_cpu = cpus or os.cpu_count() or 1
+    w = max(2, min(workers or n_cpu, n_cpu))
+    return spawn * w / (w - 1)
 
 
 @dataclass
@@ -628,8 +644,11 @@ def _execute(eng: Engine, inputs: Any, **o: Any) -> Execution:
     st = _setup(eng, inputs, o)
     t_planned = time.perf_counter()
     work_dir: Path | None = None
+    shards: ShardStore
     if st.store is not None:
         shards = st.store.shards()
+    elif isinstance(eng, InProcessEngine):
+        shards = MemoryShardStore()  # a small job: no file round trip, nothing to clean up
     else:
         parent = Path(o.get("work_dir") or tempfile.gettempdir())
         parent.mkdir(parents=True, exist_ok=True)

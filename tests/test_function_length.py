@@ -28,12 +28,6 @@ ALLOWED: dict[str, str] = {
     "riskgrid.service.runner:_run": (
         "the service's job runner, being reworked by issue #14 §3 (warm pool) in parallel"
     ),
-    "riskgrid.spec.job:load_job": "to split along its steps (load, check, build) — not done yet",
-    "riskgrid.spec.exposure:to_setup": "to split per section (curves, trades, CSAs) — not done yet",
-    "riskgrid.spec.exposure:_check": "to split per section — not done yet",
-    "riskgrid.spec.market_files:_check_surface": "to split per check — not done yet",
-    "riskgrid.risk.xva.setup:compile_run": "to split per step — not done yet",
-    "riskgrid.threats.report:build": "to split per report section — not done yet",
 }
 
 

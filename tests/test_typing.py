@@ -1,11 +1,11 @@
 """src/ type-checks with mypy: strict for the pure layers, and no module gets worse.
 
-The configuration is ``[tool.mypy]`` in pyproject.toml. Modules that had type errors when the
-check was introduced are listed in a baseline override (``ignore_errors``); this test checks the
-whole package *without* that override and requires the modules with errors to be exactly the
-baseline: a new error elsewhere fails, and so does a baseline entry that no longer has errors
-(remove it, and the module is checked from then on). mypy's cache (``.mypy_cache``) keeps a
-rerun to seconds; a cold run takes ≈ 30 s of CPU.
+The configuration is ``[tool.mypy]`` in pyproject.toml. A module that cannot be fixed at once
+may be listed in a baseline override (``ignore_errors``); this test checks the whole package
+*without* that override and requires the modules with errors to be exactly the baseline: a new
+error elsewhere fails, and so does a baseline entry that no longer has errors (remove it, and the
+module is checked from then on). Since issue #14 §4 the baseline is empty and the override
+gone. mypy's cache (``.mypy_cache``) keeps a rerun to seconds; a cold run takes ≈ 30 s of CPU.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ def _config() -> tuple[dict[str, Any], list[dict[str, Any]], set[str]]:
     mypy = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["mypy"]
     overrides = mypy.get("overrides", [])
     baseline = [o for o in overrides if o.get("ignore_errors")]
-    assert len(baseline) == 1, "one baseline override (ignore_errors) is expected"
+    assert len(baseline) <= 1, "at most one baseline override (ignore_errors) is expected"
     rest = [o for o in overrides if not o.get("ignore_errors")]
     general = {k: v for k, v in mypy.items() if k != "overrides"}
-    return general, rest, set(baseline[0]["module"])
+    return general, rest, set(baseline[0]["module"]) if baseline else set()
 
 
 def _module_of(path: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,7 +173,7 @@ class Client:
             raise _error(resp)
         return resp.json()
 
-    def _stream(self, path: str):  # type: ignore[no-untyped-def]
+    def _stream(self, path: str) -> Iterator[bytes]:
         with self._http.stream("GET", path) as resp:
             if resp.status_code >= 400:
                 resp.read()

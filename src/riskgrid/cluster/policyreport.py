@@ -59,7 +59,7 @@ def policy_reports(result: AuditResult, *, now: dt.datetime | None = None) -> li
     ts = int((now or dt.datetime.now(dt.UTC)).timestamp())
     index: _Index = {}
     for o in result.objects:
-        meta = o.get("metadata") or {}
+        meta: dict[str, Any] = o.get("metadata") or {}
         key = (str(o.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name")))
         index.setdefault(key, o)
     per_ns: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -83,7 +83,7 @@ def policy_reports(result: AuditResult, *, now: dt.datetime | None = None) -> li
         failing_per_ns[v.namespace].add(f"{v.kind}/{v.name}")
     for v in result.report.waived:
         per_ns[v.namespace].append(_result(v, "skip", index, ts))
-    out = []
+    out: list[dict[str, Any]] = []
     for ns in sorted(set(per_ns) | set(objects_per_ns)):
         results = per_ns.get(ns, [])
         summary = {
@@ -93,7 +93,7 @@ def policy_reports(result: AuditResult, *, now: dt.datetime | None = None) -> li
             "error": 0,
             "skip": sum(1 for r in results if r["result"] == "skip"),
         }
-        meta: dict[str, Any] = {
+        meta = {
             "name": f"riskgrid-{ns}" if ns else "riskgrid-cluster",
             "labels": {"app.kubernetes.io/managed-by": "riskgrid"},
         }

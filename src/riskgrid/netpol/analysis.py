@@ -164,6 +164,7 @@ class _Compiler:
             return self._pm_cache[key]
         out = np.zeros(self.C, dtype=bool)
         if not pm.none:
+            candidates: Sequence[int]
             if pm.namespace is not None:
                 candidates = self._by_ns.get(pm.namespace, [])
             elif pm.namespace_selector is not None:

@@ -21,31 +21,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from riskgrid.netpol.model import Policy, Rule, Tier
 
 UNDECIDED, ALLOW, DENY, PASS = 0, 1, 2, 3
+#: Array aliases: cells that match or are in doubt, and verdicts (ALLOW/DENY/PASS/UNDECIDED).
+BoolArray = npt.NDArray[np.bool_]
+Int8Array = npt.NDArray[np.int8]
+
 _CODE = {"Allow": ALLOW, "Deny": DENY, "Pass": PASS}
 
 
 @dataclass(frozen=True)
 class CompiledRule:
     rule: Rule
-    peer: np.ndarray  # bool[E]
+    peer: BoolArray  # bool[E]
     #: bool[P] (same for every cell), bool[C, P] (named ports, by local) or bool[E, P] (by peer)
-    ports: np.ndarray
+    ports: BoolArray
     ports_axis: str  # "none" | "local" | "peer"
-    local: np.ndarray | None  # bool[C] or None
+    local: BoolArray | None  # bool[C] or None
     #: bool[E]: peers whose match depends on an unknown pod address (None: no such peer)
-    peer_doubt: np.ndarray | None = None
+    peer_doubt: BoolArray | None = None
     #: bool[C]: local classes whose match of ``local`` depends on an unknown address
-    local_doubt: np.ndarray | None = None
+    local_doubt: BoolArray | None = None
 
 
 @dataclass(frozen=True)
 class CompiledPolicy:
     policy: Policy
-    selects: np.ndarray  # bool[C]
+    selects: BoolArray  # bool[C]
     ingress: tuple[CompiledRule, ...] | None
     egress: tuple[CompiledRule, ...] | None
 
@@ -67,7 +72,7 @@ class Program:
     n_ports: int
 
 
-def _rule_hits(cr: CompiledRule, idx: np.ndarray) -> np.ndarray:
+def _rule_hits(cr: CompiledRule, idx: npt.NDArray[np.intp]) -> BoolArray:
     """bool[len(idx), E, P]: where the rule matches, for local classes ``idx``."""
     hit = cr.peer[None, :, None]
     if cr.ports_axis == "none":
@@ -81,7 +86,7 @@ def _rule_hits(cr: CompiledRule, idx: np.ndarray) -> np.ndarray:
     return hit
 
 
-def evaluate(program: Program, direction: str) -> np.ndarray:
+def evaluate(program: Program, direction: str) -> Int8Array:
     """int8[C, E, P] of ALLOW/DENY for every (local class, peer endpoint, port atom)."""
     shape = (program.n_classes, program.n_endpoints, program.n_ports)
     final = np.zeros(shape, dtype=np.int8)
@@ -119,7 +124,7 @@ def evaluate(program: Program, direction: str) -> np.ndarray:
     return final
 
 
-def address_doubt(program: Program) -> tuple[np.ndarray, np.ndarray]:
+def address_doubt(program: Program) -> tuple[BoolArray, BoolArray]:
     """bool[C, E] per direction (ingress, egress): cells some rule of a policy selecting the
     local class could decide differently once unknown pod addresses are known.
 

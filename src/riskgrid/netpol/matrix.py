@@ -16,7 +16,7 @@ import numpy as np
 
 from riskgrid.netpol import model as m
 from riskgrid.netpol.atoms import IpRange, PortAtom, describe_ranges, parse_cidr, summarize_ports
-from riskgrid.netpol.evaluation import ALLOW, Program, Step, trace
+from riskgrid.netpol.evaluation import ALLOW, BoolArray, Int8Array, Program, Step, trace
 
 
 @dataclass
@@ -106,27 +106,30 @@ class ConnectivityMatrix:
     externals: list[IpRange]
     ports: list[PortAtom]
     program: Program
-    ingress: np.ndarray  # int8[C, E, P] at the destination (local) from peer
-    egress: np.ndarray  # int8[C, E, P] at the source (local) to peer
+    ingress: Int8Array  # int8[C, E, P] at the destination (local) from peer
+    egress: Int8Array  # int8[C, E, P] at the source (local) to peer
     #: Rules whose address constraints could not be decided for pods (pod network set).
     warnings: list[str] = field(default_factory=list)
     #: bool[C, E]: cells whose verdict depends on unknown pod addresses (None: none do, or
     #: not asked for — see ``compute(flag_unknown_addresses=...)``).
-    ingress_doubt: np.ndarray | None = None
-    egress_doubt: np.ndarray | None = None
+    ingress_doubt: BoolArray | None = None
+    egress_doubt: BoolArray | None = None
 
     # ------------------------------------------------------------ indexes
 
     @cached_property
-    def pod_to_pod_doubt(self) -> np.ndarray | None:
+    def pod_to_pod_doubt(self) -> BoolArray | None:
         """bool[src class, dst class]: pairs whose verdict depends on unknown addresses."""
         if self.ingress_doubt is None or self.egress_doubt is None:
             return None
         c = self.n_classes
         eg_doubt = self.egress_doubt[:, :c]
         ing_doubt = self.ingress_doubt[:, :c].T  # [src, dst]
-        eg_open = (self.egress[:, :c, :] == ALLOW).any(axis=2) | eg_doubt
-        ing_open = (self.ingress[:, :c, :] == ALLOW).any(axis=2).T | ing_doubt
+        # numpy's stubs type ``==`` on arrays as Any: the annotations say what it is.
+        eg_allow: BoolArray = self.egress[:, :c, :] == ALLOW
+        ing_allow: BoolArray = self.ingress[:, :c, :] == ALLOW
+        eg_open = eg_allow.any(axis=2) | eg_doubt
+        ing_open = ing_allow.any(axis=2).T | ing_doubt
         # A side that denies for sure (whatever the addresses) closes the path on its own.
         return (eg_doubt & ing_open) | (ing_doubt & eg_open)
 
@@ -168,22 +171,24 @@ class ConnectivityMatrix:
         return len(self.classes)
 
     @cached_property
-    def pod_to_pod(self) -> np.ndarray:
+    def pod_to_pod(self) -> BoolArray:
         """bool[src class, dst class, port atom]."""
         c = self.n_classes
-        eg = self.egress[:, :c, :] == ALLOW
-        ing = self.ingress[:, :c, :] == ALLOW  # [dst, src, p]
+        eg: BoolArray = self.egress[:, :c, :] == ALLOW
+        ing: BoolArray = self.ingress[:, :c, :] == ALLOW  # [dst, src, p]
         return eg & ing.transpose(1, 0, 2)
 
     @cached_property
-    def pod_to_external(self) -> np.ndarray:
+    def pod_to_external(self) -> BoolArray:
         """bool[src class, external atom, port atom]."""
-        return self.egress[:, self.n_classes :, :] == ALLOW
+        out: BoolArray = self.egress[:, self.n_classes :, :] == ALLOW
+        return out
 
     @cached_property
-    def external_to_pod(self) -> np.ndarray:
+    def external_to_pod(self) -> BoolArray:
         """bool[external atom, dst class, port atom]."""
-        return (self.ingress[:, self.n_classes :, :] == ALLOW).transpose(1, 0, 2)
+        allow: BoolArray = self.ingress[:, self.n_classes :, :] == ALLOW
+        return allow.transpose(1, 0, 2)
 
     # ------------------------------------------------------------ endpoint lookup
 

@@ -19,6 +19,23 @@ Labels = Mapping[str, str]
 Predicate = Callable[[Labels], bool]
 
 
+# One predicate per matchExpressions operator (closures over the key and values).
+def _value_in(key: str, values: frozenset[str]) -> Predicate:
+    return lambda labels: labels.get(key) in values
+
+
+def _value_not_in(key: str, values: frozenset[str]) -> Predicate:
+    return lambda labels: labels.get(key) not in values
+
+
+def _exists(key: str) -> Predicate:
+    return lambda labels: key in labels
+
+
+def _does_not_exist(key: str) -> Predicate:
+    return lambda labels: key not in labels
+
+
 class SelectorError(ValueError):
     """A selector that does not parse; the message says where and why."""
 
@@ -76,16 +93,16 @@ def k8s_selector(obj: Any, where: str) -> Selector:
             raise SelectorError(f"{loc}.values: must be empty for operator {op}")
         vs = frozenset(values)
         if op == "In":
-            exprs.append(lambda labels, k=key, vs=vs: labels.get(k) in vs)
+            exprs.append(_value_in(key, vs))
             parts.append(f"{key} in ({','.join(sorted(vs))})")
         elif op == "NotIn":
-            exprs.append(lambda labels, k=key, vs=vs: labels.get(k) not in vs)
+            exprs.append(_value_not_in(key, vs))
             parts.append(f"{key} notin ({','.join(sorted(vs))})")
         elif op == "Exists":
-            exprs.append(lambda labels, k=key: k in labels)
+            exprs.append(_exists(key))
             parts.append(key)
         elif op == "DoesNotExist":
-            exprs.append(lambda labels, k=key: k not in labels)
+            exprs.append(_does_not_exist(key))
             parts.append(f"!{key}")
         else:
             raise SelectorError(f"{loc}.operator: unknown operator {op!r}")

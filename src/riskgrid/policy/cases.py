@@ -79,7 +79,9 @@ def merge(base: Any, patch: Any) -> Any:
 def pod_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """The pod spec a case describes: hardened base + container/init/ephemeral/pod patches."""
     main = merge(HARDENED_CONTAINER, spec.get("container", {}))
-    pod = merge(HARDENED_POD, {k: v for k, v in spec.get("pod", {}).items() if k != "containers"})
+    pod: dict[str, Any] = merge(
+        HARDENED_POD, {k: v for k, v in spec.get("pod", {}).items() if k != "containers"}
+    )
     pod["containers"] = [main, *spec.get("pod", {}).get("containers", [])]
     if "init" in spec:
         pod["initContainers"] = [merge({**HARDENED_CONTAINER, "name": "init"}, spec["init"])]

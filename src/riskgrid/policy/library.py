@@ -7,6 +7,7 @@ schema and defaults, the kinds it reads, and its own test cases).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -80,7 +81,7 @@ class Policy:
 class Library:
     policies: tuple[Policy, ...]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Policy]:
         return iter(self.policies)
 
     def __len__(self) -> int:

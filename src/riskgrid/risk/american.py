@@ -23,6 +23,7 @@ Cox–Ross–Rubinstein binomial tree (:func:`crr`) — for the textbook validat
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from riskgrid.risk import _normal, black_scholes
 
@@ -139,7 +140,7 @@ def pde(
     *,
     space_nodes: int = 401,
     time_steps: int = 400,
-) -> np.ndarray:
+) -> npt.NDArray[np.float64]:
     """American price per unit for each element of the 1-D arrays ``spot, r, q, vol``.
 
     ``space_nodes`` (odd) nodes and ``time_steps`` steps; see the module notes.
@@ -172,8 +173,11 @@ def pde(
             raise ArithmeticError(f"PDE matrix is singular (LAPACK info {info})")
         return dl, d, du, du2, ipiv
 
-    def apply_l(vv: np.ndarray) -> np.ndarray:
-        return lo[:, None] * vv[:, :-2] + di[:, None] * vv[:, 1:-1] + up[:, None] * vv[:, 2:]
+    def apply_l(vv: np.ndarray) -> npt.NDArray[np.float64]:
+        result: npt.NDArray[np.float64] = (
+            lo[:, None] * vv[:, :-2] + di[:, None] * vv[:, 1:-1] + up[:, None] * vv[:, 2:]
+        )
+        return result
 
     bound_lo, bound_hi = payoff[:, 0], payoff[:, -1]
     val = payoff.copy()
@@ -194,4 +198,5 @@ def pde(
         val[:, 1:-1] = sol.reshape(n_el, n_in)
         val[:, 0], val[:, -1] = bound_lo, bound_hi
         np.maximum(val, payoff, out=val)
-    return val[:, m]
+    result: npt.NDArray[np.float64] = val[:, m]
+    return result

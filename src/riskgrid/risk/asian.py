@@ -19,6 +19,7 @@ averaging over :math:`[0, T]`: :math:`M = \ln S + \tfrac12(b - \tfrac12\sigma^2)
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from riskgrid.risk import _normal
 
@@ -29,7 +30,7 @@ def lognormal_option(
     var: np.ndarray,
     strike: np.ndarray | float,
     df: np.ndarray,
-) -> np.ndarray:
+) -> npt.NDArray[np.float64]:
     """:math:`df \\cdot E[(\\pm(e^X - K))^+]` for :math:`X \\sim N(mean, var)`."""
     mean, var, strike, df = np.broadcast_arrays(
         *(np.asarray(a, float) for a in (mean, var, strike, df))
@@ -42,7 +43,8 @@ def lognormal_option(
     call = fwd * _normal.cdf(d1) - strike * _normal.cdf(d2)
     put = strike * _normal.cdf(-d2) - fwd * _normal.cdf(-d1)
     intrinsic = np.where(is_call, np.maximum(fwd - strike, 0.0), np.maximum(strike - fwd, 0.0))
-    return df * np.where(sd > 0, np.where(is_call, call, put), intrinsic)
+    result: npt.NDArray[np.float64] = df * np.where(sd > 0, np.where(is_call, call, put), intrinsic)
+    return result
 
 
 def geometric_moments(

@@ -38,6 +38,7 @@ Elementwise and vectorised; arguments broadcast.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from riskgrid.risk import _normal, black_scholes
 
@@ -65,10 +66,13 @@ _TERMS: dict[tuple[bool, bool, bool, bool], tuple[int, int, int, int, int, int]]
 }
 
 
-def bgk_barrier(barrier: np.ndarray, is_down: np.ndarray, vol: np.ndarray, dt: float) -> np.ndarray:
+def bgk_barrier(
+    barrier: np.ndarray, is_down: np.ndarray | bool, vol: np.ndarray, dt: float
+) -> npt.NDArray[np.float64]:
     """Barrier shifted for discrete monitoring every ``dt`` years (away from the spot)."""
     shift = np.exp(BGK_BETA * vol * np.sqrt(dt))
-    return np.where(is_down, barrier / shift, barrier * shift)
+    result: npt.NDArray[np.float64] = np.where(is_down, barrier / shift, barrier * shift)
+    return result
 
 
 def price(

@@ -26,6 +26,7 @@ slice of the whole.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from riskgrid.risk import _normal
 
@@ -130,7 +131,7 @@ def _price_chunk(
     df_d: np.ndarray,
     df_f: np.ndarray,
     vol: np.ndarray,
-) -> np.ndarray:
+) -> npt.NDArray[np.float64]:
     std_dev = vol * np.sqrt(t)
     forward = spot * df_f / df_d
     d1, d2 = _d1_d2(forward, strike, std_dev)
@@ -138,7 +139,8 @@ def _price_chunk(
     d1 *= sign
     d2 *= sign
     n1, n2 = _normal.cdf(np.stack(np.broadcast_arrays(d1, d2)))
-    return sign * df_d * (forward * n1 - strike * n2)
+    result: npt.NDArray[np.float64] = sign * df_d * (forward * n1 - strike * n2)
+    return result
 
 
 def analytic_greeks(

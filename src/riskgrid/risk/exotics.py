@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from riskgrid.risk import american, asian, barrier, black_scholes, exotic_mc, heston, rng
 
@@ -403,7 +404,7 @@ def _bsm_kernel(
 
 def _asian_payoff(
     spec: ExoticSpec, s_paths: np.ndarray, fix_idx: np.ndarray, df: np.ndarray
-) -> np.ndarray:
+) -> npt.NDArray[np.float64]:
     """Discounted Asian payoff from spots on a grid (cols, paths, steps)."""
     phi = 1.0 if spec.is_call else -1.0
     fx = s_paths[:, :, fix_idx]
@@ -412,7 +413,8 @@ def _asian_payoff(
     else:
         avg = (spec.past_sum + fx.sum(axis=-1)) / spec.n_total
     under = s_paths[:, :, -1] - avg if spec.average_strike else avg - spec.strike
-    return df[:, None] * np.maximum(phi * under, 0.0)
+    result: npt.NDArray[np.float64] = df[:, None] * np.maximum(phi * under, 0.0)
+    return result
 
 
 def _asian_on_grid(

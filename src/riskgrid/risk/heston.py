@@ -35,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 PANELS = 40
 X_MAX = 80.0
@@ -80,11 +81,11 @@ def char_fn(
     u: np.ndarray,
     t: np.ndarray,
     v0: np.ndarray,
-    kappa: np.ndarray,
+    kappa: np.ndarray | float,
     theta: np.ndarray,
-    sigma: np.ndarray,
-    rho: np.ndarray,
-) -> np.ndarray:
+    sigma: np.ndarray | float,
+    rho: np.ndarray | float,
+) -> npt.NDArray[np.complex128]:
     """:math:`E[e^{iuX}]`, :math:`X = \\ln(S_T/S) - (r-q)T`; complex ``u`` allowed; broadcasts."""
     iu = 1j * u
     beta = kappa - rho * sigma * iu
@@ -93,7 +94,8 @@ def char_fn(
     e = np.exp(-d * t)
     c = kappa * theta / (sigma * sigma) * ((beta - d) * t - 2.0 * np.log((1.0 - g * e) / (1.0 - g)))
     dd = (beta - d) / (sigma * sigma) * (1.0 - e) / (1.0 - g * e)
-    return np.exp(c + dd * v0)
+    result: npt.NDArray[np.complex128] = np.exp(c + dd * v0)
+    return result
 
 
 def european(
@@ -105,7 +107,7 @@ def european(
     q: np.ndarray | float,
     p: HestonParams,
     var_scale: np.ndarray | float = 1.0,
-) -> np.ndarray:
+) -> npt.NDArray[np.float64]:
     """Lewis price per unit; ``var_scale`` scales :math:`v_0` and :math:`\\theta` (scenario vol).
 
     Elementwise over the broadcast arguments.
@@ -131,4 +133,5 @@ def european(
     integral = (integrand * weights).sum(axis=-1)
     call = s * np.exp(-q * t) - np.sqrt(s * k) * np.exp(-0.5 * (r + q) * t) / np.pi * integral
     put = call - s * np.exp(-q * t) + k * np.exp(-r * t)
-    return np.where(c.astype(bool), call, put)
+    result: npt.NDArray[np.float64] = np.where(c.astype(bool), call, put)
+    return result

@@ -39,6 +39,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from riskgrid.risk import curves
 
@@ -106,16 +107,24 @@ class MarketData:
         return names
 
     # -- term structures ---------------------------------------------------------------------
-    def zero_rate(self, curve: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def zero_rate(self, curve: np.ndarray, t: np.ndarray) -> npt.NDArray[np.float64]:
         """Zero rate of ``curve[i]`` at ``t[i]`` (see :mod:`riskgrid.risk.curves`)."""
         lo, hi, w = curves.pillar_weights(self.curve_times, self.curve_counts, curve, t)
-        return (1.0 - w) * self.curve_rates[curve, lo] + w * self.curve_rates[curve, hi]
+        result: npt.NDArray[np.float64] = (1.0 - w) * self.curve_rates[
+            curve, lo
+        ] + w * self.curve_rates[curve, hi]
+        return result
 
-    def discount(self, curve: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def discount(self, curve: np.ndarray, t: np.ndarray) -> npt.NDArray[np.float64]:
         r""":math:`D(t) = e^{-z(t)t}`."""
-        return np.exp(-self.zero_rate(curve, t) * np.asarray(t, dtype=np.float64))
+        result: npt.NDArray[np.float64] = np.exp(
+            -self.zero_rate(curve, t) * np.asarray(t, dtype=np.float64)
+        )
+        return result
 
-    def vol(self, idx: np.ndarray, t: np.ndarray, strike: np.ndarray | None = None) -> np.ndarray:
+    def vol(
+        self, idx: np.ndarray, t: np.ndarray, strike: np.ndarray | None = None
+    ) -> npt.NDArray[np.float64]:
         """Black vol of underlying ``idx[i]`` at ``t[i]`` (and ``strike[i]``), see module notes.
 
         ``strike`` is (n,) or (n, k) — k strikes per (underlying, time) query, e.g. one per
@@ -139,15 +148,19 @@ class MarketData:
         t_lo, t_hi = self.vol_times[idx, lo], self.vol_times[idx, hi]
         inside = hi > lo
         var = (1.0 - w) * s_lo * s_lo * t_lo + w * s_hi * s_hi * np.where(inside, t_hi, 0.0)
-        return np.where(inside, np.sqrt(var / t), s_lo)
+        result: npt.NDArray[np.float64] = np.where(inside, np.sqrt(var / t), s_lo)
+        return result
 
-    def smile(self, idx: np.ndarray, pillar: np.ndarray, x: np.ndarray) -> np.ndarray:
+    def smile(self, idx: np.ndarray, pillar: np.ndarray, x: np.ndarray) -> npt.NDArray[np.float64]:
         """Vol at expiry pillar ``pillar[i]`` and log-moneyness ``x[i]``: linear in x, flat out.
 
         With one moneyness pillar the weight is 0 and the result is the pillar vol exactly.
         """
         xl, xh, a = self._moneyness_weights(idx, x)
-        return (1.0 - a) * self.vol_grid[idx, pillar, xl] + a * self.vol_grid[idx, pillar, xh]
+        result: npt.NDArray[np.float64] = (1.0 - a) * self.vol_grid[
+            idx, pillar, xl
+        ] + a * self.vol_grid[idx, pillar, xh]
+        return result
 
     def _moneyness_weights(
         self, idx: np.ndarray, x: np.ndarray

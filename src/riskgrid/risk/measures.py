@@ -65,6 +65,7 @@ import math
 from fractions import Fraction
 
 import numpy as np
+import numpy.typing as npt
 
 from riskgrid.risk import _normal
 
@@ -168,7 +169,9 @@ def var(pnl: np.ndarray, confidence: float = 0.99, convention: str = "quantile")
     return float(-(lo + g * (asc[j + 1] - lo)))
 
 
-def tail_weights(pnl: np.ndarray, confidence: float, convention: str = "quantile") -> np.ndarray:
+def tail_weights(
+    pnl: np.ndarray, confidence: float, convention: str = "quantile"
+) -> npt.NDArray[np.float64]:
     r"""(n,) weights :math:`w_k \ge 0`, summing to 1, with ``ES = -w @ pnl``."""
     pnl = _check(pnl, confidence)
     n = pnl.size
@@ -188,7 +191,8 @@ def tail_weights(pnl: np.ndarray, confidence: float, convention: str = "quantile
     w[order[k - 1]] = frac
     if w.sum() == 0.0:  # n·c is an integer n: no tail beyond the last loss; ES = worst loss
         w[order[-1]] = 1.0
-    return w / w.sum()
+    result: npt.NDArray[np.float64] = w / w.sum()
+    return result
 
 
 def es(pnl: np.ndarray, confidence: float = 0.975, convention: str = "quantile") -> float:
@@ -206,7 +210,7 @@ def es(pnl: np.ndarray, confidence: float = 0.975, convention: str = "quantile")
 
 def component_var(
     pnl_matrix: np.ndarray, confidence: float = 0.99, convention: str = "quantile"
-) -> np.ndarray:
+) -> npt.NDArray[np.float64]:
     """Each row's loss in the portfolio's VaR scenario(s): (n_rows,), sums to the VaR.
 
     ``pnl_matrix`` is (n_rows, n_scenarios): rows are positions (or groups). Under ``linear``
@@ -216,16 +220,18 @@ def component_var(
     total = pnl_matrix.sum(axis=0)
     if _convention(convention) != "linear":
         return -pnl_matrix[:, var_scenario(total, confidence, convention)]
-    return -(pnl_matrix @ var_weights(total, confidence, convention))
+    result: npt.NDArray[np.float64] = -(pnl_matrix @ var_weights(total, confidence, convention))
+    return result
 
 
 def component_es(
     pnl_matrix: np.ndarray, confidence: float = 0.975, convention: str = "quantile"
-) -> np.ndarray:
+) -> npt.NDArray[np.float64]:
     """Each row's tail-weighted loss: (n_rows,), sums to the portfolio ES."""
     pnl_matrix = np.asarray(pnl_matrix, dtype=np.float64)
     w = tail_weights(pnl_matrix.sum(axis=0), confidence, convention)
-    return -(pnl_matrix @ w)
+    result: npt.NDArray[np.float64] = -(pnl_matrix @ w)
+    return result
 
 
 def top_contributors(contributions: np.ndarray, ids: np.ndarray, n: int) -> list[tuple[str, float]]:

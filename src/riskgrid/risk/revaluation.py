@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from riskgrid.risk import black_scholes, curves, exotics
 from riskgrid.risk import portfolio as pf
@@ -107,19 +108,22 @@ def _closed_values(p: pf.Portfolio, rows: slice, st: States, skip: list[int]) ->
     return out
 
 
-def _gather(table: np.ndarray, idx: np.ndarray, cols: slice, fill: float) -> np.ndarray:
+def _gather(
+    table: np.ndarray, idx: np.ndarray, cols: slice, fill: float
+) -> npt.NDArray[np.float64]:
     """``table[idx[i], cols]`` as (n_rows, n_cols); rows with ``idx < 0`` get ``fill``."""
     n_cols = len(range(*cols.indices(table.shape[1])))
     if table.shape[0] == 0:
         return np.full((len(idx), n_cols), fill)
-    out = table[:, cols][np.maximum(idx, 0)]  # slice first: gather only the block's columns
+    # slice first: gather only the block's columns
+    out: npt.NDArray[np.float64] = table[:, cols][np.maximum(idx, 0)]
     out[idx < 0] = fill
     return out
 
 
 def _rate(
     market: MarketData, curve: np.ndarray, t: np.ndarray, shift: np.ndarray | None, cols: slice
-) -> np.ndarray:
+) -> npt.NDArray[np.float64]:
     """Zero rate of ``curve[i]`` at ``t[i]``, shifted per scenario: (n_rows, n_cols).
 
     The shifted pillar rates are formed once per (curve, pillar, scenario) — a small table —
@@ -134,7 +138,8 @@ def _rate(
         table = market.curve_rates[:, :, None] + shift[:, :, cols]  # (n_curves, P, n_cols)
         z_lo = table[c, lo]
         z_hi = table[c, hi]
-    return (1.0 - w)[:, None] * z_lo + w[:, None] * z_hi
+    result: npt.NDArray[np.float64] = (1.0 - w)[:, None] * z_lo + w[:, None] * z_hi
+    return result
 
 
 def _vol_at_expiry(p: pf.Portfolio, market: MarketData, rows: slice) -> np.ndarray:
@@ -156,7 +161,7 @@ def _scenario_vol(
     rows: slice,
     cols: slice,
     spot: np.ndarray,
-) -> np.ndarray:
+) -> npt.NDArray[np.float64]:
     """Each option's vol in each scenario: (n_rows, n_cols), see :mod:`riskgrid.risk.scenarios`.
 
     ``sticky-strike``: today's vol at the option's strike, times the ``vol:`` factor's
@@ -167,14 +172,16 @@ def _scenario_vol(
     mult = _gather(scenarios.vol_mult, idx, cols, 1.0)
     if scenarios.vol_rule != "sticky-moneyness" or not market.has_smile(idx[idx >= 0]):
         # flat in strike: both rules give the same vol, so keep the cheaper path
-        return _vol_at_expiry(p, market, rows)[:, None] * mult
+        result: npt.NDArray[np.float64] = _vol_at_expiry(p, market, rows)[:, None] * mult
+        return result
     has = idx >= 0
     safe = np.maximum(idx, 0)
     s0 = market.spots[np.maximum(p.spot_idx[rows], 0)]
     ratio = np.where(has[:, None], s0[:, None] / np.where(has[:, None], spot, 1.0), 1.0)
     k_eff = np.where(has, p.strike[rows], market.vol_ref[safe])[:, None] * ratio
     v = market.vol(safe, np.where(has, p.t[rows], 1.0), k_eff)
-    return np.where(has[:, None], v, 0.0) * mult
+    result = np.where(has[:, None], v, 0.0) * mult
+    return result
 
 
 def base_states(p: pf.Portfolio, market: MarketData, rows: slice) -> States:

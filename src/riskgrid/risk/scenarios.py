@@ -39,6 +39,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from riskgrid.risk.market import MarketData
 
@@ -129,20 +130,21 @@ def historical(
         raise ValueError(f"history has no column for {', '.join(missing)}")
     x = history.values
 
-    def rel(names: list[str]) -> np.ndarray:
+    def rel(names: list[str]) -> npt.NDArray[np.float64]:
         if not names:
             return np.ones((0, len(ends)))
         j = np.array([col[n] for n in names])
-        return (x[ends][:, j] / x[starts][:, j]).T.copy()
+        result: npt.NDArray[np.float64] = (x[ends][:, j] / x[starts][:, j]).T.copy()
+        return result
 
     spot_mult = rel([f"spot:{s}" for s in market.spot_names])
     vol_mult = rel([f"vol:{v}" for v in market.vol_names])
     rate_shift = np.zeros((*market.curve_rates.shape, len(ends)))
-    for c, (curve, tenors) in enumerate(zip(market.curve_names, market.curve_tenors, strict=True)):
-        for p, tenor in enumerate(tenors):
+    for ci, (curve, tenors) in enumerate(zip(market.curve_names, market.curve_tenors, strict=True)):
+        for pi, tenor in enumerate(tenors):
             j = col.get(f"rate:{curve}:{tenor}")
             if j is not None:
-                rate_shift[c, p] = x[ends, j] - x[starts, j]
+                rate_shift[ci, pi] = x[ends, j] - x[starts, j]
     labels = tuple(f"hs:{history.dates[e].isoformat()}" for e in ends)
     return ScenarioSet(labels, spot_mult, vol_mult, rate_shift)
 

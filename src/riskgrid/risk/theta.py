@@ -42,6 +42,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import numpy.typing as npt
 
 from riskgrid.risk import exotics, revaluation
 from riskgrid.risk import portfolio as pf
@@ -69,7 +70,9 @@ def rolled(p: pf.Portfolio, days: float, market: MarketData | None = None) -> pf
     return later
 
 
-def _value_at_expiry(p: pf.Portfolio, rows: slice, st: revaluation.States) -> np.ndarray:
+def _value_at_expiry(
+    p: pf.Portfolio, rows: slice, st: revaluation.States
+) -> npt.NDArray[np.float64]:
     """Per-position value of a position that has expired/matured, base currency: (n_rows,)."""
     kind = p.kind[rows]
     s, k = st.spot[:, 0], p.strike[rows]
@@ -79,12 +82,13 @@ def _value_at_expiry(p: pf.Portfolio, rows: slice, st: revaluation.States) -> np
         [np.maximum(phi * (s - k), 0.0), s - k, s],
         default=1.0,  # zcb: the unit paid
     )
-    return p.quantity[rows] * local * st.conv[:, 0]
+    result: npt.NDArray[np.float64] = p.quantity[rows] * local * st.conv[:, 0]
+    return result
 
 
 def theta_block(
     p: pf.Portfolio, market: MarketData, days: float, rows: slice = slice(None)
-) -> np.ndarray:
+) -> npt.NDArray[np.float64]:
     """Theta over ``days`` calendar days of positions ``rows``: (n_rows,), base currency.
 
     See the module notes for the roll convention and expiries inside the horizon.
@@ -106,4 +110,5 @@ def theta_block(
             if expired[j]:
                 unit = exotics.value_at_expiry(p.exotic[i], float(st.spot[j, 0]))
                 value[j] = p.quantity[i] * unit * st.conv[j, 0]
-    return value - today
+    result: npt.NDArray[np.float64] = value - today
+    return result

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -144,7 +144,7 @@ class FrontDoor:
         if self.dev_mode:
             extra_headers.append((DEV_HEADER.encode(), b"insecure-local-signing-key"))
 
-        async def send_marked(message: dict) -> None:
+        async def send_marked(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 state["status"] = message["status"]
                 state["started"] = True
@@ -155,7 +155,8 @@ class FrontDoor:
             resp = JSONResponse(
                 {"detail": "request body too large", "request_id": rid}, status_code=413
             )
-            await resp({"type": "http"}, None, send_marked)
+            # a response reads nothing: the request's own receive is passed only to fit ASGI
+            await resp({"type": "http"}, receive, send_marked)
             state["rejected"] = True
 
         async def send_wrapper(message: dict) -> None:
@@ -378,7 +379,8 @@ def create_app(settings: Settings) -> FastAPI:
         path = request.scope.get("path", "")
         for router in (routes_system.router, routes_tenants.router, routes_jobs.router):
             for route in router.routes:
-                if getattr(route, "path_regex", None) and route.path_regex.match(path):
+                regex = getattr(route, "path_regex", None)
+                if regex and regex.match(path):
                     methods |= set(getattr(route, "methods", None) or ())
         return ", ".join(sorted(methods))
 

@@ -22,13 +22,14 @@ Ed25519 key file on the API host, ``RISKGRID_AUDIT_KEY_FILE``):
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,7 +115,7 @@ class AuditEvent:
 
 def record_body(row: AuditRow | dict[str, Any]) -> dict[str, Any]:
     """The hashed fields of a record; the detail must be canonical JSON without duplicates."""
-    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+    get: Callable[[str], Any] = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
     raw = get("detail")
     detail = strict_loads(raw)
     if canonical_json(detail) != raw:
@@ -370,7 +371,9 @@ def verify_rows(
     hashes: dict[int, str] = {}
     for row in rows:
         count += 1
-        get = row.get if isinstance(row, dict) else lambda k, r=row: getattr(r, k)
+        get: Callable[[str], Any] = (
+            row.get if isinstance(row, dict) else functools.partial(getattr, row)
+        )
         seq = get("seq")
         if seq != expected_seq:
             problems.append(

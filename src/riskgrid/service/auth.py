@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-ALLOWED_ALGORITHMS: dict[str, type] = {
+ALLOWED_ALGORITHMS: dict[str, type[rsa.RSAPublicKey] | type[ec.EllipticCurvePublicKey]] = {
     "RS256": rsa.RSAPublicKey,
     "ES256": ec.EllipticCurvePublicKey,
 }
@@ -38,7 +38,7 @@ class KeysUnavailable(AuthError):
 MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600
 
 
-def _numeric_date(value: Any) -> bool:
+def _numeric_date(value: Any) -> TypeGuard[int | float]:
     """A JSON number (not a string, not a boolean), finite."""
     return (
         isinstance(value, int | float)

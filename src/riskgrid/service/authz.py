@@ -89,7 +89,7 @@ def _without(doc: Any, paths: tuple[tuple[str, ...], ...]) -> Any:
         return doc
     out = {k: _without(v, ()) for k, v in doc.items()}
     for path in paths:
-        node = out
+        node: Any = out
         for key in path[:-1]:
             node = node.get(key) if isinstance(node, dict) else None
             if node is None:

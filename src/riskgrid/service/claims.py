@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from riskgrid.service.db import Database
+from riskgrid.service.db import Database, rowcount
 from riskgrid.service.models import ClaimRow, JobRow, TenantRow, utcnow
 
 #: Outcomes a claim can end with.
@@ -166,7 +166,7 @@ class ClaimStore:
                 .where(JobRow.state == "running", JobRow.claimed_by == self.runner_id)
                 .values(lease_expires_at=now - timedelta(seconds=1))
             )
-            return res.rowcount or 0
+            return rowcount(res) or 0
 
     # -- while running -------------------------------------------------------------------------
 
@@ -178,15 +178,17 @@ class ClaimStore:
         with self.db.session() as s:
             now = self.now(s)
             for c in claims:
-                n = s.execute(
-                    update(JobRow)
-                    .where(
-                        JobRow.id == c.job_id,
-                        JobRow.claim_token == c.token,
-                        JobRow.state == "running",
+                n = rowcount(
+                    s.execute(
+                        update(JobRow)
+                        .where(
+                            JobRow.id == c.job_id,
+                            JobRow.claim_token == c.token,
+                            JobRow.state == "running",
+                        )
+                        .values(lease_expires_at=now + self.lease)
                     )
-                    .values(lease_expires_at=now + self.lease)
-                ).rowcount
+                )
                 if not n:
                     lost.add(c.token)
         return lost
@@ -194,11 +196,13 @@ class ClaimStore:
     def update(self, claim: Claim, **values: Any) -> bool:
         """A fenced write (progress): applied only while ``claim`` still holds the job."""
         with self.db.session() as s:
-            n = s.execute(
-                update(JobRow)
-                .where(JobRow.id == claim.job_id, JobRow.claim_token == claim.token)
-                .values(**values)
-            ).rowcount
+            n = rowcount(
+                s.execute(
+                    update(JobRow)
+                    .where(JobRow.id == claim.job_id, JobRow.claim_token == claim.token)
+                    .values(**values)
+                )
+            )
         return bool(n)
 
     # -- ending --------------------------------------------------------------------------------
@@ -251,15 +255,17 @@ class ClaimStore:
     def release(self, claim: Claim) -> bool:
         """Clean shutdown: hand the job back to the queue at once (it resumes elsewhere)."""
         with self.db.session() as s:
-            n = s.execute(
-                update(JobRow)
-                .where(
-                    JobRow.id == claim.job_id,
-                    JobRow.claim_token == claim.token,
-                    JobRow.state == "running",
+            n = rowcount(
+                s.execute(
+                    update(JobRow)
+                    .where(
+                        JobRow.id == claim.job_id,
+                        JobRow.claim_token == claim.token,
+                        JobRow.state == "running",
+                    )
+                    .values(state="queued", claim_token=None, lease_expires_at=None)
                 )
-                .values(state="queued", claim_token=None, lease_expires_at=None)
-            ).rowcount
+            )
             if n:
                 self._end(s, claim, "released", self.now(s))
         if not n:

@@ -6,11 +6,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -35,7 +35,7 @@ def make_engine(url: str) -> Engine:
         )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             # autocommit at the driver level; SQLAlchemy's "begin" below opens the transaction
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
@@ -45,7 +45,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+        def _sqlite_begin(conn: Connection) -> None:
             # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout
             # instead of one failing with "database is locked" when it upgrades its lock.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -109,3 +109,12 @@ class Database:
         self.engine.dispose()
         if self._probe_engine is not None:
             self._probe_engine.dispose()
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched.
+
+    ``Session.execute`` is typed as returning ``Result``; for these statements SQLAlchemy returns
+    a ``CursorResult``, the type that carries the count (the cast states that, it checks nothing).
+    """
+    return cast("CursorResult[Any]", result).rowcount

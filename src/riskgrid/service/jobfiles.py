@@ -133,6 +133,18 @@ def known_blobs(session: Any, tenant: str, digests: list[str]) -> set[str]:
     return set(rows)
 
 
+def _insert_or_ignore(dialect: str, table: Any, index: list[str], **values: Any) -> Any:
+    """``INSERT … ON CONFLICT (index) DO NOTHING`` in the session's dialect (PostgreSQL or SQLite:
+    each has its own ``insert`` construct with the clause)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=index)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=index)
+
+
 def store_blobs(session: Any, files: dict[str, bytes], tenant: str | None = None) -> dict[str, str]:
     """Save each file once by content hash (and, for ``tenant``, that it uploaded it);
     returns path → sha256 for the job's inputs."""
@@ -141,10 +153,6 @@ def store_blobs(session: Any, files: dict[str, bytes], tenant: str | None = None
     from riskgrid.service.models import BlobRow, TenantBlobRow, utcnow
 
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     refs: dict[str, str] = {}
     for rel, data in files.items():
         digest = hashlib.sha256(data).hexdigest()
@@ -152,13 +160,28 @@ def store_blobs(session: Any, files: dict[str, bytes], tenant: str | None = None
         present = session.scalar(select(BlobRow.sha256).where(BlobRow.sha256 == digest))
         if present is None:  # (checked without loading the stored bytes)
             # two submissions of the same file at once: the second insert is a no-op
-            stmt = insert(BlobRow).values(
-                sha256=digest, size=len(data), data=data, created_at=utcnow()
+            session.execute(
+                _insert_or_ignore(
+                    dialect,
+                    BlobRow,
+                    ["sha256"],
+                    sha256=digest,
+                    size=len(data),
+                    data=data,
+                    created_at=utcnow(),
+                )
             )
-            session.execute(stmt.on_conflict_do_nothing(index_elements=["sha256"]))
         if tenant is not None:
-            mine = insert(TenantBlobRow).values(tenant=tenant, sha256=digest, created_at=utcnow())
-            session.execute(mine.on_conflict_do_nothing(index_elements=["tenant", "sha256"]))
+            session.execute(
+                _insert_or_ignore(
+                    dialect,
+                    TenantBlobRow,
+                    ["tenant", "sha256"],
+                    tenant=tenant,
+                    sha256=digest,
+                    created_at=utcnow(),
+                )
+            )
     return refs
 
 

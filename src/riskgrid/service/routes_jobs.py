@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from riskgrid.service import gridbridge, heavy, integrations
 from riskgrid.service.authz import Action, Role, allowed, tenant_role
 from riskgrid.service.bulkhead import Rejected
+from riskgrid.service.db import rowcount
 from riskgrid.service.deps import (
     NOT_FOUND,
     ApiError,
@@ -66,7 +67,7 @@ def job_view(row: JobRow) -> JobView:
         name=row.name,
         state=row.state,
         submitted_by=row.submitted_by,
-        submitted_at=as_utc(row.submitted_at),  # type: ignore[arg-type]
+        submitted_at=as_utc(row.submitted_at),
         started_at=as_utc(row.started_at),
         finished_at=as_utc(row.finished_at),
         cancel_requested=row.cancel_requested,
@@ -226,6 +227,7 @@ async def _submit(body: bytes, tenant: str, c: Caller) -> JobView:
     raise_refusal(parsed)
     # the tenant must own every file it references (checked above), cached verdict or not
     problems: list[str] = parsed[1] if parsed[0] == "problems" else []
+    verdict: tuple[Any, ...] | None = None
     if not problems:
         _, raw_job, files, digests, refs = parsed
         job_doc = _stamp_labels(tenant, spec, raw_job)
@@ -247,6 +249,7 @@ async def _submit(body: bytes, tenant: str, c: Caller) -> JobView:
             reason="invalid job",
             extra={"problems": problems},
         )
+    assert verdict is not None  # set above whenever there are no problems
     _, name, violations = verdict
     if not violations and c.svc.image_gate is not None:
         await _in_thread(c, _image_gate, c, tenant, Tenant.model_validate(spec), name)
@@ -441,17 +444,21 @@ def cancel_job(job_id: JobId, c: Caller = Depends(caller)) -> JobView:
     row, _ = _job(c, job_id, action)
     obj = f"job/{job_id}"
     with c.svc.db.session() as s:
-        done = s.execute(
-            update(JobRow)
-            .where(JobRow.id == job_id, JobRow.state == "queued")
-            .values(state="cancelled", cancel_requested=True, finished_at=utcnow())
-        ).rowcount
-        if not done:
-            done = s.execute(
+        done = rowcount(
+            s.execute(
                 update(JobRow)
-                .where(JobRow.id == job_id, JobRow.state == "running")
-                .values(cancel_requested=True)
-            ).rowcount
+                .where(JobRow.id == job_id, JobRow.state == "queued")
+                .values(state="cancelled", cancel_requested=True, finished_at=utcnow())
+            )
+        )
+        if not done:
+            done = rowcount(
+                s.execute(
+                    update(JobRow)
+                    .where(JobRow.id == job_id, JobRow.state == "running")
+                    .values(cancel_requested=True)
+                )
+            )
         fresh = s.get(JobRow, job_id)
     assert fresh is not None
     if not done:

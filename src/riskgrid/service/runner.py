@@ -20,7 +20,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import func, select
 
@@ -439,6 +439,16 @@ class WarmEngines:
             engine.close()
 
 
+class TaskCounts(TypedDict):
+    """A job's task counters, as the job row stores them."""
+
+    tasks_total: int
+    tasks_done: int
+    tasks_failed: int
+    tasks_retried: int
+    tasks_resumed: int
+
+
 class _ProgressWriter:
     """Receives grid progress and writes it to the job row, at most a few times a second."""
 
@@ -458,7 +468,7 @@ class _ProgressWriter:
             self._last_write = now
             self.runner.claims.update(self.claim, **self.values())
 
-    def values(self) -> dict[str, int]:
+    def values(self) -> TaskCounts:
         s = self.stats
         return {
             "tasks_total": s.total,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-API_VERSION = "riskgrid.dev/v1alpha1"
+API_VERSION: Final = "riskgrid.dev/v1alpha1"
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 

@@ -283,7 +283,8 @@ def _credit(as_of: dt.date, c: CreditSpec) -> Credit:
     return Credit(np.array([t for t, _ in items]), np.array(rates), c.recovery)
 
 
-def _check(job: ExposureJob, source: str) -> list[Problem]:
+def _check_market(job: ExposureJob, source: str) -> list[Problem]:
+    """Currencies (the base, FX for the foreign ones), equities and correlations."""
     s = job.spec
     probs: list[Problem] = []
     base = ("spec",)
@@ -312,10 +313,91 @@ def _check(job: ExposureJob, source: str) -> list[Problem]:
                 )
         if corr.factors[0] == corr.factors[1]:
             probs.append(Problem(source, (*base, "correlations", i, "factors"), "same factor"))
+    return probs
+
+
+def _check_option(
+    s: ExposureJobSpec,
+    tr: FxOptionSpec | EquityOptionSpec,
+    tw: tuple[str | int, ...],
+    source: str,
+) -> list[Problem]:
+    probs: list[Problem] = []
+    size = tr.notional if isinstance(tr, FxOptionSpec) else tr.quantity
+    if size == 0:
+        fld = "notional" if isinstance(tr, FxOptionSpec) else "quantity"
+        probs.append(Problem(source, (*tw, fld), "must not be 0"))
+    if isinstance(tr, FxOptionSpec) and tr.underlying == tr.against:
+        probs.append(Problem(source, (*tw, "against"), "same as underlying"))
+    if isinstance(tr, EquityOptionSpec) and tr.underlying not in s.equities:
+        probs.append(Problem(source, (*tw, "underlying"), f"no equity {tr.underlying!r}"))
+    return probs
+
+
+def _check_swap(
+    s: ExposureJobSpec, tr: SwapSpec, tw: tuple[str | int, ...], source: str
+) -> list[Problem]:
+    probs: list[Problem] = []
+    cur = s.currencies.get(tr.currency)
+    if tr.index and cur is not None and tr.index not in cur.indices:
+        probs.append(Problem(source, (*tw, "index"), f"unknown index {tr.index!r}"))
+    flt = xd.schedule(tr.start, tr.end, tr.float_tenor)
+    running = [(a, b) for a, b in pairwise(flt) if a <= s.valuation_date < b]
+    if running and tr.current_fixing is None:
+        a, b = running[0]
+        probs.append(
+            Problem(
+                source,
+                (*tw, "currentFixing"),
+                f"required: the period {a.isoformat()}–{b.isoformat()} fixed before "
+                "the valuation date",
+            )
+        )
+    return probs
+
+
+def _check_trade(
+    s: ExposureJobSpec,
+    tr: SwapSpec | FxForwardSpec | FxOptionSpec | EquityOptionSpec,
+    tw: tuple[str | int, ...],
+    last: dt.date,
+    source: str,
+) -> list[Problem]:
+    """One trade: its currencies, its own fields, and a maturity inside the simulation grid."""
+    probs: list[Problem] = []
+    for fld, ccy in _currency_fields(tr):
+        if ccy not in s.currencies:
+            probs.append(Problem(source, (*tw, fld), f"no curve for currency {ccy}"))
+    if isinstance(tr, FxOptionSpec | EquityOptionSpec):
+        mat = tr.expiry
+        probs += _check_option(s, tr, tw, source)
+    elif isinstance(tr, SwapSpec):
+        mat = tr.end
+        probs += _check_swap(s, tr, tw, source)
+    else:
+        mat = tr.maturity
+        if tr.bought == tr.sold:
+            probs.append(Problem(source, (*tw, "sold"), "same currency as bought"))
+    if mat <= s.valuation_date:
+        probs.append(Problem(source, tw, f"matured {mat.isoformat()}"))
+    elif mat > last:
+        probs.append(
+            Problem(
+                source,
+                ("spec", "simulation", "grid"),
+                f"ends {last.isoformat()}, before trade {tr.id!r} matures {mat.isoformat()}",
+            )
+        )
+    return probs
+
+
+def _check(job: ExposureJob, source: str) -> list[Problem]:
+    s = job.spec
+    probs = _check_market(job, source)
     grid_end = xd.grid_dates(s.valuation_date, [(g.until, g.step) for g in s.simulation.grid])
     last = grid_end[-1] if grid_end else s.valuation_date
     for n, ns in enumerate(s.netting_sets):
-        where = (*base, "nettingSets", n)
+        where = ("spec", "nettingSets", n)
         if ns.counterparty not in s.counterparties:
             probs.append(
                 Problem(
@@ -323,54 +405,7 @@ def _check(job: ExposureJob, source: str) -> list[Problem]:
                 )
             )
         for k, tr in enumerate(ns.trades):
-            tw = (*where, "trades", k)
-            for fld, ccy in _currency_fields(tr):
-                if ccy not in s.currencies:
-                    probs.append(Problem(source, (*tw, fld), f"no curve for currency {ccy}"))
-            if isinstance(tr, FxOptionSpec | EquityOptionSpec):
-                mat = tr.expiry
-                size = tr.notional if isinstance(tr, FxOptionSpec) else tr.quantity
-                if size == 0:
-                    fld = "notional" if isinstance(tr, FxOptionSpec) else "quantity"
-                    probs.append(Problem(source, (*tw, fld), "must not be 0"))
-                if isinstance(tr, FxOptionSpec) and tr.underlying == tr.against:
-                    probs.append(Problem(source, (*tw, "against"), "same as underlying"))
-                if isinstance(tr, EquityOptionSpec) and tr.underlying not in s.equities:
-                    probs.append(
-                        Problem(source, (*tw, "underlying"), f"no equity {tr.underlying!r}")
-                    )
-            elif isinstance(tr, SwapSpec):
-                mat = tr.end
-                cur = s.currencies.get(tr.currency)
-                if tr.index and cur is not None and tr.index not in cur.indices:
-                    probs.append(Problem(source, (*tw, "index"), f"unknown index {tr.index!r}"))
-                flt = xd.schedule(tr.start, tr.end, tr.float_tenor)
-                running = [(a, b) for a, b in pairwise(flt) if a <= s.valuation_date < b]
-                if running and tr.current_fixing is None:
-                    a, b = running[0]
-                    probs.append(
-                        Problem(
-                            source,
-                            (*tw, "currentFixing"),
-                            f"required: the period {a.isoformat()}–{b.isoformat()} fixed before "
-                            "the valuation date",
-                        )
-                    )
-            else:
-                mat = tr.maturity
-                if tr.bought == tr.sold:
-                    probs.append(Problem(source, (*tw, "sold"), "same currency as bought"))
-            if mat <= s.valuation_date:
-                probs.append(Problem(source, tw, f"matured {mat.isoformat()}"))
-            elif mat > last:
-                probs.append(
-                    Problem(
-                        source,
-                        (*base, "simulation", "grid"),
-                        f"ends {last.isoformat()}, before trade {tr.id!r} matures "
-                        f"{mat.isoformat()}",
-                    )
-                )
+            probs += _check_trade(s, tr, (*where, "trades", k), last, source)
     return probs
 
 
@@ -410,86 +445,91 @@ def _correlation(job: ExposureJob, names: list[str], source: str) -> np.ndarray:
     return m
 
 
-def to_setup(job: ExposureJob, source: str) -> ExposureSetup:
-    probs = _check(job, source)
-    if probs:
-        raise SpecError(probs)
-    s = job.spec
+def _to_trade(tr: SwapSpec | FxForwardSpec | FxOptionSpec | EquityOptionSpec) -> Trade:
+    """The pricer's trade for a checked trade spec."""
+    if isinstance(tr, SwapSpec):
+        return Swap(
+            tr.id,
+            tr.currency,
+            tr.notional,
+            tr.fixed_rate,
+            tr.payer == "fixed",
+            tr.start,
+            tr.end,
+            tr.fixed_tenor,
+            tr.float_tenor,
+            tr.fixed_day_count,
+            tr.float_day_count,
+            tr.index or "",
+            tr.spread,
+            tr.current_fixing,
+        )
+    if isinstance(tr, FxForwardSpec):
+        return FxForward(tr.id, tr.bought, tr.sold, tr.notional, tr.strike, tr.maturity)
+    if isinstance(tr, FxOptionSpec):
+        return FxOption(
+            tr.id,
+            tr.underlying,
+            tr.against,
+            tr.notional,
+            tr.strike,
+            tr.option_type == "call",
+            tr.expiry,
+            tr.volatility,
+        )
+    return EquityOption(
+        tr.id,
+        tr.underlying,
+        tr.quantity,
+        tr.strike,
+        tr.option_type == "call",
+        tr.expiry,
+        tr.volatility,
+    )
+
+
+def _to_csa(cs: CsaSpec | None) -> Csa | None:
+    if cs is None:
+        return None
+    return Csa(
+        cs.threshold_receive,
+        cs.threshold_pay,
+        cs.minimum_transfer_amount,
+        cs.independent_amount,
+        cs.margin_period_of_risk_days,
+    )
+
+
+def _currency_setups(s: ExposureJobSpec) -> dict[str, CurrencySetup]:
     as_of = s.valuation_date
-    currencies: dict[str, CurrencySetup] = {}
-    for ccy, c in s.currencies.items():
-        currencies[ccy] = CurrencySetup(
+    return {
+        ccy: CurrencySetup(
             discount=_curve(as_of, c.discount),
             indices={k: _curve(as_of, v) for k, v in c.indices.items()},
             rates=HullWhite(c.model.mean_reversion, c.model.volatility),
             fx_spot=c.fx.spot if c.fx else 1.0,
             fx_vol=c.fx.volatility if c.fx else 0.0,
         )
+        for ccy, c in s.currencies.items()
+    }
+
+
+def to_setup(job: ExposureJob, source: str) -> ExposureSetup:
+    """The simulation's setup for a checked job (:class:`SpecError` naming every problem)."""
+    probs = _check(job, source)
+    if probs:
+        raise SpecError(probs)
+    s = job.spec
+    as_of = s.valuation_date
+    currencies = _currency_setups(s)
     names = _factor_names(job)
     corr = _correlation(job, names, source)
-    netting: list[NettingSetSetup] = []
-    for ns in s.netting_sets:
-        trades: list[Trade] = []
-        for tr in ns.trades:
-            if isinstance(tr, SwapSpec):
-                trades.append(
-                    Swap(
-                        tr.id,
-                        tr.currency,
-                        tr.notional,
-                        tr.fixed_rate,
-                        tr.payer == "fixed",
-                        tr.start,
-                        tr.end,
-                        tr.fixed_tenor,
-                        tr.float_tenor,
-                        tr.fixed_day_count,
-                        tr.float_day_count,
-                        tr.index or "",
-                        tr.spread,
-                        tr.current_fixing,
-                    )
-                )
-            elif isinstance(tr, FxForwardSpec):
-                trades.append(
-                    FxForward(tr.id, tr.bought, tr.sold, tr.notional, tr.strike, tr.maturity)
-                )
-            elif isinstance(tr, FxOptionSpec):
-                trades.append(
-                    FxOption(
-                        tr.id,
-                        tr.underlying,
-                        tr.against,
-                        tr.notional,
-                        tr.strike,
-                        tr.option_type == "call",
-                        tr.expiry,
-                        tr.volatility,
-                    )
-                )
-            else:
-                trades.append(
-                    EquityOption(
-                        tr.id,
-                        tr.underlying,
-                        tr.quantity,
-                        tr.strike,
-                        tr.option_type == "call",
-                        tr.expiry,
-                        tr.volatility,
-                    )
-                )
-        csa = None
-        if ns.csa is not None:
-            c = ns.csa
-            csa = Csa(
-                c.threshold_receive,
-                c.threshold_pay,
-                c.minimum_transfer_amount,
-                c.independent_amount,
-                c.margin_period_of_risk_days,
-            )
-        netting.append(NettingSetSetup(ns.name, ns.counterparty, csa, tuple(trades)))
+    netting = [
+        NettingSetSetup(
+            ns.name, ns.counterparty, _to_csa(ns.csa), tuple(_to_trade(tr) for tr in ns.trades)
+        )
+        for ns in s.netting_sets
+    ]
     return ExposureSetup(
         as_of=as_of,
         base=s.base_currency,

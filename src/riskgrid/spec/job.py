@@ -15,7 +15,7 @@ import io
 import itertools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypedDict
 
 import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -286,7 +286,7 @@ class MeasuresSpec(Strict):
     )
     greeks: bool = Field(True, description="Bump-and-revalue delta, gamma, vega, rho.")
     group_by: list[GroupKey] = Field(
-        default_factory=lambda: ["desk", "book", "underlying"],
+        default_factory=lambda: list[GroupKey](["desk", "book", "underlying"]),
         alias="groupBy",
         description="Groupings reported with their own PV, VaR and ES.",
     )
@@ -766,6 +766,18 @@ def pricing_settings(pricing: PricingSpec, seed: int) -> ex.PricingSettings:
     )
 
 
+class _CommonExotic(TypedDict):
+    """The :class:`~riskgrid.risk.exotics.ExoticSpec` fields every exotic kind shares."""
+
+    position_id: str
+    is_call: bool
+    strike: float
+    t: float
+    model: str
+    heston: hs.HestonParams | None
+    ref_vol: float
+
+
 def exotic_spec(
     pos: Position, market: MarketData, valuation_date: dt.date, pricing: PricingSpec
 ) -> ex.ExoticSpec | None:
@@ -785,7 +797,7 @@ def exotic_spec(
         # the same strike the base state's vol is read at (portfolio.build): scale 1 today
         k_ref = pos.strike or float(market.spots[market.spot_index(pos.underlying)])
         ref_vol = float(market.vol(np.array([idx]), np.array([tt]), np.array([k_ref]))[0])
-    common = {
+    common: _CommonExotic = {
         "position_id": pos.id,
         "is_call": pos.option_type == "call",
         "strike": pos.strike or 0.0,
@@ -914,18 +926,8 @@ def _stresses(job: RiskJob, market: MarketData, source: str) -> list[tuple[str, 
     return out
 
 
-def load_job(path: str | Path) -> JobInputs:
-    """Load a RiskJob and the files it references into :class:`JobInputs`.
-
-    Raises :class:`SpecError` with every problem found (up to a limit), each naming its file,
-    field (or CSV row and column) and reason.
-    """
-    path = Path(path)
-    source = str(path)
-    job = load_resource(path, RiskJob)
-    spec = job.spec
-    base = path.resolve().parent
-
+def _load_market_for(spec: RiskJobSpec, base: Path, source: str) -> MarketData:
+    """The snapshot the job names, checked to be as of the job's valuation date."""
     snap = _file(base, spec.market_data.snapshot, source, ("spec", "marketData", "snapshot"))
     market = load_market(snap)
     if market.as_of != spec.valuation_date:
@@ -935,7 +937,13 @@ def load_job(path: str | Path) -> JobInputs:
             f"{market.as_of.isoformat()} ({snap})",
             ("spec", "valuationDate"),
         )
+    return market
 
+
+def _portfolio_entries(
+    spec: RiskJobSpec, base: Path, source: str
+) -> list[tuple[Position | None, Report]]:
+    """The positions (from the CSV file or inline), each with the reporter for its problems."""
     if spec.portfolio.file is not None:
         csv_path = _file(base, spec.portfolio.file, source, ("spec", "portfolio", "file"))
         entries = read_positions_csv(csv_path)
@@ -946,7 +954,16 @@ def load_job(path: str | Path) -> JobInputs:
         empty_where = (source, ("spec", "portfolio", "positions"))
     if not entries:
         raise SpecError.one(empty_where[0], "the portfolio is empty", empty_where[1])
+    return entries
 
+
+def _build_portfolio(
+    spec: RiskJobSpec,
+    entries: list[tuple[Position | None, Report]],
+    market: MarketData,
+    source: str,
+) -> pf.Portfolio:
+    """Check every position (up to :data:`MAX_PROBLEMS` problems) and build the portfolio."""
     probs: list[Problem] = _check_pricing(spec.pricing, source)
     if probs:
         raise SpecError(probs)
@@ -971,45 +988,59 @@ def load_job(path: str | Path) -> JobInputs:
             break
     if probs:
         raise SpecError(probs)
-    portfolio = pf.build(records, market, settings)
+    return pf.build(records, market, settings)
 
-    sets: list[sc.ScenarioSet] = []
+
+def _historical_set(
+    spec: RiskJobSpec, base: Path, market: MarketData, source: str
+) -> sc.ScenarioSet | None:
+    """The historical scenario set, when the job asks for one."""
     hist_spec = spec.scenarios.historical
-    if hist_spec is not None:
-        if spec.market_data.history is None:
-            raise SpecError.one(
-                source,
-                "required when scenarios.historical is set",
-                ("spec", "marketData", "history"),
-            )
-        hist_path = _file(base, spec.market_data.history, source, ("spec", "marketData", "history"))
-        history = load_history(hist_path)
-        if history.dates[-1] > market.as_of:
-            raise SpecError.one(
-                str(hist_path),
-                f"history ends {history.dates[-1].isoformat()}, after the valuation date "
-                f"{market.as_of.isoformat()}",
-            )
-        try:
-            sets.append(
-                sc.historical(
-                    market,
-                    history,
-                    window=hist_spec.window,
-                    horizon=hist_spec.horizon_days,
-                    overlapping=hist_spec.overlapping,
-                )
-            )
-        except ValueError as exc:
-            raise SpecError.one(
-                source, f"{exc} in {hist_path}", ("spec", "scenarios", "historical")
-            ) from None
+    if hist_spec is None:
+        return None
+    if spec.market_data.history is None:
+        raise SpecError.one(
+            source,
+            "required when scenarios.historical is set",
+            ("spec", "marketData", "history"),
+        )
+    hist_path = _file(base, spec.market_data.history, source, ("spec", "marketData", "history"))
+    history = load_history(hist_path)
+    if history.dates[-1] > market.as_of:
+        raise SpecError.one(
+            str(hist_path),
+            f"history ends {history.dates[-1].isoformat()}, after the valuation date "
+            f"{market.as_of.isoformat()}",
+        )
+    try:
+        return sc.historical(
+            market,
+            history,
+            window=hist_spec.window,
+            horizon=hist_spec.horizon_days,
+            overlapping=hist_spec.overlapping,
+        )
+    except ValueError as exc:
+        raise SpecError.one(
+            source, f"{exc} in {hist_path}", ("spec", "scenarios", "historical")
+        ) from None
+
+
+def _build_scenarios(job: RiskJob, base: Path, market: MarketData, source: str) -> sc.ScenarioSet:
+    """Historical and stress scenarios, concatenated, with the job's vol rule."""
+    spec = job.spec
+    sets: list[sc.ScenarioSet] = []
+    hist = _historical_set(spec, base, market, source)
+    if hist is not None:
+        sets.append(hist)
     if spec.scenarios.stress:
         sets.append(sc.stress(market, _stresses(job, market, source)))
-    scenarios = sc.with_vol_rule(sc.concat(*sets), spec.scenarios.vol_rule)
+    return sc.with_vol_rule(sc.concat(*sets), spec.scenarios.vol_rule)
 
+
+def _measure_request(spec: RiskJobSpec) -> MeasureRequest:
     m = spec.measures
-    measures = MeasureRequest(
+    return MeasureRequest(
         var=tuple(m.var),
         es=tuple(m.es),
         greeks=m.greeks,
@@ -1018,6 +1049,28 @@ def load_job(path: str | Path) -> JobInputs:
         convention=m.convention,
         theta_horizon_days=spec.revaluation.horizon_days,
     )
+
+
+def load_job(path: str | Path) -> JobInputs:
+    """Load a RiskJob and the files it references into :class:`JobInputs`.
+
+    Raises :class:`SpecError` with every problem found (up to a limit), each naming its file,
+    field (or CSV row and column) and reason. The steps run in order and each stops the load
+    with its problems: market data, portfolio entries, positions, scenarios.
+    """
+    path = Path(path)
+    source = str(path)
+    job = load_resource(path, RiskJob)
+    spec = job.spec
+    base = path.resolve().parent
+    market = _load_market_for(spec, base, source)
+    entries = _portfolio_entries(spec, base, source)
+    portfolio = _build_portfolio(spec, entries, market, source)
+    scenarios = _build_scenarios(job, base, market, source)
     return JobInputs(
-        job=job, portfolio=portfolio, market=market, scenarios=scenarios, measures=measures
+        job=job,
+        portfolio=portfolio,
+        market=market,
+        scenarios=scenarios,
+        measures=_measure_request(spec),
     )

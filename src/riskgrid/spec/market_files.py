@@ -36,7 +36,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import numpy as np
 from pydantic import AfterValidator, BaseModel, Field, ValidationError
@@ -50,6 +50,7 @@ from riskgrid.spec.errors import Problem, SpecError
 from riskgrid.spec.loading import parse_yaml_documents, problems_from_validation, read_text
 
 M = TypeVar("M", bound=BaseModel)
+_T = TypeVar("_T")
 
 _CCY = re.compile(r"^[A-Z]{3}$")
 _PAIR = re.compile(r"^[A-Z]{6}$")
@@ -142,22 +143,11 @@ class MarketFile(Strict):
     )
 
 
-def _check_surface(
-    name: str, sf: VolSurface, spot: float | None, source: str
-) -> tuple[list[Problem], tuple[list[str], list[float], list[list[float]]] | None]:
-    """Problems of one surface, or ``(tenors, log-moneyness, vols)`` ready for ``build``."""
-    loc = ("volSurfaces", name)
+def _pillar_problems(
+    loc: tuple[str, ...], axis: str, pillars: list[float], source: str
+) -> list[Problem]:
+    """The strike axis: at least one pillar, strictly increasing."""
     probs: list[Problem] = []
-    if (sf.strikes is None) == (sf.moneyness is None):
-        probs.append(Problem(source, loc, "give exactly one of `strikes` and `moneyness`"))
-    if (sf.vols is None) == (sf.total_variance is None):
-        probs.append(Problem(source, loc, "give exactly one of `vols` and `totalVariance`"))
-    if probs:
-        return probs, None
-    axis, pillars = (
-        ("strikes", sf.strikes) if sf.strikes is not None else ("moneyness", sf.moneyness)
-    )
-    assert pillars is not None
     if not pillars:
         probs.append(Problem(source, (*loc, axis), "needs at least one strike pillar"))
     for j in range(1, len(pillars)):
@@ -169,20 +159,30 @@ def _check_surface(
                     f"strikes must be strictly increasing: {pillars[j]} after {pillars[j - 1]}",
                 )
             )
-    field, rows = ("vols", sf.vols) if sf.vols is not None else ("totalVariance", sf.total_variance)
-    assert rows is not None
+    return probs
+
+
+def _row_problems(
+    loc: tuple[str, ...],
+    field: str,
+    rows: dict[str, list[float]],
+    years: dict[str, float],
+    n_pillars: int,
+    source: str,
+) -> list[Problem]:
+    """The expiry rows: present, at distinct times, one value per strike pillar, in range."""
+    probs: list[Problem] = []
     if not rows:
         probs.append(Problem(source, (*loc, field), "needs at least one expiry pillar"))
-    years = {t: curves.tenor_years(t) for t in rows}
     if len(set(years.values())) != len(years):
         probs.append(Problem(source, (*loc, field), "has two expiry pillars at the same time"))
     for tenor, row in rows.items():
-        if len(row) != len(pillars):
+        if len(row) != n_pillars:
             probs.append(
                 Problem(
                     source,
                     (*loc, field, tenor),
-                    f"has {len(row)} values for {len(pillars)} strike pillars (missing or extra "
+                    f"has {len(row)} values for {n_pillars} strike pillars (missing or extra "
                     "pillars)",
                 )
             )
@@ -199,14 +199,20 @@ def _check_surface(
                         f"total variance must be > 0, got {v}" + (" (negative)" if v < 0 else ""),
                     )
                 )
-    if probs:
-        return probs, None
-    tenors = sorted(rows, key=years.__getitem__)
-    # total variance per (tenor, strike): the quoted one, or σ²·t
-    w = {
-        t: list(rows[t]) if field == "totalVariance" else [v * v * years[t] for v in rows[t]]
-        for t in tenors
-    }
+    return probs
+
+
+def _calendar_problems(
+    loc: tuple[str, ...],
+    field: str,
+    axis: str,
+    pillars: list[float],
+    tenors: list[str],
+    w: dict[str, list[float]],
+    source: str,
+) -> list[Problem]:
+    """No calendar arbitrage: total variance non-decreasing in expiry at every strike."""
+    probs: list[Problem] = []
     for i in range(1, len(tenors)):
         prev, cur = tenors[i - 1], tenors[i]
         for j in range(len(pillars)):
@@ -220,6 +226,43 @@ def _check_surface(
                         "in expiry (calendar arbitrage)",
                     )
                 )
+    return probs
+
+
+def _check_surface(
+    name: str, sf: VolSurface, spot: float | None, source: str
+) -> tuple[list[Problem], tuple[list[str], list[float], list[list[float]]] | None]:
+    """Problems of one surface, or ``(tenors, log-moneyness, vols)`` ready for ``build``.
+
+    The checks run in stages (the shape of the quote, its axes and values, then calendar
+    arbitrage); a stage with problems stops the later ones, whose messages would be noise.
+    """
+    loc = ("volSurfaces", name)
+    probs: list[Problem] = []
+    if (sf.strikes is None) == (sf.moneyness is None):
+        probs.append(Problem(source, loc, "give exactly one of `strikes` and `moneyness`"))
+    if (sf.vols is None) == (sf.total_variance is None):
+        probs.append(Problem(source, loc, "give exactly one of `vols` and `totalVariance`"))
+    if probs:
+        return probs, None
+    axis, pillars = (
+        ("strikes", sf.strikes) if sf.strikes is not None else ("moneyness", sf.moneyness)
+    )
+    assert pillars is not None
+    probs += _pillar_problems(loc, axis, pillars, source)
+    field, rows = ("vols", sf.vols) if sf.vols is not None else ("totalVariance", sf.total_variance)
+    assert rows is not None
+    years = {t: curves.tenor_years(t) for t in rows}
+    probs += _row_problems(loc, field, rows, years, len(pillars), source)
+    if probs:
+        return probs, None
+    tenors = sorted(rows, key=years.__getitem__)
+    # total variance per (tenor, strike): the quoted one, or σ²·t
+    w = {
+        t: list(rows[t]) if field == "totalVariance" else [v * v * years[t] for v in rows[t]]
+        for t in tenors
+    }
+    probs += _calendar_problems(loc, field, axis, pillars, tenors, w, source)
     if probs:
         return probs, None
     if axis == "strikes":
@@ -321,12 +364,12 @@ _PARSED_MAX = 32
 _PARSED_LOCK = threading.Lock()
 
 
-def _by_content(kind: str, text: str, parse: Callable[[], Any]) -> Any:
+def _by_content(kind: str, text: str, parse: Callable[[], _T]) -> _T:
     key = (kind, hashlib.sha256(text.encode("utf-8")).hexdigest())
     with _PARSED_LOCK:
         if key in _PARSED:
             _PARSED.move_to_end(key)
-            return _PARSED[key]
+            return cast(_T, _PARSED[key])  # stored under its kind by this function
     value = parse()
     with _PARSED_LOCK:
         _PARSED[key] = value

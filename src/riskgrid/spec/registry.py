@@ -7,6 +7,7 @@ Each area adds its own line when its model lands.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -37,9 +38,11 @@ def model_for(name: str) -> type[BaseModel]:
         known = ", ".join(sorted(MODELS))
         raise RiskgridError(f"unknown schema {name!r}; known: {known}") from None
     module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    model = getattr(importlib.import_module(module), attr)
+    assert isinstance(model, type) and issubclass(model, BaseModel), target
+    return model
 
 
-def json_schema(name: str) -> dict:
+def json_schema(name: str) -> dict[str, Any]:
     """JSON Schema of a model, in validation mode (what a file must look like)."""
     return model_for(name).model_json_schema(by_alias=True)

@@ -9,7 +9,7 @@ from riskgrid.spec.tenant import parse_quantity
 _BINARY = (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10))
 
 
-def add(*values: str | None) -> Decimal:
+def add(*values: str | int | float | None) -> Decimal:
     """Sum of quantities; ``None`` counts as zero."""
     return sum((parse_quantity(v) for v in values if v is not None), Decimal(0))
 
@@ -35,8 +35,11 @@ def count(value: Decimal) -> str:
     return str(int(value.to_integral_value()))
 
 
-def canonical(value: str | None, kind: str) -> str | None:
-    """Re-format a quantity from a spec in the canonical form for ``kind`` (cpu/memory/count)."""
+def canonical(value: str | int | float | None, kind: str) -> str | None:
+    """Re-format a quantity from a spec in the canonical form for ``kind`` (cpu/memory/count).
+
+    Specs give quantities as YAML strings or numbers (``4``, ``0.5``), as
+    :func:`~riskgrid.spec.tenant.parse_quantity` accepts."""
     if value is None:
         return None
     d = parse_quantity(value)

@@ -71,7 +71,8 @@ def read_exceptions(dirs: list[Path]) -> list[ExceptionRecord]:
                     validate_document(doc, model, source, kind="PolicyException")
                 spec = doc.get("spec") or {}
                 expires = next(
-                    (d for k in _EXPIRY_FIELDS if (d := _as_date(spec.get(k))) is not None), None
+                    (day for k in _EXPIRY_FIELDS if (day := _as_date(spec.get(k))) is not None),
+                    None,
                 )
                 if expires is None:
                     raise SpecError.one(source, "no readable expiry date", ("spec", "expires"))

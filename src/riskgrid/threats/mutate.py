@@ -158,8 +158,12 @@ _NEGATE: dict[type, type] = {
 def _body_start(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     """Index of the first statement after the docstring."""
     first = fn.body[0]
-    is_doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-    return 1 if is_doc and isinstance(first.value.value, str) else 0
+    is_doc = (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    )
+    return 1 if is_doc else 0
 
 
 def _exits(stmts: list[ast.stmt]) -> bool:

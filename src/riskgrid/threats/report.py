@@ -13,9 +13,9 @@ import html
 import json
 from typing import Any
 
-from riskgrid.threats.evidence import Evidence
+from riskgrid.threats.evidence import Evidence, VerificationRecord
 from riskgrid.threats.metrics import ExceptionRecord, Metrics
-from riskgrid.threats.model import AttackTree, ThreatModel
+from riskgrid.threats.model import AttackTree, Control, ControlLink, ThreatModel
 
 HEADLINE_LABELS: dict[str, str] = {
     "preventive_coverage": "Threats with ≥1 verified preventive control",
@@ -71,19 +71,37 @@ def _mutation_text(m: dict[str, Any] | None) -> str:
     return f"mutation: killed {m['killed']}/{m['total']}{stale}"
 
 
-def build(
+def _control_entry(
+    control: Control,
+    link: ControlLink,
+    verified: bool,
+    evidence: list[VerificationRecord],
+    mutation: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """One control as a threat lists it: its link, whether it is verified, and its evidence."""
+    return {
+        "id": link.control,
+        "title": control.title,
+        "type": control.type.value,
+        "layer": control.layer.value,
+        "status": control.status.value,
+        "effectiveness": link.effectiveness.value,
+        "verified": verified,
+        "implementation": list(control.implementation),
+        "evidence": [{"ref": r.ref, "node_id": r.node_id, "outcome": r.outcome} for r in evidence],
+        "mutation": _mutation_summary(mutation),
+    }
+
+
+def _threat_entries(
     model: ThreatModel,
     metrics: Metrics,
     evidence: Evidence | None,
-    *,
-    head: str,
-    exceptions: list[ExceptionRecord],
-    problems: list[str] | None = None,
-    mutation: dict[str, dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """The whole report as one document (the JSON format is exactly this)."""
+    mutation: dict[str, dict[str, Any]] | None,
+) -> list[dict[str, Any]]:
+    """Every threat with its scores and controls, highest verified residual risk first."""
     controls = {c.id: c for c in model.controls}
-    by_control: dict[str, list] = {}
+    by_control: dict[str, list[VerificationRecord]] = {}
     if evidence is not None:
         for rec in evidence.verifications:
             by_control.setdefault(rec.control, []).append(rec)
@@ -91,7 +109,7 @@ def build(
     fresh = evidence is not None
     verified = {cid for cid, rec in (evidence.controls.items() if evidence else ()) if rec.verified}
     scores = {s.threat: s for s in metrics.threats}
-    threats = []
+    threats: list[dict[str, Any]] = []
     for t in model.threats:
         s = scores[t.id]
         threats.append(
@@ -107,56 +125,72 @@ def build(
                 "residual_design": round(s.residual_design, 3),
                 "mappings": t.mappings.model_dump(),
                 "controls": [
-                    {
-                        "id": link.control,
-                        "title": controls[link.control].title,
-                        "type": controls[link.control].type.value,
-                        "layer": controls[link.control].layer.value,
-                        "status": controls[link.control].status.value,
-                        "effectiveness": link.effectiveness.value,
-                        "verified": fresh and link.control in verified,
-                        "implementation": list(controls[link.control].implementation),
-                        "evidence": [
-                            {"ref": r.ref, "node_id": r.node_id, "outcome": r.outcome}
-                            for r in by_control.get(link.control, [])
-                        ],
-                        "mutation": _mutation_summary((mutation or {}).get(link.control)),
-                    }
+                    _control_entry(
+                        controls[link.control],
+                        link,
+                        fresh and link.control in verified,
+                        by_control.get(link.control, []),
+                        (mutation or {}).get(link.control),
+                    )
                     for link in t.controls
                 ],
             }
         )
     threats.sort(key=lambda t: (-t["residual_verified"], -t["inherent"], t["id"]))
+    return threats
+
+
+def _evidence_section(
+    evidence: Evidence | None, problems: list[str] | None, head: str
+) -> dict[str, Any]:
+    return {
+        "commit": evidence.commit if evidence else None,
+        "dirty": evidence.dirty if evidence else None,
+        "generated_at": evidence.generated_at if evidence else None,
+        "source": evidence.source if evidence else None,
+        "official": evidence.official if evidence else False,
+        "tree": evidence.tree if evidence else None,
+        "junit": [j.model_dump() for j in evidence.junit] if evidence else [],
+        "problems": list(problems or []),
+        "head": head,
+        "fresh": evidence is not None,
+    }
+
+
+def _taxonomies(model: ThreatModel, metrics: Metrics) -> dict[str, Any]:
+    return {
+        key: {
+            "name": pin.name,
+            "version": pin.version,
+            "total": cov.total,
+            "referenced": cov.referenced,
+            "covered": cov.covered,
+            "uncovered": list(cov.uncovered),
+        }
+        for key, pin, cov in (
+            ("attack", model.metadata.taxonomies["attack"], metrics.attack),
+            ("ms_k8s", model.metadata.taxonomies["ms_k8s"], metrics.ms_k8s),
+        )
+    }
+
+
+def build(
+    model: ThreatModel,
+    metrics: Metrics,
+    evidence: Evidence | None,
+    *,
+    head: str,
+    exceptions: list[ExceptionRecord],
+    problems: list[str] | None = None,
+    mutation: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The whole report as one document (the JSON format is exactly this)."""
     return {
         "model": {"name": model.metadata.name, "version": model.metadata.version},
-        "evidence": {
-            "commit": evidence.commit if evidence else None,
-            "dirty": evidence.dirty if evidence else None,
-            "generated_at": evidence.generated_at if evidence else None,
-            "source": evidence.source if evidence else None,
-            "official": evidence.official if evidence else False,
-            "tree": evidence.tree if evidence else None,
-            "junit": [j.model_dump() for j in evidence.junit] if evidence else [],
-            "problems": list(problems or []),
-            "head": head,
-            "fresh": fresh,
-        },
+        "evidence": _evidence_section(evidence, problems, head),
         "headline": metrics.headline(),
-        "taxonomies": {
-            key: {
-                "name": pin.name,
-                "version": pin.version,
-                "total": cov.total,
-                "referenced": cov.referenced,
-                "covered": cov.covered,
-                "uncovered": list(cov.uncovered),
-            }
-            for key, pin, cov in (
-                ("attack", model.metadata.taxonomies["attack"], metrics.attack),
-                ("ms_k8s", model.metadata.taxonomies["ms_k8s"], metrics.ms_k8s),
-            )
-        },
-        "threats": threats,
+        "taxonomies": _taxonomies(model, metrics),
+        "threats": _threat_entries(model, metrics, evidence, mutation),
         "attack_trees": [
             {
                 "id": tree.id,

@@ -247,7 +247,7 @@ class RepoResolver:
         metadata_dir = getattr(
             importlib.import_module("riskgrid.policy.library"), "METADATA_DIR", None
         )
-        out = []
+        out: list[tuple[str, str, str]] = []
         for pid, policy in self._policies.items():
             slug = _field(policy, "slug")
             source = (

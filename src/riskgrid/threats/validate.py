@@ -91,20 +91,20 @@ def _internal(loaded: LoadedModel) -> list[Problem]:
         need(b.parent in boundaries | {None}, "boundaries", b.id, ("parent",), "unknown boundary")
     for a in m.assets:
         need(a.boundary in boundaries, "assets", a.id, ("boundary",), "unknown boundary")
-    for a in m.actors:
-        need(a.start in boundaries, "actors", a.id, ("start",), "unknown boundary")
+    for ac in m.actors:
+        need(ac.start in boundaries, "actors", ac.id, ("start",), "unknown boundary")
     for f in m.flows:
         need(f.source in assets, "flows", f.id, ("source",), "unknown asset")
         need(f.destination in assets, "flows", f.id, ("destination",), "unknown asset")
         for i, d in enumerate(f.data):
             ok = d in assets and assets[d].kind.value in ("data", "credential")
             need(ok, "flows", f.id, ("data", i), "unknown data or credential asset")
-        for i, b in enumerate(f.crosses):
-            need(b in boundaries, "flows", f.id, ("crosses", i), "unknown boundary")
+        for i, crossed in enumerate(f.crosses):
+            need(crossed in boundaries, "flows", f.id, ("crosses", i), "unknown boundary")
     used: set[str] = set()
     for t in m.threats:
-        for i, a in enumerate(t.actors):
-            need(a in actors, "threats", t.id, ("actors", i), "unknown actor")
+        for i, actor in enumerate(t.actors):
+            need(actor in actors, "threats", t.id, ("actors", i), "unknown actor")
         for i, target in enumerate(t.targets):
             ok = target in assets or target in flows or target in boundaries
             need(ok, "threats", t.id, ("targets", i), "unknown asset, flow or boundary")

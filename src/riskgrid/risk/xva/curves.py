@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from riskgrid.risk.xva.dates import DayCount, year_fraction
 
@@ -27,7 +28,7 @@ def discount_from_rate(rate: float, tau: float, compounding: Compounding) -> flo
     if compounding == "simple":
         return 1.0 / (1.0 + rate * tau)
     if compounding == "annual":
-        return (1.0 + rate) ** (-tau)
+        return float((1.0 + rate) ** (-tau))
     return float(np.exp(-rate * tau))
 
 
@@ -56,7 +57,7 @@ class ZeroCurve:
         )
         return cls(as_of, days, log_df)
 
-    def discount_days(self, days: np.ndarray) -> np.ndarray:
+    def discount_days(self, days: np.ndarray) -> npt.NDArray[np.float64]:
         """``P(0, T)`` for ``T`` given in days after the valuation date."""
         d = np.asarray(days, dtype=float)
         xs = np.concatenate([[0.0], self.days])
@@ -65,7 +66,8 @@ class ZeroCurve:
         # beyond the last pillar: the last segment's forward goes on
         slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
         out = np.where(d > xs[-1], ys[-1] + slope * (d - xs[-1]), inner)
-        return np.exp(out - self.shift * d / 365.0)
+        result: npt.NDArray[np.float64] = np.exp(out - self.shift * d / 365.0)
+        return result
 
     def discount(self, t: np.ndarray) -> np.ndarray:
         """``P(0, T)`` for model times (ACT/365F years)."""

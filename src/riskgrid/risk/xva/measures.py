@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -53,17 +54,20 @@ class Credit:
     recovery: float
     shift: float = 0.0
 
-    def survival(self, t: np.ndarray) -> np.ndarray:
+    def survival(self, t: np.ndarray) -> npt.NDArray[np.float64]:
         t = np.asarray(t, dtype=float)
         edges = np.concatenate([[0.0], self.times[:-1]])
         lam = self.rates + self.shift
         # ∫₀ᵗ λ = Σ_k λ_k · overlap([edge_k, edge_{k+1}), [0, t]); the last piece is open.
         upper = np.concatenate([self.times[:-1], [np.inf]])
         overlap = np.clip(np.minimum(t[..., None], upper) - edges, 0.0, None)
-        return np.exp(-(overlap * lam).sum(axis=-1))
+        result: npt.NDArray[np.float64] = np.exp(-(overlap * lam).sum(axis=-1))
+        return result
 
 
-def collateralised(values: np.ndarray, lagged: np.ndarray, csa: Csa | None) -> np.ndarray:
+def collateralised(
+    values: np.ndarray, lagged: np.ndarray, csa: Csa | None
+) -> npt.NDArray[np.float64]:
     """``E = V − VM − IA`` (see the module docstring); ``values`` and ``lagged`` alike-shaped."""
     if csa is None:
         return values
@@ -71,7 +75,8 @@ def collateralised(values: np.ndarray, lagged: np.ndarray, csa: Csa | None) -> n
         -lagged - csa.threshold_pay, 0.0
     )
     vm = np.where(np.abs(vm) < csa.mta, 0.0, vm)
-    return values - vm - csa.independent_amount
+    result: npt.NDArray[np.float64] = values - vm - csa.independent_amount
+    return result
 
 
 @dataclass(frozen=True)
@@ -113,10 +118,11 @@ def profile(
     return Profile(times, epe, ene, epe_se, pfe, basel_ee, eee, eepe)
 
 
-def default_weights(credit: Credit, times: np.ndarray) -> np.ndarray:
+def default_weights(credit: Credit, times: np.ndarray) -> npt.NDArray[np.float64]:
     """``S(t_{k−1}) − S(t_k)`` for each grid date (``t_0 = 0``)."""
     s = credit.survival(np.concatenate([[0.0], times]))
-    return s[:-1] - s[1:]
+    result: npt.NDArray[np.float64] = s[:-1] - s[1:]
+    return result
 
 
 def cva(epe_paths: np.ndarray, credit: Credit, times: np.ndarray) -> tuple[float, float]:

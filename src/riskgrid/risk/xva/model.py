@@ -125,7 +125,7 @@ class Model:
 
     @property
     def n_normals(self) -> int:
-        return self.chol.shape[1]
+        return int(self.chol.shape[1])
 
 
 def _components(factors: list[Factor], ir: list[int], fx: list[int]) -> list[tuple[int, Exps]]:

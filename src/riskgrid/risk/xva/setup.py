@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from riskgrid.risk.xva import dates as xd
 from riskgrid.risk.xva.curves import ZeroCurve
@@ -171,27 +172,33 @@ def _maturities(setup: ExposureSetup) -> np.ndarray:
     return np.array(out)
 
 
-def compile_run(setup: ExposureSetup) -> CompiledRun:
+def _lag_times(setup: ExposureSetup) -> dict[int, npt.NDArray[np.float64]]:
+    """Per margin period of risk (days): each report date's lagged time, floored at today."""
     as_of = setup.as_of
-    report_t = np.array([xd.model_time(as_of, d) for d in setup.report_dates])
     mpors = sorted({ns.csa.mpor_days for ns in setup.netting_sets if ns.csa and ns.csa.mpor_days})
-    lag_t = {
+    return {
         m: np.array(
             [max(xd.model_time(as_of, d - dt.timedelta(days=m)), 0.0) for d in setup.report_dates]
         )
         for m in mpors
     }
-    shifts: list[tuple[str, dict[str, float]]] = [("base", {})]
-    if setup.rate_bump > 0:
-        shifts += [(f"rates:{c}", {c: setup.rate_bump}) for c in setup.currencies]
-    flows = [(name, _cashflows(setup, sh), sh) for name, sh in shifts]
+
+
+def _timeline(
+    report_t: npt.NDArray[np.float64],
+    lag_t: dict[int, npt.NDArray[np.float64]],
+    flows: list[tuple[str, Cashflows, dict[str, float]]],
+) -> set[float]:
+    """Simulation times: report dates, lagged dates after today, fixings up to the last report."""
     times_set = set(report_t.tolist())
     for lt in lag_t.values():
         times_set |= {t for t in lt.tolist() if t > 0}
     for _, cf, _ in flows:
         times_set |= {t for t in cf.fixing_times if 0 < t <= report_t[-1]}
-    times = np.array(sorted(times_set))
+    return times_set
 
+
+def _factors(setup: ExposureSetup) -> list[Factor]:
     factors: list[Factor] = []
     for name in setup.factor_names:
         kind, key = name.split(":", 1)
@@ -201,12 +208,17 @@ def compile_run(setup: ExposureSetup) -> CompiledRun:
             continue
         cur = setup.currencies[key]
         factors.append(Factor(name, cur.rates) if kind == "IR" else Factor(name, fx_vol=cur.fx_vol))
-    model = build_model(factors, setup.correlation, times, setup.base)
-    idx = {n: i for i, n in enumerate(setup.factor_names)}
-    n_ns = len(setup.netting_sets)
+    return factors
 
-    report_idx = np.searchsorted(times, report_t)
-    lag_idx = np.empty((n_ns, len(report_t)), dtype=np.int64)
+
+def _lag_index(
+    setup: ExposureSetup,
+    times: npt.NDArray[np.float64],
+    report_idx: npt.NDArray[np.intp],
+    lag_t: dict[int, npt.NDArray[np.float64]],
+) -> npt.NDArray[np.int64]:
+    """Per netting set and report date: the timeline index its collateral balance is read at."""
+    lag_idx = np.empty((len(setup.netting_sets), len(report_idx)), dtype=np.int64)
     for k, ns in enumerate(setup.netting_sets):
         m = ns.csa.mpor_days if ns.csa else 0
         if m:
@@ -216,36 +228,64 @@ def compile_run(setup: ExposureSetup) -> CompiledRun:
             lag_idx[k] = np.searchsorted(times, np.maximum(lt, times[0]))
         else:
             lag_idx[k] = report_idx
+    return lag_idx
+
+
+def _book(
+    setup: ExposureSetup,
+    cf: Cashflows,
+    sh: dict[str, float],
+    model: Model,
+    times: npt.NDArray[np.float64],
+    evals: npt.NDArray[np.int64],
+) -> Book:
+    """The compiled book of one scenario (base or a rate shift)."""
+    idx = {n: i for i, n in enumerate(setup.factor_names)}
+    n_ns = len(setup.netting_sets)
+    cbs = {}
+    for ccy, cur in setup.currencies.items():
+        disc = cur.discount.shifted(sh.get(ccy, 0.0))
+        cbs[ccy] = compile_currency(
+            cf,
+            ccy,
+            model,
+            disc.discount,
+            idx[f"IR:{ccy}"],
+            idx.get(f"FX:{ccy}", -1),
+            cur.fx_spot,
+            n_ns,
+            evals,
+        )
+    base_disc = setup.currencies[setup.base].discount.shifted(sh.get(setup.base, 0.0))
+    return Book(
+        model,
+        setup.base,
+        cbs,
+        n_ns,
+        base_disc.discount(times),
+        _options(setup, cf, sh, idx),
+    )
+
+
+def compile_run(setup: ExposureSetup) -> CompiledRun:
+    """Compile a setup into the timeline, model and books the simulation runs on."""
+    report_t = np.array([xd.model_time(setup.as_of, d) for d in setup.report_dates])
+    lag_t = _lag_times(setup)
+    shifts: list[tuple[str, dict[str, float]]] = [("base", {})]
+    if setup.rate_bump > 0:
+        shifts += [(f"rates:{c}", {c: setup.rate_bump}) for c in setup.currencies]
+    flows = [(name, _cashflows(setup, sh), sh) for name, sh in shifts]
+    times_set = _timeline(report_t, lag_t, flows)
+    times = np.array(sorted(times_set))
+    model = build_model(_factors(setup), setup.correlation, times, setup.base)
+    report_idx = np.searchsorted(times, report_t)
+    lag_idx = _lag_index(setup, times, report_idx, lag_t)
     evals = np.unique(np.concatenate([report_idx, lag_idx.ravel()]))
     books: list[Book] = []
     for _, cf, sh in flows:
         # Fixings beyond the last report date never matter: keep only those on the timeline.
         cf.coupons = [c for c in cf.coupons if c.fixing in times_set]
-        cbs = {}
-        for ccy, cur in setup.currencies.items():
-            disc = cur.discount.shifted(sh.get(ccy, 0.0))
-            cbs[ccy] = compile_currency(
-                cf,
-                ccy,
-                model,
-                disc.discount,
-                idx[f"IR:{ccy}"],
-                idx.get(f"FX:{ccy}", -1),
-                cur.fx_spot,
-                n_ns,
-                evals,
-            )
-        base_disc = setup.currencies[setup.base].discount.shifted(sh.get(setup.base, 0.0))
-        books.append(
-            Book(
-                model,
-                setup.base,
-                cbs,
-                n_ns,
-                base_disc.discount(times),
-                _options(setup, cf, sh, idx),
-            )
-        )
+        books.append(_book(setup, cf, sh, model, times, evals))
 
     return CompiledRun(
         model=model,

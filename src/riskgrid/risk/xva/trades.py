@@ -97,7 +97,10 @@ def add_swap(
     forwarding: ZeroCurve,
 ) -> None:
     """Append the swap's terms; raises ``ValueError`` for a running period without fixing."""
-    t = lambda d: model_time(as_of, d)  # noqa: E731 - a local shorthand
+
+    def t(d: dt.date) -> float:
+        return model_time(as_of, d)
+
     fixed_sign = -1.0 if s.pay_fixed else 1.0
     fixed = schedule(s.start, s.end, s.fixed_tenor)
     for d0, d1 in itertools.pairwise(fixed):

@@ -10,9 +10,11 @@ values in base-currency units at the date.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from riskgrid.risk.xva.model import Model
 from riskgrid.risk.xva.trades import Cashflows
@@ -81,7 +83,7 @@ def compile_currency(
     cf: Cashflows,
     currency: str,
     model: Model,
-    p0: callable,  # type: ignore[valid-type]  # model times → P(0, T)
+    p0: Callable[[np.ndarray], np.ndarray],  # model times → P(0, T)
     ir: int,
     fx: int,
     fx_spot: float,
@@ -132,7 +134,9 @@ def compile_currency(
     )
 
 
-def _fixed_amounts(cb: CurrencyBook, states: np.ndarray, zeta_fix: np.ndarray) -> np.ndarray:
+def _fixed_amounts(
+    cb: CurrencyBook, states: np.ndarray, zeta_fix: np.ndarray
+) -> npt.NDArray[np.float64]:
     """Per path and coupon: ``N·(b / P(S, E | x_S) − 1)`` — the coupon fixed on this path."""
     x_fix = states[:, cb.c_fix, cb.ir]  # (paths, J)
     log_p = (
@@ -140,7 +144,10 @@ def _fixed_amounts(cb: CurrencyBook, states: np.ndarray, zeta_fix: np.ndarray) -
         - (cb.c_hE - cb.c_hS)[None, :] * x_fix
         - 0.5 * (cb.c_hE**2 - cb.c_hS**2)[None, :] * zeta_fix[None, :]
     )
-    return cb.c_notional[None, :] * (cb.c_b[None, :] * np.exp(-log_p) - 1.0)
+    result: npt.NDArray[np.float64] = cb.c_notional[None, :] * (
+        cb.c_b[None, :] * np.exp(-log_p) - 1.0
+    )
+    return result
 
 
 def deflated_values(book: Book, states: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -177,25 +184,29 @@ def deflated_values(book: Book, states: np.ndarray, at: np.ndarray) -> np.ndarra
     return out
 
 
-def _deflated_bond(book: Book, leg: OptionLeg, states: np.ndarray, i: int) -> np.ndarray:
+def _deflated_bond(
+    book: Book, leg: OptionLeg, states: np.ndarray, i: int
+) -> npt.NDArray[np.float64]:
     """``Y_c · P_c(t, T) / N_c`` on every path at timeline index ``i``."""
     cb = book.currencies[leg.currency]
     x = states[:, i, cb.ir]
-    out = leg.p0 * np.exp(-leg.h * x - 0.5 * leg.h * leg.h * cb.zeta[i])
+    out: npt.NDArray[np.float64] = leg.p0 * np.exp(-leg.h * x - 0.5 * leg.h * leg.h * cb.zeta[i])
     if cb.fx >= 0:
         out = out * cb.fx_spot * np.exp(states[:, i, cb.fx])
     return out
 
 
-def _black(fwd: np.ndarray, strike: float, sd: float, call: bool) -> np.ndarray:
+def _black(fwd: np.ndarray, strike: float, sd: float, call: bool) -> npt.NDArray[np.float64]:
     """Undiscounted Black price with total standard deviation ``sd`` > 0."""
     from scipy.special import ndtr
 
     d1 = (np.log(fwd / strike) + 0.5 * sd * sd) / sd
     d2 = d1 - sd
     if call:
-        return fwd * ndtr(d1) - strike * ndtr(d2)
-    return strike * ndtr(-d2) - fwd * ndtr(-d1)
+        result: npt.NDArray[np.float64] = fwd * ndtr(d1) - strike * ndtr(d2)
+        return result
+    result = strike * ndtr(-d2) - fwd * ndtr(-d1)
+    return result
 
 
 def option_values(book: Book, states: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -226,9 +237,12 @@ def option_values(book: Book, states: np.ndarray, at: np.ndarray) -> np.ndarray:
     return out
 
 
-def base_numeraire(book: Book, states: np.ndarray, at: np.ndarray) -> np.ndarray:
+def base_numeraire(book: Book, states: np.ndarray, at: np.ndarray) -> npt.NDArray[np.float64]:
     """``N_d(t, x)`` at the timeline indices ``at``: ``(paths, len(at))``."""
     cb = book.currencies[book.base]
     H, z = cb.H[at], cb.zeta[at]
     x = states[:, at, cb.ir]
-    return np.exp(H[None, :] * x + 0.5 * (H * H * z)[None, :]) / book.base_p0[at][None, :]
+    result: npt.NDArray[np.float64] = (
+        np.exp(H[None, :] * x + 0.5 * (H * H * z)[None, :]) / book.base_p0[at][None, :]
+    )
+    return result

@@ -26,7 +26,7 @@ ALLOWED: dict[str, str] = {
         "per event to split it would cost the speed it exists for (D-#14.3)"
     ),
     "riskgrid.service.runner:_run": (
-        "the service's job runner, being reworked by issue #14 §3 (warm pool) in parallel"
+        "to split along its steps (claim, prepare, run, record the outcome) — not done yet"
     ),
 }
 

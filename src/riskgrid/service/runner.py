@@ -314,6 +314,7 @@ class JobRunner:
         def cancelled() -> bool:
             if active.cancel.is_set():
                 return True
+            progress.flush()
             if time.monotonic() > deadline:
                 active.deadline_passed = True
                 active.cancel.set()
@@ -460,13 +461,29 @@ class _ProgressWriter:
         self.stats = gridbridge.TaskStats()
         self._last_write = 0.0
         self._last_poll = 0.0
+        self._pending = False
 
     def __call__(self, stats: gridbridge.TaskStats) -> None:
         self.stats = stats
+        self._pending = True
+        if stats.done >= stats.total > 0:
+            self._write(time.monotonic())
+        else:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the latest progress if it is unwritten and the interval has passed. Called on
+        every progress report and from the grid's cancel polling, so a burst of reports that
+        fell within one interval is written soon after, not only at the next report (which,
+        behind a long task, may be a minute away)."""
         now = time.monotonic()
-        if now - self._last_write >= self.INTERVAL or stats.done >= stats.total > 0:
-            self._last_write = now
-            self.runner.claims.update(self.claim, **self.values())
+        if self._pending and now - self._last_write >= self.INTERVAL:
+            self._write(now)
+
+    def _write(self, now: float) -> None:
+        self._last_write = now
+        self._pending = False
+        self.runner.claims.update(self.claim, **self.values())
 
     def values(self) -> TaskCounts:
         s = self.stats

@@ -132,8 +132,12 @@ def test_resumed_checkpoint_is_bit_identical(mini: Any, mini_baseline, tmp_path:
 
 @pytest.mark.ray
 def test_ray_engine_is_bit_identical(mini: Any, mini_baseline, tmp_path: Path):
-    import ray
+    from riskgrid.grid.ray_engine import _import_ray
 
+    # Ray as the engine imports it: with Ray's `uv run` hook off. `ray.init` below would
+    # otherwise (under `uv run pytest`, as CI runs) start workers through `uv run` in an
+    # uploaded copy of the working directory, where the project's uv does not exist.
+    ray = _import_ray()
     started = not ray.is_initialized()
     if started:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)

@@ -29,7 +29,9 @@ pytestmark = pytest.mark.ray
 
 @pytest.fixture(scope="module")
 def ray_runtime():
-    import ray
+    from riskgrid.grid.ray_engine import _import_ray
+
+    ray = _import_ray()  # Ray's `uv run` hook off, as the engine has it (CI runs `uv run`)
 
     started = not ray.is_initialized()  # another module may have left one running
     if started:

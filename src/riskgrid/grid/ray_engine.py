@@ -24,6 +24,7 @@ cancellation has little to cancel. A task's timeout clock starts when it is amon
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import socket
@@ -55,6 +56,7 @@ from riskgrid.grid.tasks import Task
 _POLL_SECONDS = 0.1
 _CACHE: dict[str, Any] = {}  # per Ray worker process: object id → (fn, context)
 #: Set in this process before Ray is imported (and patched if it already was): see docstring.
+_CANCEL_DRAIN_SECONDS = 5.0
 RUNTIME_ENV_VARS = {"RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0"}
 
 
@@ -274,8 +276,14 @@ class RayEngine:
                     self.nodes.add(node)
             return stats
         except (JobFailed, JobCancelled, KeyboardInterrupt):
-            for ref in st.running:
+            refs = list(st.running)
+            for ref in refs:
                 ray.cancel(ref, force=True)
+            # Let the cancelled tasks' replies land before the caller shuts Ray down: a reply
+            # arriving mid-shutdown can crash Ray's core worker (seen on Ctrl-C under `uv run`).
+            # Bounded: at most a few seconds, whatever the cluster does.
+            with contextlib.suppress(Exception):
+                ray.wait(refs, num_returns=len(refs), timeout=_CANCEL_DRAIN_SECONDS)
             raise
         finally:
             st.holder.clear()

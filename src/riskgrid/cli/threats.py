@@ -125,15 +125,7 @@ def register(app: typer.Typer) -> None:
             model, repo, evidence_path=evidence if evidence.exists() else None,
             today=_today(today), allow_dirty=allow_dirty, trusted_key=trusted_key,
         )  # fmt: skip
-        doc = rp.build(
-            a.validated.model,
-            a.metrics,
-            a.evidence,
-            head=a.head,
-            exceptions=a.exceptions,
-            problems=a.binding_problems,
-            mutation=a.mutation,
-        )
+        doc = a.report()
         text = {
             "md": lambda: rp.render_markdown(doc),
             "html": lambda: rp.render_html(doc, a.validated.model),

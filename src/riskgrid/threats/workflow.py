@@ -127,6 +127,20 @@ class Assessment:
     #: Committed mutation results per control, each marked fresh or stale (threats mutate).
     mutation: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    def report(self) -> dict[str, Any]:
+        """The whole report document of this assessment (``threats report``, the console)."""
+        from riskgrid.threats import report as rp
+
+        return rp.build(
+            self.validated.model,
+            self.metrics,
+            self.evidence,
+            head=self.head,
+            exceptions=self.exceptions,
+            problems=self.binding_problems,
+            mutation=self.mutation,
+        )
+
 
 def assess(
     model_dir: Path,

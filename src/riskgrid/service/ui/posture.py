@@ -90,7 +90,6 @@ class ThreatCache:
         self._entry: tuple[tuple, float, dict[str, Any], list[Any]] | None = None
 
     def get(self, model_dir: Path, evidence: Path | None, today: date):
-        from riskgrid.threats import report as rp
         from riskgrid.threats.workflow import assess
 
         ev = evidence if evidence is not None and evidence.exists() else None
@@ -100,15 +99,7 @@ class ThreatCache:
                 return self._entry[2], self._entry[3]
             repo = model_dir.resolve().parent
             a = assess(model_dir, repo, evidence_path=ev, today=today, allow_dirty=True)
-            doc = rp.build(
-                a.validated.model,
-                a.metrics,
-                a.evidence,
-                head=a.head,
-                exceptions=a.exceptions,
-                problems=a.binding_problems,
-                mutation=a.mutation,
-            )
+            doc = a.report()
             self._entry = (key, time.monotonic() + THREAT_CACHE_SECONDS, doc, list(a.exceptions))
             return doc, list(a.exceptions)
 

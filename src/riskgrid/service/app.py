@@ -73,7 +73,7 @@ class Services:
     image_gate: Any = None  # riskgrid.supply.gate.Gate when a trust policy is configured
 
     def job_counts(self) -> dict[str, int]:
-        with self.db.session() as s:
+        with self.db.read() as s:
             return dict(s.execute(select(JobRow.state, func.count()).group_by(JobRow.state)).all())
 
 
@@ -286,6 +286,7 @@ def create_app(settings: Settings) -> FastAPI:
             migrate(svc.db.engine)
         elif not schema_ready(svc.db.engine):
             raise RuntimeError("database schema missing: start with --migrate")
+        svc.audit.start()  # the group-commit writer (audit.py)
         if settings.runner_enabled:
             svc.runner.start()
         import threading
@@ -321,6 +322,7 @@ def create_app(settings: Settings) -> FastAPI:
             flush_thread.join(5)
             svc.runner.stop()
             svc.denials.flush(everything=True)
+            svc.audit.stop()
             svc.audit.checkpoint()
             svc.db.dispose()
             if svc.image_gate is not None:

@@ -26,10 +26,12 @@ import functools
 import hashlib
 import json
 import os
+import queue
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -260,12 +262,31 @@ def make_checkpoint(signer: AuditSigner, seq: int, head: str) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _Unit:
+    """A request's writes and the audit records that say what it did, committed together."""
+
+    write: Callable[[Any], Any] | None  # (session) -> result; None: audit records only
+    events: Callable[[Any], list[AuditEvent]]  # (result) -> records
+    future: Future[tuple[Any, list[AuditRow]]]
+
+
 class AuditLog:
     """Writes audit records; one writer at a time (thread lock, plus an advisory lock on PG).
 
+    Group commit: :meth:`submit` queues a unit (a request's own writes plus its audit records)
+    for the writer thread, which takes every unit queued meanwhile (up to ``max_batch``) into
+    one transaction (each unit in a savepoint, so one failing unit fails alone), chains and
+    signs their records in order, commits once, writes the signed checkpoint and only then
+    answers each unit. A request is therefore answered only once its rows and records are
+    durable, as before, but concurrent requests share the fsyncs instead of queueing for one
+    each. :meth:`append` is a unit of one record (through the writer when it runs).
+
     With a signer, every record is signed, and a checkpoint of the head is written to
-    ``checkpoints`` at least every ``checkpoint_every`` records or ``checkpoint_seconds``
-    (checked on append; :meth:`checkpoint` forces one, as the server does at shutdown).
+    ``checkpoints`` after a commit once ``checkpoint_every`` records or ``checkpoint_seconds``
+    have passed since the last one (default: after every commit, so every record a request
+    was answered for is anchored; :meth:`checkpoint` forces one, as the server does at
+    shutdown).
     """
 
     _ADVISORY_KEY = 0x72697367  # "risg"
@@ -278,19 +299,113 @@ class AuditLog:
         checkpoints: CheckpointStore | None = None,
         checkpoint_every: int = 1,
         checkpoint_seconds: float = 60.0,
+        max_batch: int = 256,
     ) -> None:
         self.db = db
         self.signer = signer
         self.checkpoints = checkpoints
         self.checkpoint_every = max(1, checkpoint_every)
         self.checkpoint_seconds = checkpoint_seconds
+        self.max_batch = max_batch
         self._lock = threading.Lock()
         self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
         self._head: tuple[int, str] | None = None
+        self._queue: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self.batches = 0  # commits made (for tests and the benchmark: units / batches)
+        self.units = 0
+
+    # --- the writer thread -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the group-commit writer (the server does, at startup)."""
+        with self._lock:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+                self._writer.start()
+
+    @property
+    def running(self) -> bool:
+        return self._writer is not None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Commit what is queued, then stop the writer (within ``timeout`` seconds)."""
+        writer = self._writer
+        if writer is None:
+            return
+        self._queue.put(None)
+        writer.join(timeout)
+        with self._lock:
+            self._writer = None
+
+    def _run(self) -> None:
+        while True:
+            unit = self._queue.get()
+            if unit is None:
+                return
+            batch = [unit]
+            stop = False
+            while len(batch) < self.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            self._commit(batch)
+            if stop:
+                return
+
+    def submit(
+        self,
+        write: Callable[[Any], Any] | None,
+        events: Callable[[Any], list[AuditEvent]],
+    ) -> Future[tuple[Any, list[AuditRow]]]:
+        """Queue ``write(session)`` and the records ``events(result)`` as one unit; the future
+        gives ``(result, rows)`` once committed (and anchored), or the unit's exception."""
+        unit = _Unit(write, events, Future())
+        if self._writer is not None:
+            if getattr(self.db._local, "open", False):
+                # the writer would wait for this thread's own transaction (SQLite: its lock)
+                raise RuntimeError("audit write from inside a database session")
+            self._queue.put(unit)
+        else:
+            self._commit([unit])
+        return unit.future
+
+    def commit(
+        self, write: Callable[[Any], Any] | None, events: Callable[[Any], list[AuditEvent]]
+    ) -> tuple[Any, list[AuditRow]]:
+        """:meth:`submit` and wait (from a thread; coroutines await ``wrap_future(submit())``)."""
+        return self.submit(write, events).result()
 
     def append(self, event: AuditEvent) -> AuditRow:
-        detail = canonical_json(scrub(event.detail or {}))
+        return self.commit(None, lambda _: [event])[1][0]
+
+    # --- one batch ---------------------------------------------------------------------------
+
+    def _commit(self, batch: list[_Unit]) -> None:
+        try:
+            results = self._transaction(batch)
+        except Exception as exc:
+            if len(batch) > 1:  # the commit itself failed: try each unit on its own
+                for unit in batch:
+                    self._commit([unit])
+                return
+            batch[0].future.set_exception(exc)
+            return
+        for unit, outcome in zip(batch, results, strict=True):
+            if isinstance(outcome, BaseException):
+                unit.future.set_exception(outcome)
+            else:
+                unit.future.set_result(outcome)
+
+    def _transaction(self, batch: list[_Unit]) -> list[Any]:
+        """One transaction for the batch, then the checkpoint; per unit its outcome."""
+        outcomes: list[Any] = []
         with self._lock:
             with self.db.session() as s:
                 if self.db.dialect == "postgresql":
@@ -298,31 +413,55 @@ class AuditLog:
                 last = s.execute(
                     select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
                 ).first()
-                seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-                row = AuditRow(
-                    seq=seq,
-                    ts=datetime.now(UTC).isoformat(timespec="microseconds"),
-                    request_id=event.request_id[:64],
-                    actor=scrub(event.actor)[:256],
-                    tenant=event.tenant[:63] if event.tenant else None,
-                    action=event.action[:64],
-                    object=scrub(event.object)[:300] if event.object else None,
-                    decision=event.decision,
-                    detail=detail,
-                    prev_hash=prev,
-                    hash="",
-                )
-                row.hash = chain_hash(prev, record_body(row))
-                if self.signer is not None:
-                    row.sig = self.signer.sign(_record_message(seq, row.hash))
-                s.add(row)
-            self._head = (seq, row.hash)
-            self._since_checkpoint += 1
-            if (
-                self._since_checkpoint >= self.checkpoint_every
-                or time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds
-            ):
-                self._write_checkpoint()
+                head: tuple[int, str] = (last[0], last[1]) if last else (0, GENESIS)
+                for unit in batch:
+                    before = head
+                    try:
+                        with s.begin_nested():
+                            result = unit.write(s) if unit.write is not None else None
+                            rows = []
+                            for event in unit.events(result):
+                                row = self._row(*head, event)
+                                head = (row.seq, row.hash)
+                                rows.append(row)
+                                s.add(row)
+                            s.flush()
+                    except Exception as exc:  # this unit only: its savepoint is rolled back
+                        outcomes.append(exc)
+                        head = before
+                        continue
+                    outcomes.append((result, rows))
+                records = sum(len(o[1]) for o in outcomes if not isinstance(o, Exception))
+            self.batches += 1
+            self.units += len(batch)
+            if records:
+                self._head = head
+                self._since_checkpoint += records
+                if (
+                    self._since_checkpoint >= self.checkpoint_every
+                    or time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds
+                ):
+                    self._write_checkpoint()
+        return outcomes
+
+    def _row(self, seq: int, prev: str, event: AuditEvent) -> AuditRow:
+        detail = canonical_json(scrub(event.detail or {}))
+        row = AuditRow(
+            seq=seq + 1,
+            ts=datetime.now(UTC).isoformat(timespec="microseconds"),
+            request_id=event.request_id[:64],
+            actor=scrub(event.actor)[:256],
+            tenant=event.tenant[:63] if event.tenant else None,
+            action=event.action[:64],
+            object=scrub(event.object)[:300] if event.object else None,
+            decision=event.decision,
+            detail=detail,
+            prev_hash=prev,
+            hash="",
+        )
+        row.hash = chain_hash(prev, record_body(row))
+        if self.signer is not None:
+            row.sig = self.signer.sign(_record_message(row.seq, row.hash))
         return row
 
     def _write_checkpoint(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,14 +154,48 @@ class TokenVerifier:
         jwks: JwksCache,
         leeway_seconds: float = 30.0,
         groups_claim: str = "groups",
+        cache_size: int = 10_000,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.issuer = issuer
         self.audience = audience
         self.jwks = jwks
         self.leeway = leeway_seconds
         self.groups_claim = groups_claim
+        self.cache_size = cache_size
+        self._clock = clock
+        # token -> (principal, exp, kid, key): a verified signature, remembered until exp
+        self._verified: OrderedDict[str, tuple[Principal, float, str, Any]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def verify(self, token: str) -> Principal:
+        """The token's principal; a token verified before is not verified again until its
+        ``exp`` (keyed on the whole token, so any changed byte is a miss), as long as the key
+        that verified it is still the one the key set publishes for its ``kid``: a key rotated
+        out or refreshed away makes every token it verified go through full verification."""
+        with self._cache_lock:
+            hit = self._verified.get(token)
+            if hit is not None:
+                self._verified.move_to_end(token)
+        if hit is not None:
+            principal, exp, kid, key = hit
+            try:
+                current = self.jwks.key(kid)
+            except AuthError:
+                current = None
+            if current is key and self._clock() <= exp + self.leeway:
+                return principal
+            with self._cache_lock:
+                self._verified.pop(token, None)
+        principal, exp, kid, key = self._verify(token)
+        with self._cache_lock:
+            self._verified[token] = (principal, float(exp), kid, key)
+            while len(self._verified) > self.cache_size:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float, str, Any]:
+        """Full verification: header, key, signature, claims."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -195,7 +230,7 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise AuthError("invalid token") from None
         iat, exp = claims.get("iat"), claims.get("exp")
-        if not _numeric_date(iat) or iat > time.time() + self.leeway:
+        if not _numeric_date(iat) or iat > self._clock() + self.leeway:
             raise AuthError("token iat claim invalid or in the future")
         # PyJWT accepts a numeric string or 1e30 as exp; neither is a real expiry
         if not _numeric_date(exp) or exp - iat > MAX_TOKEN_LIFETIME_SECONDS:
@@ -209,4 +244,4 @@ class TokenVerifier:
         groups = claims.get(self.groups_claim, [])
         if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
             raise AuthError("token groups claim invalid")
-        return Principal(subject=sub, groups=frozenset(groups))
+        return Principal(subject=sub, groups=frozenset(groups)), float(exp), kid, key

@@ -14,6 +14,8 @@ from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, 
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: Execution option marking a read-only session's connection (see :meth:`Database.read`).
+READ_ONLY = "riskgrid_read_only"
 
 
 def normalise_url(url: str) -> str:
@@ -48,7 +50,10 @@ def make_engine(url: str) -> Engine:
         def _sqlite_begin(conn: Connection) -> None:
             # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout
             # instead of one failing with "database is locked" when it upgrades its lock.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A read-only session (Database.read) takes a plain BEGIN: in WAL mode it reads a
+            # snapshot without waiting for the writer (who may be in the middle of an fsync).
+            read = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
@@ -75,6 +80,9 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(url)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_factory = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
         self._local = threading.local()
         self._probe_engine: Engine | None = None
 
@@ -91,6 +99,21 @@ class Database:
         self._local.open = True
         try:
             with self._factory() as s, s.begin():
+                yield s
+        finally:
+            self._local.open = False
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session that only reads: on SQLite it does not take the write lock, so reads do
+        not queue behind writes (WAL: a reader sees the last committed snapshot). Writing in
+        it is an error on SQLite (the lock cannot be upgraded safely), so use it only to read.
+        """
+        if getattr(self._local, "open", False):
+            raise RuntimeError("nested database session on one thread")
+        self._local.open = True
+        try:
+            with self._read_factory() as s, s.begin():
                 yield s
         finally:
             self._local.open = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,7 @@ from sqlalchemy import select, update
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from riskgrid.service import gridbridge, heavy, integrations
+from riskgrid.service.audit import AuditEvent
 from riskgrid.service.authz import Action, Role, allowed, tenant_role
 from riskgrid.service.bulkhead import Rejected
 from riskgrid.service.db import rowcount
@@ -189,7 +191,7 @@ def _submit_role(c: Caller, tenant: str) -> dict[str, Any]:
 
 
 def _unknown_refs(c: Caller, tenant: str, refs: dict[str, str]) -> list[str]:
-    with c.svc.db.session() as s:
+    with c.svc.db.read() as s:
         known = known_blobs(s, tenant, sorted(set(refs.values())))
     return [
         str(Problem(SOURCE, ("refs", rel), f"{d}: no such file uploaded by this tenant; send it"))
@@ -199,7 +201,7 @@ def _unknown_refs(c: Caller, tenant: str, refs: dict[str, str]) -> list[str]:
 
 
 def _stored(c: Caller, refs: dict[str, str]) -> dict[str, bytes]:
-    with c.svc.db.session() as s:
+    with c.svc.db.read() as s:
         return load_blobs(s, refs)
 
 
@@ -267,12 +269,12 @@ async def _submit(body: bytes, tenant: str, c: Caller) -> JobView:
             extra={"violations": violations},
         )
     c.svc.metrics.policy_decisions.labels("admission", "allow").inc()
-    view = await _in_thread(c, _queue, c, tenant, name, job_doc, files, refs)
+    view = await _queue(c, tenant, name, job_doc, files, refs)
     c.svc.runner.wake()
     return view
 
 
-def _queue(
+async def _queue(
     c: Caller,
     tenant: str,
     name: str,
@@ -280,29 +282,50 @@ def _queue(
     files: dict[str, bytes],
     refs: dict[str, str],
 ) -> JobView:
-    """Store the admitted job (new files once by content hash) and audit it."""
-    row = JobRow(
-        id=uuid.uuid4().hex,
-        tenant=tenant,
-        name=name,
-        state="queued",
-        submitted_by=c.principal.subject,
-        submitted_at=utcnow(),
-        inputs={"job": job_doc, "blobs": {}},
-        tasks_total=0,
-        tasks_done=0,
-        tasks_failed=0,
-        tasks_retried=0,
-        tasks_resumed=0,
-        attempts=0,
-        cancel_requested=False,
-        error=None,
-        result_files=[],
-    )
-    with c.svc.db.session() as s:
-        row.inputs = {"job": job_doc, "blobs": {**store_blobs(s, files, tenant), **refs}}
+    """Store the admitted job (new files once by content hash) and its audit record in one
+    transaction, group-committed with concurrent submissions (audit.py): answered once both
+    are durable."""
+    job_id, submitted = uuid.uuid4().hex, utcnow()
+
+    def write(s: Any) -> JobRow:
+        row = JobRow(
+            id=job_id,
+            tenant=tenant,
+            name=name,
+            state="queued",
+            submitted_by=c.principal.subject,
+            submitted_at=submitted,
+            inputs={"job": job_doc, "blobs": {**store_blobs(s, files, tenant), **refs}},
+            tasks_total=0,
+            tasks_done=0,
+            tasks_failed=0,
+            tasks_retried=0,
+            tasks_resumed=0,
+            attempts=0,
+            cancel_requested=False,
+            error=None,
+            result_files=[],
+        )
         s.add(row)
-    c.audit(Action.JOB_SUBMIT, "allow", tenant=tenant, obj=f"job/{row.id}", detail={"name": name})
+        return row
+
+    def records(_: Any) -> list[AuditEvent]:
+        return [
+            AuditEvent(
+                actor=c.principal.subject,
+                action=Action.JOB_SUBMIT,
+                decision="allow",
+                request_id=c.request_id,
+                tenant=tenant,
+                object=f"job/{job_id}",
+                detail={"name": name},
+            )
+        ]
+
+    if c.svc.audit.running:
+        row, _ = await asyncio.wrap_future(c.svc.audit.submit(write, records))
+    else:  # no writer thread (an app not started through its lifespan): commit in a thread
+        row, _ = await _in_thread(c, c.svc.audit.commit, write, records)
     return job_view(row)
 
 
@@ -358,7 +381,7 @@ def missing_blobs(tenant: TenantName, body: BlobQuery, c: Caller = Depends(calle
     _, role = load_visible(c, tenant, action)
     if not allowed(role, action):
         raise c.deny(action, 403, f"role {role.label} may not submit jobs", tenant=tenant)
-    with c.svc.db.session() as s:
+    with c.svc.db.read() as s:
         known = known_blobs(s, tenant, body.sha256)
     return BlobAnswer(missing=[d for d in dict.fromkeys(body.sha256) if d not in known])
 
@@ -382,7 +405,7 @@ def list_jobs(
         load_visible(c, tenant, Action.JOB_READ)
         visible = [tenant]
     else:
-        with c.svc.db.session() as s:
+        with c.svc.db.read() as s:
             visible = [
                 r.name
                 for r in s.scalars(select(TenantRow))
@@ -392,7 +415,7 @@ def list_jobs(
     if state:
         q = q.where(JobRow.state == state)
     q = q.order_by(JobRow.submitted_at.desc(), JobRow.id).offset(offset).limit(limit + 1)
-    with c.svc.db.session() as s:
+    with c.svc.db.read() as s:
         rows = list(s.scalars(q))
     more = len(rows) > limit
     return JobPage(
@@ -401,7 +424,7 @@ def list_jobs(
 
 
 def _job(c: Caller, job_id: str, action: str) -> tuple[JobRow, Role]:
-    with c.svc.db.session() as s:
+    with c.svc.db.read() as s:
         row = s.get(JobRow, job_id)
         trow = s.get(TenantRow, row.tenant) if row else None
     role = tenant_role(

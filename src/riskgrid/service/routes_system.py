@@ -102,7 +102,7 @@ def metrics(request: Request) -> Response:
 def me(c: Caller = Depends(caller)) -> Me:
     """Who the token says you are, and your role in each tenant."""
     group = c.svc.settings.platform_admin_group
-    with c.svc.db.session() as s:
+    with c.svc.db.read() as s:
         tenants = list(s.scalars(select(TenantRow).order_by(TenantRow.name)))
     roles = {}
     for t in tenants:

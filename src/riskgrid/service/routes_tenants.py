@@ -197,7 +197,7 @@ def list_tenants(c: Caller = Depends(caller)) -> TenantList:
 
 def load_visible(c: Caller, name: str, action: str) -> tuple[TenantRow, Role]:
     """The tenant and the caller's role, or the same 404 whether absent or not the caller's."""
-    with c.svc.db.session() as s:
+    with c.svc.db.read() as s:
         row = s.get(TenantRow, name)
     role = tenant_role(c.principal, row.spec if row else None, c.svc.settings.platform_admin_group)
     if row is None or role is None:

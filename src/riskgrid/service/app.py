@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -71,6 +71,8 @@ class Services:
     dry_runs: WorkPool  # processes of their own for policy dry-runs: they cannot starve submits
     verdicts: VerdictCache  # submission verdicts by content (verdicts.py)
     image_gate: Any = None  # riskgrid.supply.gate.Gate when a trust policy is configured
+    # stored tenants by (name, generation, created, updated): routes_tenants._tenant_row
+    tenant_rows: dict[Any, Any] = field(default_factory=dict)
 
     def job_counts(self) -> dict[str, int]:
         with self.db.read() as s:

@@ -266,7 +266,9 @@ def make_checkpoint(signer: AuditSigner, seq: int, head: str) -> dict[str, Any]:
 class _Unit:
     """A request's writes and the audit records that say what it did, committed together."""
 
-    write: Callable[[Any], Any] | None  # (session) -> result; None: audit records only
+    # (session) -> result; None: audit records only. It may run twice (a batch that fails is
+    # rolled back and retried unit by unit), so it must only write through the session.
+    write: Callable[[Any], Any] | None
     events: Callable[[Any], list[AuditEvent]]  # (result) -> records
     future: Future[tuple[Any, list[AuditRow]]]
 
@@ -274,13 +276,14 @@ class _Unit:
 class AuditLog:
     """Writes audit records; one writer at a time (thread lock, plus an advisory lock on PG).
 
-    Group commit: :meth:`submit` queues a unit (a request's own writes plus its audit records)
-    for the writer thread, which takes every unit queued meanwhile (up to ``max_batch``) into
-    one transaction (each unit in a savepoint, so one failing unit fails alone), chains and
-    signs their records in order, commits once, writes the signed checkpoint and only then
-    answers each unit. A request is therefore answered only once its rows and records are
-    durable, as before, but concurrent requests share the fsyncs instead of queueing for one
-    each. :meth:`append` is a unit of one record (through the writer when it runs).
+    Group commit: :meth:`submit` queues a unit (a request's own writes plus its audit
+    records) for the writer thread, which takes every unit queued meanwhile (up to
+    ``max_batch``) into one transaction, chains and signs their records in order, commits
+    once, writes the signed checkpoint and only then answers each unit. A request is thus
+    answered only once its rows and records are durable, as before, but concurrent requests
+    share the fsyncs instead of queueing for one each. A batch that fails (one bad unit, a
+    failed commit) is rolled back and its units retried one transaction each, so a unit fails
+    alone. :meth:`append` is a unit of one record (through the writer when it runs).
 
     With a signer, every record is signed, and a checkpoint of the head is written to
     ``checkpoints`` after a commit once ``checkpoint_every`` records or ``checkpoint_seconds``
@@ -391,21 +394,19 @@ class AuditLog:
         try:
             results = self._transaction(batch)
         except Exception as exc:
-            if len(batch) > 1:  # the commit itself failed: try each unit on its own
+            if len(batch) > 1:  # one unit (or the commit) failed: each unit on its own
                 for unit in batch:
                     self._commit([unit])
                 return
             batch[0].future.set_exception(exc)
             return
         for unit, outcome in zip(batch, results, strict=True):
-            if isinstance(outcome, BaseException):
-                unit.future.set_exception(outcome)
-            else:
-                unit.future.set_result(outcome)
+            unit.future.set_result(outcome)
 
-    def _transaction(self, batch: list[_Unit]) -> list[Any]:
-        """One transaction for the batch, then the checkpoint; per unit its outcome."""
-        outcomes: list[Any] = []
+    def _transaction(self, batch: list[_Unit]) -> list[tuple[Any, list[AuditRow]]]:
+        """One transaction for the whole batch (all or nothing: a failure anywhere rolls it
+        back and :meth:`_commit` retries unit by unit), then the checkpoint."""
+        outcomes: list[tuple[Any, list[AuditRow]]] = []
         with self._lock:
             with self.db.session() as s:
                 if self.db.dialect == "postgresql":
@@ -415,23 +416,15 @@ class AuditLog:
                 ).first()
                 head: tuple[int, str] = (last[0], last[1]) if last else (0, GENESIS)
                 for unit in batch:
-                    before = head
-                    try:
-                        with s.begin_nested():
-                            result = unit.write(s) if unit.write is not None else None
-                            rows = []
-                            for event in unit.events(result):
-                                row = self._row(*head, event)
-                                head = (row.seq, row.hash)
-                                rows.append(row)
-                                s.add(row)
-                            s.flush()
-                    except Exception as exc:  # this unit only: its savepoint is rolled back
-                        outcomes.append(exc)
-                        head = before
-                        continue
+                    result = unit.write(s) if unit.write is not None else None
+                    rows = []
+                    for event in unit.events(result):
+                        row = self._row(*head, event)
+                        head = (row.seq, row.hash)
+                        rows.append(row)
+                    s.add_all(rows)
                     outcomes.append((result, rows))
-                records = sum(len(o[1]) for o in outcomes if not isinstance(o, Exception))
+            records = sum(len(rows) for _, rows in outcomes)
             self.batches += 1
             self.units += len(batch)
             if records:

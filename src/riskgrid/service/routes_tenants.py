@@ -195,10 +195,31 @@ def list_tenants(c: Caller = Depends(caller)) -> TenantList:
     return TenantList(items=items)
 
 
+def _tenant_row(c: Caller, name: str) -> TenantRow | None:
+    """The stored tenant. Its version (generation and timestamps: a small read) is checked on
+    every call; the row itself, with its spec, is loaded only when that version is new to this
+    process, so every replica sees every update at once."""
+    cache = c.svc.tenant_rows
+    cols = (TenantRow.generation, TenantRow.created_at, TenantRow.updated_at)
+    with c.svc.db.read() as s:
+        version = s.execute(select(*cols).where(TenantRow.name == name)).first()
+        if version is None:
+            return None
+        key = (name, *version)
+        row = cache.get(key)
+        if row is None:
+            row = s.get(TenantRow, name)
+            if row is None:
+                return None
+            cache[key] = row
+            while len(cache) > 1024:  # bounded: the oldest entries go first
+                del cache[next(iter(cache))]
+    return row
+
+
 def load_visible(c: Caller, name: str, action: str) -> tuple[TenantRow, Role]:
     """The tenant and the caller's role, or the same 404 whether absent or not the caller's."""
-    with c.svc.db.read() as s:
-        row = s.get(TenantRow, name)
+    row = _tenant_row(c, name)
     role = tenant_role(c.principal, row.spec if row else None, c.svc.settings.platform_admin_group)
     if row is None or role is None:
         reason = "absent" if row is None else "no role in tenant"

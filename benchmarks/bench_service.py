@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -139,6 +140,7 @@ class Run:
     lat: list[float] = field(default_factory=list)
     codes: dict[int, int] = field(default_factory=dict)
     wall: float = 0.0
+    server_cpu_ms: float = 0.0  # server CPU (all its processes) per measured request
 
     def ok(self) -> list[float]:
         return self.lat
@@ -287,30 +289,57 @@ def _abuse_proc(url: str, token: str, body: dict, big: dict, stop: Any, out: Any
     out.put(run.codes)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (the server and its work processes)."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    total = sum(proc.cpu_times()[:2])
+    for child in proc.children(recursive=True):
+        with contextlib.suppress(psutil.Error):  # a child that just exited
+            total += sum(child.cpu_times()[:2])
+    return total
+
+
 def scenario(
-    url: str, reqs: list, per_client: int, abuser: tuple[str, dict, dict] | None
+    url: str,
+    reqs: list,
+    per_client: int,
+    abuser: tuple[str, dict, dict] | None,
+    server_pid: int | None = None,
 ) -> tuple[Run, list[float], Run]:
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     run, bad = Run(), Run()
     stop, q_health, q_bad = ctx.Event(), ctx.Queue(), ctx.Queue()
-    probe = ctx.Process(target=_probe_proc, args=(url, stop, q_health))
-    probe.start()
+    probe = ctx.Process(target=_probe_proc, args=(url, stop, q_health), daemon=True)
     flood = None
-    if abuser:
-        flood = ctx.Process(target=_abuse_proc, args=(url, *abuser, stop, q_bad))
-        flood.start()
-        time.sleep(3.0)  # the abuser is in full swing before the measured clients start
-    else:
-        time.sleep(1.0)
-    asyncio.run(clients_load(url, reqs, per_client, run))
-    stop.set()
-    health = q_health.get(timeout=120)
-    probe.join(30)
-    if flood:
-        bad.codes = q_bad.get(timeout=300)
-        flood.join(30)
+    try:
+        probe.start()
+        if abuser:
+            flood = ctx.Process(target=_abuse_proc, args=(url, *abuser, stop, q_bad), daemon=True)
+            flood.start()
+            time.sleep(3.0)  # the abuser is in full swing before the measured clients start
+        else:
+            time.sleep(1.0)
+        cpu0 = cpu_seconds(server_pid) if server_pid else 0.0
+        asyncio.run(clients_load(url, reqs, per_client, run))
+        if server_pid and run.lat:
+            run.server_cpu_ms = (cpu_seconds(server_pid) - cpu0) * 1000 / len(run.lat)
+        stop.set()
+        health = q_health.get(timeout=120)
+        probe.join(30)
+        if flood:
+            bad.codes = q_bad.get(timeout=300)
+            flood.join(30)
+    finally:  # nothing outlives a failed scenario (a probe left running would spin forever)
+        stop.set()
+        for p in (probe, flood):
+            if p is not None and p.is_alive():
+                p.join(10)
+                if p.is_alive():
+                    p.terminate()
     return run, health, bad
 
 
@@ -385,7 +414,9 @@ def summary(name: str, runs: list[Run], health: list[list[float]] | None = None)
     line = (
         f"{name:<44} req/s min {rates[0]:7.1f} med {statistics.median(rates):7.1f} | "
         f"p50 med {statistics.median(p50):7.1f} ms | p99 min {p99[0]:7.1f} med "
-        f"{statistics.median(p99):7.1f} ms | codes {dict(sorted(codes.items()))}"
+        f"{statistics.median(p99):7.1f} ms | server CPU/req med "
+        f"{statistics.median(r.server_cpu_ms for r in runs):5.1f} ms | "
+        f"codes {dict(sorted(codes.items()))}"
     )
     if health:
         hp = sorted(pct(h, 0.99) * 1000 for h in health)
@@ -400,7 +431,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--tenants", type=int, default=5)
-    ap.add_argument("--per-client", type=int, default=4)
+    ap.add_argument("--per-client", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--e2e-runs", type=int, default=5, help="jobs per e2e measurement")
     ap.add_argument("--only", choices=("api", "e2e"), default=None)
@@ -472,7 +503,7 @@ def main() -> None:
                     ("abuse", refs, abuser),
                 ):
                     run, h, bad = scenario(
-                        url, reqs, args.per_client * (5 if key == "status" else 1), ab
+                        url, reqs, args.per_client * (5 if key == "status" else 1), ab, proc.pid
                     )
                     print(f"  {key}: {run.rate:.1f} req/s, codes {run.codes}", flush=True)
                     results[key].append(run)

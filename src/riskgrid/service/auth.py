@@ -179,11 +179,15 @@ class TokenVerifier:
                 self._verified.move_to_end(token)
         if hit is not None:
             principal, exp, kid, key = hit
+            if self._clock() >= exp + self.leeway:
+                with self._cache_lock:
+                    self._verified.pop(token, None)
+                raise AuthError("token expired")
             try:
                 current = self.jwks.key(kid)
             except AuthError:
                 current = None
-            if current is key and self._clock() <= exp + self.leeway:
+            if current is key:
                 return principal
             with self._cache_lock:
                 self._verified.pop(token, None)

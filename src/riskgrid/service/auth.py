@@ -128,6 +128,14 @@ class JwksCache:
         self._fetched_at = self._clock()
         self.fetches += 1
 
+    def peek(self, kid: str) -> Any:
+        """The key for ``kid`` if the cached key set is fresh, else None; never fetches (safe
+        to call on the event loop)."""
+        with self._lock:
+            if self._fetched_at is None or self._clock() - self._fetched_at > self.ttl:
+                return None
+            return self._keys.get(kid)
+
     def key(self, kid: str) -> Any:
         with self._lock:
             now = self._clock()
@@ -167,6 +175,19 @@ class TokenVerifier:
         # token -> (principal, exp, kid, key): a verified signature, remembered until exp
         self._verified: OrderedDict[str, tuple[Principal, float, str, Any]] = OrderedDict()
         self._cache_lock = threading.Lock()
+
+    def cached(self, token: str) -> Principal | None:
+        """The principal of a token verified before, still within ``exp``, whose key the fresh
+        key set still publishes; None when that cannot be said without I/O or a signature
+        check (then call :meth:`verify`). Never blocks: the event loop may call it."""
+        with self._cache_lock:
+            hit = self._verified.get(token)
+        if hit is None:
+            return None
+        principal, exp, kid, key = hit
+        if self._clock() >= exp + self.leeway or self.jwks.peek(kid) is not key:
+            return None
+        return principal
 
     def verify(self, token: str) -> Principal:
         """The token's principal; a token verified before is not verified again until its

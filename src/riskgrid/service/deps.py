@@ -121,7 +121,7 @@ def route_template(request: Request) -> str:
     return getattr(request.scope.get("route"), "path", None) or "unmatched"
 
 
-def caller(
+async def caller(
     request: Request,
     creds: HTTPAuthorizationCredentials | None = Depends(bearer),
 ) -> Caller:
@@ -131,11 +131,38 @@ def caller(
     over the limit, the request is refused (429) and only counted; within it, the denial goes
     to the audit log through the aggregator (one record per client and reason per window, with
     a count), so a flood of bad tokens cannot turn into a flood of audit rows.
+
+    Async, so that a request authenticated before its body was read (every route of the API:
+    :class:`BoundedRoute`) costs no thread here.
     """
     early = request.scope.get("state", {}).get(_CALLER_KEY)
     if early is not None:  # authenticated (and limited) before the body was read
         return early
-    return authenticate(request, creds)
+    return authenticate_cached(request, creds) or await anyio.to_thread.run_sync(
+        authenticate, request, creds
+    )
+
+
+def authenticate_cached(
+    request: Request, creds: HTTPAuthorizationCredentials | None
+) -> Caller | None:
+    """:func:`authenticate` without a thread, when it needs no I/O: a token verified before
+    (cached until its ``exp``), the in-memory rate limiter, and a token left in the bucket.
+    None otherwise (then :func:`authenticate` runs in a thread, and refuses or audits)."""
+    from riskgrid.service.ratelimit import RateLimiter
+
+    svc = services(request)
+    if creds is None or creds.scheme.lower() != "bearer":
+        return None
+    if not isinstance(svc.limiter, RateLimiter):
+        return None  # the shared limiter is a database statement
+    principal = svc.verifier.cached(creds.credentials)
+    if principal is None:
+        return None
+    allowed, _ = svc.limiter.allow(f"sub:{principal.subject}")
+    if not allowed:  # (a refusal takes no token) the slow path refuses again, and audits
+        return None
+    return Caller(principal=principal, request_id=request_id(request), svc=svc)
 
 
 def authenticate(request: Request, creds: HTTPAuthorizationCredentials | None) -> Caller:
@@ -249,7 +276,9 @@ class BoundedRoute(APIRoute):
             req = BoundedRequest(request.scope, request.receive)
             if needs_caller:
                 creds = await bearer(req)
-                c = await anyio.to_thread.run_sync(authenticate, req, creds)
+                c = authenticate_cached(req, creds) or await anyio.to_thread.run_sync(
+                    authenticate, req, creds
+                )
                 if heavy and c.svc.bulkheads.in_flight(c.principal.subject) >= (
                     c.svc.bulkheads.principal_limit
                 ):

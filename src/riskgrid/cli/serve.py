@@ -45,7 +45,7 @@ def serve(
     """Run the self-service API server (FastAPI under uvicorn)."""
     import uvicorn
 
-    from riskgrid.service.app import DEV_BANNER, create_app, uvicorn_options
+    from riskgrid.service.app import DEV_BANNER, create_app, tune_process, uvicorn_options
     from riskgrid.service.settings import from_env
 
     settings = from_env(
@@ -65,6 +65,7 @@ def serve(
         banner = DEV_BANNER.format(dir=settings.dev_dir)
         print(f"\n{'!' * 78}\n{banner}\n{'!' * 78}\n", file=sys.stderr, flush=True)
     app = create_app(settings)
+    tune_process()
     print(f"web console: http://{host}:{port}/ui", file=sys.stderr, flush=True)
     uvicorn.run(
         app,

@@ -196,7 +196,7 @@ def test_health_answers_fast_while_one_client_floods(tmp_path, procs):
     try:
         time.sleep(3.0)  # let the flood build up
         with httpx.Client(base_url=srv.url, timeout=30) as c:
-            for i in range(40):
+            for i in range(80):
                 started = time.perf_counter()
                 r = c.get("/healthz" if i % 2 else "/readyz")
                 health.append(time.perf_counter() - started)
@@ -216,11 +216,12 @@ def test_health_answers_fast_while_one_client_floods(tmp_path, procs):
     flood_codes = json.loads(out.read_text())
     health.sort()
     assert 429 in flood_codes and 5 not in {c // 100 for c in flood_codes}, set(flood_codes)
-    # The median is held to the bound (100 ms). The tail gets 250 ms: on the shared
-    # 2-core machine (load average 8-12 from other work while this was written) the scheduler
-    # alone delays a runnable process by 100+ ms now and then, flood or not; 2 of 3 runs there
-    # also met 100 ms at the 90th percentile. No probe may take a second (before the work
-    # processes, probes took over 30 s). benchmarks/bench_service.py measures the true p99.
+    # The bound (100 ms) holds up to the 95th percentile of 80 probes; the slowest few
+    # get 500 ms: on the shared 2-core machine (load average 5-8 from other work) the scheduler
+    # alone now and then delays a runnable process by 100+ ms, flood or not, and the probes come
+    # from a process that waits for a core like any other. Measured here at load 3-5: max
+    # 34-58 ms (before the front-door health answer and the group commit: p90 up to 250 ms).
+    # benchmarks/bench_service.py measures the p99.
     assert health[len(health) // 2] < 0.1, health
-    assert health[int(len(health) * 0.9)] < 0.25, health
-    assert health[-1] < 1.0, health
+    assert health[int(len(health) * 0.95)] < 0.1, health
+    assert health[-1] < 0.5, health

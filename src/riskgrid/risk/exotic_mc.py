@@ -81,8 +81,9 @@ def _walk(xp: Any, z: Array, dt: np.ndarray) -> Array:
     bits); other namespaces use ``cumulative_sum``.
     """
     if is_numpy_namespace(xp):
-        w = np.ascontiguousarray(np.asarray(z).T)
-        w *= np.sqrt(dt)[:, None]
+        # a new C-contiguous (dates, paths) array (never z's own buffer: z is reused for
+        # every column chunk); free of a transposing copy when z is rng's Fortran-order draw
+        w = np.multiply(np.asarray(z).T, np.sqrt(dt)[:, None], order="C")
         for j in range(1, w.shape[0]):
             np.add(w[j], w[j - 1], out=w[j])
         return w
@@ -229,15 +230,29 @@ def heston_paths(
     rho: float,
     keep: np.ndarray | None = None,
 ) -> tuple[Array, Array]:
-    r"""Andersen QE on the grid ``times``: log-spots and variances, each (cols, paths, steps).
+    r"""Andersen QE-M on the grid ``times``: log-spots and variances, each (cols, paths, steps).
 
     ``z`` has 2·steps columns: variance normals then spot normals. Variance: moments
     :math:`m = \theta + (v - \theta)e^{-\kappa\Delta}`,
     :math:`s^2 = v\sigma^2 e^{-\kappa\Delta}(1 - e^{-\kappa\Delta})/\kappa
     + \theta\sigma^2(1 - e^{-\kappa\Delta})^2/(2\kappa)`, :math:`\psi = s^2/m^2`; quadratic
-    branch :math:`v' = a(b + Z_v)^2` for :math:`\psi \le 1.5`, exponential branch (mass at 0,
-    :math:`U = N(Z_v)`) otherwise. Log-spot (:math:`\gamma_1 = \gamma_2 = 1/2`):
-    :math:`\ln S' = \ln S + (r-q)\Delta + K_0 + K_1 v + K_2 v' + \sqrt{K_3 (v + v')}\,Z_s`.
+    branch :math:`v' = a(b + Z_v)^2`, :math:`b^2 = 2/\psi - 1 + \sqrt{2/\psi}\sqrt{2/\psi - 1}`,
+    :math:`a = m/(1 + b^2)` for :math:`\psi \le 1.5`; exponential branch otherwise:
+    :math:`p = (\psi - 1)/(\psi + 1)`, :math:`\beta = (1 - p)/m`, :math:`U = N(Z_v)`,
+    :math:`v' = 0` if :math:`U \le p`, else :math:`\ln\frac{1-p}{1-U}/\beta`.
+
+    Log-spot with :math:`\gamma_1 = \gamma_2 = 1/2` and Andersen's martingale correction:
+    :math:`\ln S' = \ln S + (r-q)\Delta + K_0^* + K_1 v + K_2 v' + \sqrt{K_3 (v + v')}\,Z_s`,
+    :math:`K_0^* = -\ln M - (K_1 + \tfrac12 K_3) v` where
+    :math:`M = E[e^{A v'} \mid v]`, :math:`A = K_2 + \tfrac12 K_3`: quadratic branch
+    :math:`\ln M = \frac{A b^2 a}{1 - 2Aa} - \tfrac12\ln(1 - 2Aa)`, exponential branch
+    :math:`M = p + \beta(1-p)/(\beta - A)`. Then :math:`E[S' \mid S, v] = S e^{(r-q)\Delta}`
+    exactly, so the discounted spot is a martingale *of the scheme* — which is what makes the
+    martingale control variate (:func:`martingale_cv_mean_se`) unbiased. :math:`M` exists for
+    :math:`A < 1/(2a)` (quadratic) and :math:`A < \beta` (exponential); always when
+    :math:`A \le 0` (e.g. :math:`\rho \le 0`). An element where it does not (large positive
+    :math:`\rho` with coarse steps) keeps Andersen's uncorrected drift
+    :math:`K_0 = -\rho\kappa\theta\Delta/\sigma`.
 
     ``keep`` (step indices, ascending) limits the returned steps (a European payoff needs only
     the last): the recursion is the same, only fewer steps are stored.
@@ -252,49 +267,122 @@ def heston_paths(
     n_steps = len(times)
     dts = np.diff(np.concatenate([[0.0], times]))
     n_cols = spot.shape[0]
-    n_paths = z.shape[0]
     keep_set = set(range(n_steps)) if keep is None else {int(k) for k in keep}
     zt = _rows(xp, z)  # (2·steps, paths), contiguous rows
-    shape = (n_cols, n_paths)
+    shape = (n_cols, z.shape[0])
     v = v0[:, None] * xp.ones(shape, dtype=xp.float64)
     x = xp.log(spot)[:, None] * xp.ones(shape, dtype=xp.float64)
-    th = theta[:, None]
     logs, vs = [], []
     for i in range(n_steps):
-        dt = float(dts[i])
-        e = float(np.exp(-kappa * dt))
-        c1 = sigma * sigma * e * (1.0 - e) / kappa
-        c2 = sigma * sigma * (1.0 - e) ** 2 / (2.0 * kappa)
-        k0 = -rho * kappa * dt / sigma
-        k1 = 0.5 * dt * (kappa * rho / sigma - 0.5) - rho / sigma
-        k2 = 0.5 * dt * (kappa * rho / sigma - 0.5) + rho / sigma
-        k3 = 0.5 * dt * (1.0 - rho * rho)
-        zv = zt[i, :][None, :]
-        zs = zt[n_steps + i, :][None, :]
-        m = v * e + th * (1.0 - e)
-        psi = (v * c1 + th * c2) / (m * m)
-        # quadratic branch, ψ clipped to 1.5 (then 2/ψ − 1 ≥ 1/3 > 0)
-        inv = 2.0 / xp.minimum(psi, 1.5)
-        b2 = inv - 1.0
-        b2 = b2 + xp.sqrt(inv * b2)
-        v_new = xp.sqrt(b2) + zv
-        v_new = (m / (1.0 + b2)) * (v_new * v_new)
-        big = psi > 1.5
-        if bool(xp.any(big)):  # exponential branch on its elements only
-            p_b = (psi[big] - 1.0) / (psi[big] + 1.0)
-            beta = (1.0 - p_b) / m[big]
-            u = _cdf(xp, xp.broadcast_to(zv, shape)[big])
-            v_new[big] = xp.where(
-                u <= p_b, 0.0, xp.log((1.0 - p_b) / xp.maximum(1.0 - u, 1e-300)) / beta
-            )
-        drift = (r - q)[:, None] * dt + k0 * th  # (cols, 1)
-        # v, v' ≥ 0 by construction (both branches), so K₃(v + v') needs no floor
-        x = x + drift + (k1 * v + k2 * v_new) + xp.sqrt(k3 * (v + v_new)) * zs
+        v_new, log_m = _qe_variance(
+            xp, v, zt[i, :][None, :], float(dts[i]), kappa, theta, sigma, rho
+        )
+        x = _qe_log_spot(xp, x, v, v_new, log_m, zt[n_steps + i, :][None, :], float(dts[i]),
+                         r - q, kappa, theta, sigma, rho)  # fmt: skip
         v = v_new
         if i in keep_set:
             logs.append(x)
             vs.append(v)
     return xp.stack(logs, axis=-1), xp.stack(vs, axis=-1)
+
+
+def _qe_variance(
+    xp: Any, v: Array, zv: Array, dt: float, kappa: float, theta: Array, sigma: float, rho: float
+) -> tuple[Array, Array]:
+    r"""One QE variance step and :math:`\ln M` of the martingale correction (see
+    :func:`heston_paths`), both (cols, paths). ``theta`` is per column."""
+    e = math.exp(-kappa * dt)
+    k2 = 0.5 * dt * (kappa * rho / sigma - 0.5) + rho / sigma
+    a_coef = k2 + 0.25 * dt * (1.0 - rho * rho)  # A = K₂ + K₃/2
+    th = theta[:, None]
+    m = v * e + th * (1.0 - e)
+    # 2/ψ = 2m²/s², from s²/2 (one pass fewer); ψ ≤ 1.5 ⇔ 2/ψ ≥ 4/3
+    half_s2 = v * (0.5 * sigma * sigma * e * (1.0 - e) / kappa) + th * (
+        sigma * sigma * (1.0 - e) ** 2 / (4.0 * kappa)
+    )
+    inv = (m * m) / half_s2
+    big = inv < 4.0 / 3.0
+    inv = xp.maximum(inv, 4.0 / 3.0)  # the quadratic branch on all, clipped (b² ≥ 1/3 > 0)
+    b2 = inv - 1.0
+    b2 = b2 + xp.sqrt(inv * b2)
+    a = m / (1.0 + b2)
+    v_new = xp.sqrt(b2) + zv
+    v_new = a * (v_new * v_new)
+    d = 1.0 - (2.0 * a_coef) * a  # > 0 whenever A ≤ 0
+    if a_coef > 0.0:
+        d = xp.where(d > 0.0, d, xp.nan)  # no M: the caller falls back to K₀ (NaN marks it)
+    log_m = (a_coef * b2) * a / d - 0.5 * xp.log(d)
+    if bool(xp.any(big)):  # exponential branch on its elements only
+        pick, put = _subset(xp, big)
+        mb = pick(m)
+        psi = 2.0 * pick(half_s2) / (mb * mb)
+        p_b = (psi - 1.0) / (psi + 1.0)
+        beta = (1.0 - p_b) / mb
+        u = _cdf(xp, pick(xp.broadcast_to(zv, v.shape)))
+        put(
+            v_new, xp.where(u <= p_b, 0.0, xp.log((1.0 - p_b) / xp.maximum(1.0 - u, 1e-300)) / beta)
+        )
+        ok = beta > a_coef
+        m_exp = p_b + beta * (1.0 - p_b) / xp.where(ok, beta - a_coef, 1.0)
+        put(log_m, xp.where(ok, xp.log(m_exp), xp.nan))
+    return v_new, log_m
+
+
+def _subset(xp: Any, mask: Array) -> tuple[Any, Any]:
+    """Gather/scatter on the True elements of ``mask`` (same element order either way).
+
+    NumPy: flat indices found once (a boolean-mask gather or scatter is a full pass each; an
+    index one touches only the few elements); other namespaces: the boolean mask itself.
+    """
+    if is_numpy_namespace(xp):
+        idx = np.flatnonzero(mask)
+        shape = mask.shape
+
+        def pick(a: Array) -> Array:
+            return np.broadcast_to(a, shape).reshape(-1)[idx]
+
+        def put(a: Array, values: Array) -> None:
+            a.reshape(-1)[idx] = values  # a is a fresh C-contiguous array: reshape is a view
+
+        return pick, put
+
+    def pick_m(a: Array) -> Array:
+        return a[mask]
+
+    def put_m(a: Array, values: Array) -> None:
+        a[mask] = values
+
+    return pick_m, put_m
+
+
+def _qe_log_spot(
+    xp: Any,
+    x: Array,
+    v: Array,
+    v_new: Array,
+    log_m: Array,
+    zs: Array,
+    dt: float,
+    carry: Array,
+    kappa: float,
+    theta: Array,
+    sigma: float,
+    rho: float,
+) -> Array:
+    r"""One QE-M log-spot step: :math:`x + (r-q)\Delta - \ln M - \tfrac12 K_3 v + K_2 v'
+    + \sqrt{K_3(v + v')}Z_s` (the :math:`K_1 v` terms cancel in :math:`K_0^* + K_1 v`)."""
+    k2 = 0.5 * dt * (kappa * rho / sigma - 0.5) + rho / sigma
+    k3 = 0.5 * dt * (1.0 - rho * rho)
+    # v, v' ≥ 0 by construction (both branches), so K₃(v + v') needs no floor
+    diffusion = xp.sqrt(k3 * (v + v_new)) * zs
+    corr = k2 * v_new - (log_m + (0.5 * k3) * v)
+    # NaN only where A > 0 and M does not exist: those elements keep the uncorrected K₀
+    if k2 + 0.5 * k3 > 0.0 and bool(xp.any(xp.isnan(log_m))):
+        k0 = (-rho * kappa * dt / sigma) * theta[:, None]
+        k1 = 0.5 * dt * (kappa * rho / sigma - 0.5) - rho / sigma
+        plain = k0 + k1 * v + k2 * v_new
+        corr = xp.where(xp.isnan(log_m), plain, corr)
+    return x + (carry[:, None] * dt + corr) + diffusion
 
 
 def _rows(xp: Any, z: Array) -> Array:

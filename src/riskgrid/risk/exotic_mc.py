@@ -286,6 +286,64 @@ def heston_paths(
     return xp.stack(logs, axis=-1), xp.stack(vs, axis=-1)
 
 
+def heston_european(
+    z: Array,
+    *,
+    times: np.ndarray,
+    is_call: bool,
+    strike: float,
+    spot: Array,
+    r: Array,
+    q: Array,
+    v0: Array,
+    kappa: float,
+    theta: Array,
+    sigma: float,
+    rho: float,
+    antithetic: bool,
+    control_variate: bool,
+) -> tuple[Array, Array]:
+    r"""European option under Heston by QE-M Monte Carlo (expiry ``times[-1]``), per column.
+
+    With ``control_variate`` the discounted terminal spot :math:`G = e^{-rT}S_T` is the
+    martingale control (:math:`E[G] = S_0e^{-qT}` exactly under QE-M, see
+    :func:`martingale_cv`); the same control serves the Heston Asians and barriers of a job
+    (:mod:`riskgrid.risk.exotics`). Production prices Heston Europeans by the Lewis integral;
+    this is the MC check of the QE-M paths those products use (tests, ``bench_mc.py``).
+    """
+    xp = array_namespace(z)
+    n = len(times)
+    logs, _ = heston_paths(
+        z, times=times, spot=spot, r=r, q=q, v0=v0, kappa=kappa, theta=theta, sigma=sigma,
+        rho=rho, keep=np.array([n - 1]),
+    )  # fmt: skip
+    expiry = float(times[-1])
+    df = xp.exp(-r * expiry)[:, None]
+    s_t = xp.exp(logs[:, :, 0])
+    phi = 1.0 if is_call else -1.0
+    pay = df * xp.maximum(phi * (s_t - strike), 0.0)
+    if not control_variate:
+        return _mean_se(xp, _pair_mean(xp, pay, antithetic))
+    return martingale_cv(xp, pay, df * s_t, spot * xp.exp(-q * expiry), antithetic)
+
+
+def martingale_cv(
+    xp: Any, pay: Array, control: Array, control_mean: Array, antithetic: bool
+) -> tuple[Array, Array]:
+    r"""Price and SE of the discounted payoffs ``pay`` (cols, paths) with a martingale control.
+
+    ``control`` is a discounted spot (or an average of discounted spots) whose expectation
+    ``control_mean`` (per column) follows from the martingale property alone, e.g.
+    :math:`E[e^{-rT}S_T] = S_0e^{-qT}`. The estimator is :func:`_cv_mean_se` on the antithetic
+    pair averages, :math:`ar Y - \hateta(ar G - E[G])`. It is unbiased only if the scheme
+    itself is a martingale: QE-M is, exactly (:func:`heston_paths`); plain QE would add
+    :math:`\hateta` times its forward error.
+    """
+    y = _pair_mean(xp, pay, antithetic)
+    g = _pair_mean(xp, control, antithetic)
+    return _cv_mean_se(xp, y, g, control_mean)
+
+
 def _qe_variance(
     xp: Any, v: Array, zv: Array, dt: float, kappa: float, theta: Array, sigma: float, rho: float
 ) -> tuple[Array, Array]:
@@ -322,9 +380,12 @@ def _qe_variance(
         put(
             v_new, xp.where(u <= p_b, 0.0, xp.log((1.0 - p_b) / xp.maximum(1.0 - u, 1e-300)) / beta)
         )
-        ok = beta > a_coef
-        m_exp = p_b + beta * (1.0 - p_b) / xp.where(ok, beta - a_coef, 1.0)
-        put(log_m, xp.where(ok, xp.log(m_exp), xp.nan))
+        if a_coef <= 0.0:  # β > 0 ≥ A: M always exists
+            put(log_m, xp.log(p_b + beta * (1.0 - p_b) / (beta - a_coef)))
+        else:
+            ok = beta > a_coef
+            m_exp = p_b + beta * (1.0 - p_b) / xp.where(ok, beta - a_coef, 1.0)
+            put(log_m, xp.where(ok, xp.log(m_exp), xp.nan))
     return v_new, log_m
 
 

@@ -470,8 +470,16 @@ def _heston_mc(
     df = np.exp(-r * spec.t)
     if spec.kind == "asian_option":
         idx = np.searchsorted(grid, np.array(spec.fix_times))
-        pay = _asian_payoff(spec, np.exp(logs), idx, df)
-        return exotic_mc._mean_se(np, exotic_mc._pair_mean(np, pay, s.antithetic))
+        s_paths = np.exp(logs)
+        pay = _asian_payoff(spec, s_paths, idx, df)
+        if not s.control_variate:
+            return exotic_mc._mean_se(np, exotic_mc._pair_mean(np, pay, s.antithetic))
+        # martingale control: the discounted mean of the simulated fixings, E = e^{-rT}·mean
+        # of the forwards S₀e^{(r−q)t_i} (exact under QE-M)
+        fix_t = np.array(spec.fix_times)
+        g = df[:, None] * s_paths[:, :, idx].mean(axis=-1)
+        g_mean = df * spot * np.exp(np.outer(r - q, fix_t)).mean(axis=-1)
+        return exotic_mc.martingale_cv(np, pay, g, g_mean, s.antithetic)
     # barrier
     phi = 1.0 if spec.is_call else -1.0
     s_t = np.exp(logs[:, :, -1])
@@ -503,6 +511,10 @@ def _heston_mc(
         df_steps = np.exp(-r[:, None] * grid[None, :])
         rebate = spec.rebate * (hit_prob * df_steps[:, None, :]).sum(axis=-1)
         pay = alive * vanilla + rebate
+    if s.control_variate:  # martingale control: E[e^{-rT}S_T] = S₀e^{-qT} (exact under QE-M)
+        return exotic_mc.martingale_cv(
+            np, pay, df[:, None] * s_t, spot * np.exp(-q * spec.t), s.antithetic
+        )
     return exotic_mc._mean_se(np, exotic_mc._pair_mean(np, pay, s.antithetic))
 
 

@@ -42,6 +42,8 @@ from riskgrid.risk import american, asian, barrier, black_scholes, exotic_mc, he
 EXOTIC_KINDS: tuple[str, ...] = ("asian_option", "barrier_option", "american_option")
 #: Bytes per simulated (column, path, step) a kernel keeps alive at once (≈ 8 float64 arrays).
 BYTES_PER_PATH_STEP = 64
+#: Target kernel arrays per call (columns per chunk), below the per-worker memory bound.
+CHUNK_BYTES = 48 << 20
 
 
 @dataclass(frozen=True)
@@ -177,11 +179,26 @@ def _grid(spec: ExoticSpec, s: PricingSettings) -> np.ndarray:
     return dates[dates > 0]
 
 
+#: The last pseudo-random draw, reused by the next column chunk of the same position
+#: (one entry: a process prices one position's chunks back to back).
+_LAST_DRAW: dict[tuple[int, int, int, int, bool], np.ndarray] = {}
+
+
+def _pseudo(s: PricingSettings, key: int, dims: int, antithetic: bool) -> np.ndarray:
+    k = (s.seed, key, s.paths, dims, antithetic)
+    z = _LAST_DRAW.get(k)
+    if z is None:
+        z = rng.normals(s.seed, key, s.paths, dims, antithetic=antithetic)
+        _LAST_DRAW.clear()
+        _LAST_DRAW[k] = z
+    return z
+
+
 def _normals(spec: ExoticSpec, s: PricingSettings, dims: int, replicate: int = 0) -> np.ndarray:
     if s.sampling == "sobol":
         z = rng.sobol_normals(s.seed, spec.key, s.paths, dims, replicate)
         return z
-    return rng.normals(s.seed, spec.key, s.paths, dims, antithetic=s.antithetic)
+    return _pseudo(s, spec.key, dims, s.antithetic)
 
 
 def price(
@@ -202,11 +219,17 @@ def price(
     zero = np.zeros_like(spot)
     if not is_mc(spec, s):
         return _closed_form(spec, s, spot, r, q, vol), zero
-    chunk = max(1, kernel_bytes(s.memory_bytes) // column_bytes(spec, s))
+    # cache-sized chunks (≤ CHUNK_BYTES of kernel arrays, within the memory bound): a 1 GiB
+    # kernel call streams its temporaries through memory, and two workers then share the
+    # memory bandwidth; the normals are drawn once per position (rng's cache), not per chunk
+    chunk = max(1, min(kernel_bytes(s.memory_bytes), CHUNK_BYTES) // column_bytes(spec, s))
     out_p, out_se = np.empty_like(spot), np.empty_like(spot)
-    for c0 in range(0, spot.size, chunk):
-        sl = slice(c0, c0 + chunk)
-        out_p[sl], out_se[sl] = _mc(spec, s, spot[sl], r[sl], q[sl], vol[sl])
+    try:
+        for c0 in range(0, spot.size, chunk):
+            sl = slice(c0, c0 + chunk)
+            out_p[sl], out_se[sl] = _mc(spec, s, spot[sl], r[sl], q[sl], vol[sl])
+    finally:
+        _LAST_DRAW.clear()  # no draw outlives the position (memory bound)
     return out_p, out_se
 
 
@@ -447,7 +470,7 @@ def _heston_mc(
     hp = spec.heston
     scale = (vol / spec.ref_vol) ** 2
     n = len(grid)
-    z = rng.normals(s.seed, spec.key, s.paths, 2 * n, antithetic=s.antithetic)
+    z = _pseudo(s, spec.key, 2 * n, s.antithetic)
     args = (z, spot, r, q, hp.v0 * scale, hp.theta * scale)
     if s.device == "gpu":
         import cupy  # optional extra `gpu`; the CLI checks it is importable

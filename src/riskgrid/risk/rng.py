@@ -53,6 +53,8 @@ def _block(seed: int, key: int, block: int, n_dims: int) -> np.ndarray:
 def normals(seed: int, key: int, n_paths: int, n_dims: int, *, antithetic: bool) -> np.ndarray:
     """Standard normals, shape (n_paths, n_dims), a pure function of the arguments.
 
+    Read-only: callers share one draw across a position's column chunks.
+
     With ``antithetic`` (``n_paths`` even) rows ``n/2 …`` are the negated rows ``0 … n/2``.
     The result is the transpose of a C-contiguous (n_dims, n_paths) buffer (Fortran order):
     every kernel walks it date by date, so ``z.T`` is their contiguous (dates, paths) layout
@@ -71,6 +73,7 @@ def normals(seed: int, key: int, n_paths: int, n_dims: int, *, antithetic: bool)
         zt[:, start:stop] = block  # row-wise contiguous copies
         if antithetic:
             np.negative(block, out=zt[:, m + start : m + stop])
+    zt.flags.writeable = False  # shared across chunks: a kernel writing into it would raise
     return zt.T
 
 

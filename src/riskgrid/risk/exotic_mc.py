@@ -27,6 +27,7 @@ and no martingale correction; its discretisation bias is measured against the Le
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -264,15 +265,47 @@ def heston_paths(
     the other columns in the call.
     """
     xp = array_namespace(z)
+    keep_set = set(range(len(times))) if keep is None else {int(k) for k in keep}
+    logs, vs = [], []
+    steps = heston_steps(
+        z, times=times, spot=spot, r=r, q=q, v0=v0, kappa=kappa, theta=theta, sigma=sigma,
+        rho=rho,
+    )  # fmt: skip
+    for i, x, v in steps:
+        if i in keep_set:
+            logs.append(x)
+            vs.append(v)
+    return xp.stack(logs, axis=-1), xp.stack(vs, axis=-1)
+
+
+def heston_steps(
+    z: Array,
+    *,
+    times: np.ndarray,
+    spot: Array,
+    r: Array,
+    q: Array,
+    v0: Array,
+    kappa: float,
+    theta: Array,
+    sigma: float,
+    rho: float,
+) -> Iterator[tuple[int, Array, Array]]:
+    """The QE-M recursion of :func:`heston_paths` one step at a time: yields ``(i, x, v)``,
+    the log-spots and variances (cols, paths) after step ``i``.
+
+    Payoffs that only need running quantities (a survival probability, a sum of fixings)
+    consume the steps as they come, so no (cols, paths, steps) array is ever built: the
+    live memory is a few (cols, paths) arrays, which keeps a kernel call in cache. The
+    yielded arrays are fresh each step; callers must not write into them.
+    """
+    xp = array_namespace(z)
     n_steps = len(times)
     dts = np.diff(np.concatenate([[0.0], times]))
-    n_cols = spot.shape[0]
-    keep_set = set(range(n_steps)) if keep is None else {int(k) for k in keep}
     zt = _rows(xp, z)  # (2·steps, paths), contiguous rows
-    shape = (n_cols, z.shape[0])
+    shape = (spot.shape[0], z.shape[0])
     v = v0[:, None] * xp.ones(shape, dtype=xp.float64)
     x = xp.log(spot)[:, None] * xp.ones(shape, dtype=xp.float64)
-    logs, vs = [], []
     for i in range(n_steps):
         v_new, log_m = _qe_variance(
             xp, v, zt[i, :][None, :], float(dts[i]), kappa, theta, sigma, rho
@@ -280,10 +313,7 @@ def heston_paths(
         x = _qe_log_spot(xp, x, v, v_new, log_m, zt[n_steps + i, :][None, :], float(dts[i]),
                          r - q, kappa, theta, sigma, rho)  # fmt: skip
         v = v_new
-        if i in keep_set:
-            logs.append(x)
-            vs.append(v)
-    return xp.stack(logs, axis=-1), xp.stack(vs, axis=-1)
+        yield i, x, v
 
 
 def heston_european(

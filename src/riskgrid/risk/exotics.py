@@ -31,17 +31,23 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from array_api_compat import array_namespace
 
 from riskgrid.risk import american, asian, barrier, black_scholes, exotic_mc, heston, rng
 
 EXOTIC_KINDS: tuple[str, ...] = ("asian_option", "barrier_option", "american_option")
 #: Bytes per simulated (column, path, step) a kernel keeps alive at once (≈ 8 float64 arrays).
 BYTES_PER_PATH_STEP = 64
+#: Bytes per path of one Heston column: the QE-M step's (cols, paths) temporaries and the
+#: payoff's running sums (≈ 32 float64 arrays), independent of the number of steps.
+HESTON_BYTES_PER_PATH = 256
 #: Target kernel arrays per call (columns per chunk), below the per-worker memory bound.
 CHUNK_BYTES = 48 << 20
 
@@ -155,12 +161,20 @@ def kernel_bytes(memory_bytes: int) -> int:
 
 
 def column_bytes(spec: ExoticSpec, s: PricingSettings) -> int:
-    """Kernel memory for one state column of a Monte Carlo position (0 for closed forms):
-    :data:`BYTES_PER_PATH_STEP` × paths × steps, twice for Heston (log-spots and variances)."""
+    """Kernel memory for one state column of a Monte Carlo position (0 for closed forms).
+
+    GBM and LSM kernels hold (cols, paths, steps) arrays: :data:`BYTES_PER_PATH_STEP` × paths
+    × steps. Heston payoffs are accumulated step by step (``exotic_mc.heston_steps``), so a
+    column holds :data:`HESTON_BYTES_PER_PATH` × paths whatever the steps; the position's
+    normals (16 B per path-step) are counted with every column, which over-states a chunk of
+    many columns but keeps the bound safe.
+    """
     if not is_mc(spec, s):
         return 0
     steps = len(_grid(spec, s)) if spec.kind != "american_option" else s.lsm_steps
-    return BYTES_PER_PATH_STEP * s.paths * max(steps, 1) * (2 if spec.model == "heston" else 1)
+    if spec.model == "heston":
+        return s.paths * (HESTON_BYTES_PER_PATH + 16 * max(steps, 1))
+    return BYTES_PER_PATH_STEP * s.paths * max(steps, 1)
 
 
 def _grid(spec: ExoticSpec, s: PricingSettings) -> np.ndarray:
@@ -466,79 +480,125 @@ def _heston_mc(
     q: np.ndarray,
     vol: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Heston Asian or barrier by QE-M, the payoff accumulated step by step (no path array).
+
+    Runs in the namespace of the arrays (CuPy with ``device: gpu``); only the price and SE
+    come back to the host.
+    """
     assert spec.heston is not None
     hp = spec.heston
     scale = (vol / spec.ref_vol) ** 2
-    n = len(grid)
-    z = _pseudo(s, spec.key, 2 * n, s.antithetic)
-    args = (z, spot, r, q, hp.v0 * scale, hp.theta * scale)
+    z = _pseudo(s, spec.key, 2 * len(grid), s.antithetic)
+    args: tuple[Any, ...] = (z, spot, r, q, hp.v0 * scale, hp.theta * scale)
     if s.device == "gpu":
         import cupy  # optional extra `gpu`; the CLI checks it is importable
 
         args = tuple(cupy.asarray(a) for a in args)
-    logs_d, vs_d = exotic_mc.heston_paths(
-        args[0],
-        times=grid,
-        spot=args[1],
-        r=args[2],
-        q=args[3],
-        v0=args[4],
-        kappa=hp.kappa,
-        theta=args[5],
-        sigma=hp.sigma,
-        rho=hp.rho,
-    )
-    # the QE recursion runs on the device; the payoffs (a few passes) on the host
-    logs, vs = exotic_mc._host(logs_d), exotic_mc._host(vs_d)
-    df = np.exp(-r * spec.t)
+    steps = exotic_mc.heston_steps(
+        args[0], times=grid, spot=args[1], r=args[2], q=args[3], v0=args[4], kappa=hp.kappa,
+        theta=args[5], sigma=hp.sigma, rho=hp.rho,
+    )  # fmt: skip
     if spec.kind == "asian_option":
-        idx = np.searchsorted(grid, np.array(spec.fix_times))
-        s_paths = np.exp(logs)
-        pay = _asian_payoff(spec, s_paths, idx, df)
-        if not s.control_variate:
-            return exotic_mc._mean_se(np, exotic_mc._pair_mean(np, pay, s.antithetic))
-        # martingale control: the discounted mean of the simulated fixings, E = e^{-rT}·mean
-        # of the forwards S₀e^{(r−q)t_i} (exact under QE-M)
-        fix_t = np.array(spec.fix_times)
-        g = df[:, None] * s_paths[:, :, idx].mean(axis=-1)
-        g_mean = df * spot * np.exp(np.outer(r - q, fix_t)).mean(axis=-1)
-        return exotic_mc.martingale_cv(np, pay, g, g_mean, s.antithetic)
-    # barrier
+        price_d, se_d = _heston_asian(spec, s, grid, steps, *args[1:4])
+    else:
+        price_d, se_d = _heston_barrier(spec, s, grid, steps, *args[1:5])
+    return exotic_mc._host(price_d), exotic_mc._host(se_d)
+
+
+def _heston_asian(
+    spec: ExoticSpec,
+    s: PricingSettings,
+    grid: np.ndarray,
+    steps: Iterator[tuple[int, Any, Any]],
+    spot: Any,
+    r: Any,
+    q: Any,
+) -> tuple[Any, Any]:
+    """Asian payoff from running sums of the fixings (and their logs for a geometric one)."""
+    xp = array_namespace(spot)
+    fix_t = np.array(spec.fix_times)
+    weight = Counter(int(i) for i in np.searchsorted(grid, fix_t))  # fixings per grid step
+    total = log_total = s_t = xp.zeros((spot.shape[0], 1), dtype=xp.float64)
+    for i, x, _v in steps:
+        if i in weight:
+            total = total + weight[i] * xp.exp(x)
+            if spec.geometric:
+                log_total = log_total + weight[i] * x
+        s_t = x
+    s_t = xp.exp(s_t)
+    if spec.geometric:
+        avg = xp.exp((spec.past_log_sum + log_total) / spec.n_total)
+    else:
+        avg = (spec.past_sum + total) / spec.n_total
     phi = 1.0 if spec.is_call else -1.0
-    s_t = np.exp(logs[:, :, -1])
-    vanilla = df[:, None] * np.maximum(phi * (s_t - spec.strike), 0.0)
+    under = s_t - avg if spec.average_strike else avg - spec.strike
+    df = xp.exp(-r * spec.t)
+    pay = df[:, None] * xp.maximum(phi * under, 0.0)
+    if not s.control_variate:
+        return exotic_mc._mean_se(xp, exotic_mc._pair_mean(xp, pay, s.antithetic))
+    # martingale control: the discounted mean of the simulated fixings; its mean, e^{-rT}·mean
+    # of the forwards S₀e^{(r−q)t_i}, is exact under QE-M
+    g = df[:, None] * total / len(fix_t)
+    fwd = xp.exp((r - q)[:, None] * xp.asarray(fix_t, dtype=xp.float64)[None, :])
+    g_mean = df * spot * xp.mean(fwd, axis=-1)
+    return exotic_mc.martingale_cv(xp, pay, g, g_mean, s.antithetic)
+
+
+def _heston_barrier(
+    spec: ExoticSpec,
+    s: PricingSettings,
+    grid: np.ndarray,
+    steps: Iterator[tuple[int, Any, Any]],
+    spot: Any,
+    r: Any,
+    q: Any,
+    v0: Any,
+) -> tuple[Any, Any]:
+    """Barrier payoff from a running survival probability.
+
+    Continuous monitoring: each step multiplies in the Brownian-bridge survival of the step
+    (variance the step's mean variance × Δt); discrete: survival drops to 0 at a monitoring
+    date beyond the barrier. A knock-out rebate is paid at the step of the first touch:
+    Σ (survival before − after) · e^{−r t}.
+    """
+    xp = array_namespace(spot)
     log_h = math.log(spec.barrier)
-    if spec.monitor_times is None:  # continuous: bridge survival per step
-        prev_x = np.concatenate(
-            [np.broadcast_to(np.log(spot)[:, None, None], (*logs.shape[:2], 1)), logs[:, :, :-1]],
-            axis=-1,
-        )
-        prev_v = np.concatenate(
-            [np.broadcast_to((hp.v0 * scale)[:, None, None], (*vs.shape[:2], 1)), vs[:, :, :-1]],
-            axis=-1,
-        )
-        dts = np.diff(grid, prepend=0.0)
-        var = 0.5 * (prev_v + vs) * dts
-        surv_step = exotic_mc.bridge_survival(prev_x, logs, var, log_h, spec.is_down)
-    else:
-        mon = np.isin(grid, np.array(spec.monitor_times))
-        beyond = (logs <= log_h) if spec.is_down else (logs >= log_h)
-        surv_step = np.where(mon & beyond, 0.0, 1.0)
-    surv = np.cumprod(surv_step, axis=-1)
-    alive = surv[:, :, -1]
+    dts = np.diff(grid, prepend=0.0)
+    mon = (
+        None
+        if spec.monitor_times is None
+        else set(np.flatnonzero(np.isin(grid, spec.monitor_times)).tolist())
+    )
+    shape = (spot.shape[0], 1)
+    surv = xp.ones(shape, dtype=xp.float64)
+    rebate = xp.zeros(shape, dtype=xp.float64)
+    x_prev, v_prev = xp.log(spot)[:, None], v0[:, None]
+    for i, x, v in steps:
+        if mon is None:
+            var = 0.5 * (v_prev + v) * float(dts[i])
+            step = exotic_mc.bridge_survival(x_prev, x, var, log_h, spec.is_down)
+        elif i in mon:
+            beyond = (x <= log_h) if spec.is_down else (x >= log_h)
+            step = xp.where(beyond, 0.0, 1.0)
+        else:
+            step = None
+        if step is not None:
+            after = surv * step
+            if not spec.is_in and spec.rebate != 0.0:
+                rebate = rebate + (surv - after) * xp.exp(-r * float(grid[i]))[:, None]
+            surv = after
+        x_prev, v_prev = x, v
+    phi = 1.0 if spec.is_call else -1.0
+    df = xp.exp(-r * spec.t)[:, None]
+    s_t = xp.exp(x_prev)
+    vanilla = df * xp.maximum(phi * (s_t - spec.strike), 0.0)
     if spec.is_in:
-        pay = (1.0 - alive) * vanilla + alive * df[:, None] * spec.rebate
+        pay = (1.0 - surv) * vanilla + surv * df * spec.rebate
     else:
-        before = np.concatenate([np.ones((*surv.shape[:2], 1)), surv[:, :, :-1]], axis=-1)
-        hit_prob = before - surv  # probability of the first touch in each step
-        df_steps = np.exp(-r[:, None] * grid[None, :])
-        rebate = spec.rebate * (hit_prob * df_steps[:, None, :]).sum(axis=-1)
-        pay = alive * vanilla + rebate
+        pay = surv * vanilla + spec.rebate * rebate
     if s.control_variate:  # martingale control: E[e^{-rT}S_T] = S₀e^{-qT} (exact under QE-M)
-        return exotic_mc.martingale_cv(
-            np, pay, df[:, None] * s_t, spot * np.exp(-q * spec.t), s.antithetic
-        )
-    return exotic_mc._mean_se(np, exotic_mc._pair_mean(np, pay, s.antithetic))
+        return exotic_mc.martingale_cv(xp, pay, df * s_t, spot * xp.exp(-q * spec.t), s.antithetic)
+    return exotic_mc._mean_se(xp, exotic_mc._pair_mean(xp, pay, s.antithetic))
 
 
 def _add_months(d: dt.date, months: int) -> dt.date:

@@ -540,38 +540,49 @@ def lsm(
     xp = array_namespace(z)
     m = len(times)
     t = xp.asarray(times, dtype=xp.float64)
-    # date-major (cols, dates, paths): each date's slice is contiguous for the backward sweep
+    # Brownian paths date-major (dates, paths); each date's spots and intrinsic values are built
+    # inside the backward sweep, one (cols, paths) slice at a time: no (cols, dates, paths)
+    # array, so a sweep stays in cache (and is as fast for 1 column as for many)
     w = _walk(xp, z, np.diff(np.concatenate([[0.0], times])))
     # x = S_t/K = exp(ln(S₀/K) + (r − q − σ²/2)t + σW_t)
-    mu = (
-        xp.log(spot / strike)[:, None, None]
-        + (r - q - 0.5 * vol * vol)[:, None, None] * t[None, :, None]
-    )
-    x = xp.exp(mu + vol[:, None, None] * w[None, :, :])
+    mu = xp.log(spot / strike)[:, None] + (r - q - 0.5 * vol * vol)[:, None] * t[None, :]
+    # intrinsic discounted to today: K·max(±(x − 1), 0)·e^{−r t}
+    disc = strike * xp.exp(-r[:, None] * t[None, :])  # (cols, dates)
+
+    def at(j: int) -> tuple[Array, Array]:
+        x_j = xp.exp(mu[:, j : j + 1] + vol[:, None] * w[j : j + 1, :])
+        ex_j = xp.maximum((x_j - 1.0) if is_call else (1.0 - x_j), 0.0) * disc[:, j : j + 1]
+        return x_j, ex_j
+
     phi = 1.0 if is_call else -1.0
-    # intrinsic at every date, discounted to today: K·max(±(x − 1), 0)·e^{−r t}
-    ex_pv = xp.maximum((x - 1.0) if is_call else (1.0 - x), 0.0)
-    ex_pv = ex_pv * (strike * xp.exp(-r[:, None] * t[None, :]))[:, :, None]
     eye = xp.eye(3, dtype=xp.float64)
     # pv: each path's cash flow discounted to today. Regressing pv (rather than the cash flow
     # discounted to t_j) scales the fit by e^{-r t_j} and leaves the exercise rule unchanged.
-    pv = ex_pv[:, m - 1, :]
+    pv = at(m - 1)[1]
+    n_cols = spot.shape[0]
+    pick = xp.asarray([0, 1, 2, 1, 2, 3, 2, 3, 4])  # AᵀA[i, k] = Σ x^(i+k)
     for j in range(m - 2, -1, -1):
-        itm = xp.astype(ex_pv[:, j, :] > 0.0, xp.float64)
-        x1 = x[:, j, :] * itm  # basis {1, x, x²} on the in-the-money paths, 0 elsewhere
+        x_j, ex_j = at(j)
+        itm = xp.astype(ex_j > 0.0, xp.float64)
+        x1 = x_j * itm  # basis {1, x, x²} on the in-the-money paths, 0 elsewhere
         x2 = x1 * x1
         # normal equations from power sums over contiguous paths (a column's fit does not
         # depend on the other columns in the call)
-        mom = [xp.sum(a, axis=-1) for a in (itm, x1, x2, x2 * x1, x2 * x2)]
-        ata = xp.stack([xp.stack(mom[i : i + 3], axis=-1) for i in range(3)], axis=1)
-        aty = xp.stack([xp.sum(pv * a, axis=-1) for a in (itm, x1, x2)], axis=-1)
-        ok = mom[0] >= 3.0  # a fit needs three in-the-money paths
+        x3 = x2 * x1
+        sums = xp.stack(
+            [xp.sum(a, axis=-1) for a in (itm, x1, x2, x3, x3 * x1, pv * itm, pv * x1, pv * x2)],
+            axis=-1,
+        )  # (cols, 8): the five power sums, then the three right-hand sides
+        ata = xp.reshape(xp.take(sums, pick, axis=1), (n_cols, 3, 3))
+        ok = sums[:, 0] >= 3.0  # a fit needs three in-the-money paths
         ata = xp.where(ok[:, None, None], ata, eye)
-        coef = xp.linalg.solve(ata, aty[:, :, None])[:, :, 0]
+        coef = xp.linalg.solve(ata, sums[:, 5:8, None])[:, :, 0]
         # fitted continuation (0 out of the money, where the intrinsic is 0: never exercised)
         cont = coef[:, 0:1] * itm + coef[:, 1:2] * x1 + coef[:, 2:3] * x2
-        exercise = (ex_pv[:, j, :] > cont) & ok[:, None]
-        pv = xp.where(exercise, ex_pv[:, j, :], pv)
+        exercise = ex_j > cont
+        if not bool(xp.all(ok)):  # no fit in some column: it never exercises at this date
+            exercise = exercise & ok[:, None]
+        pv = xp.where(exercise, ex_j, pv)
     price, se = _mean_se(xp, _pair_mean(xp, pv, antithetic))
     intrinsic = xp.maximum(phi * (spot - strike), 0.0)
     return xp.maximum(price, intrinsic), se

@@ -136,14 +136,25 @@ def asian(
     from riskgrid.risk import asian as closed
 
     xp = array_namespace(z)
-    s = gbm_at(z, times, spot, r, q, vol)  # (cols, paths, m)
+    # date by date on (cols, paths) slices: ln S_j = ln S₀ + (r − q − σ²/2)t_j + σW_j; running
+    # sums of S_j and ln S_j (no (cols, paths, dates) array, no log of the spots)
+    w = _walk(xp, z, np.diff(np.concatenate([[0.0], times])))  # (dates, paths)
+    drift = (
+        xp.log(spot)[:, None]
+        + (r - q - 0.5 * vol * vol)[:, None] * xp.asarray(times, dtype=xp.float64)[None, :]
+    )  # (cols, dates)
+    total = log_total = s_t = xp.zeros((spot.shape[0], 1), dtype=xp.float64)
+    for j in range(len(times)):
+        log_s = drift[:, j : j + 1] + vol[:, None] * w[j : j + 1, :]
+        s_t = xp.exp(log_s)
+        log_total = log_total + log_s
+        if not geometric:
+            total = total + s_t
     phi = 1.0 if is_call else -1.0
-    log_avg = (past_log_sum + xp.sum(xp.log(s), axis=-1)) / n_total
-    geo = xp.exp(log_avg)
-    avg = geo if geometric else (past_sum + xp.sum(s, axis=-1)) / n_total
+    geo = xp.exp((past_log_sum + log_total) / n_total)
+    avg = geo if geometric else (past_sum + total) / n_total
     df = xp.exp(-r * expiry)[:, None]
     if average_strike:
-        s_t = s[:, :, -1]
         pay = df * xp.maximum(phi * (s_t - avg), 0.0)
         return _mean_se(xp, _pair_mean(xp, pay, antithetic))
     pay = df * xp.maximum(phi * (avg - strike), 0.0)

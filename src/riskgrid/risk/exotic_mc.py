@@ -208,8 +208,18 @@ def barrier_discrete(
     thr = (math.log(barrier) - xp.log(spot))[:, None] - mu[:, None] * t[None, :]
     # vol > 0: the loader refuses non-positive vols, shifts are > −1, vega bumps stay positive
     thr = thr / vol[:, None]
-    hit_at = (w[None, :, :] <= thr[:, :, None]) if is_down else (w[None, :, :] >= thr[:, :, None])
-    hit = xp.any(hit_at, axis=1)  # (cols, paths)
+    # date by date on (cols, paths) slices: no (cols, dates, paths) array
+    knock_out_rebate = not is_in and rebate != 0.0
+    shape = (spot.shape[0], w.shape[1])
+    hit = xp.zeros(shape, dtype=xp.bool)
+    df_hit = xp.zeros(shape, dtype=xp.float64)  # discount factor at the first hit date
+    for j in range(len(times)):
+        beyond = (w[j : j + 1, :] <= thr[:, j : j + 1]) if is_down else (
+            w[j : j + 1, :] >= thr[:, j : j + 1]
+        )  # fmt: skip
+        if knock_out_rebate:
+            df_hit = xp.where(beyond & ~hit, xp.exp(-r * float(times[j]))[:, None], df_hit)
+        hit = hit | beyond
     s_t = spot[:, None] * xp.exp((mu * expiry)[:, None] + vol[:, None] * w[None, -1, :])
     phi = 1.0 if is_call else -1.0
     df_t = xp.exp(-r * expiry)[:, None]
@@ -219,11 +229,6 @@ def barrier_discrete(
     elif rebate == 0.0:
         pay = xp.where(hit, 0.0, vanilla)
     else:
-        # discount factor at the first hit date: argmax of the first True along the path
-        first = xp.argmax(xp.astype(hit_at, xp.int8), axis=1)
-        df_hit = xp.exp(
-            -r[:, None] * xp.reshape(xp.take(t, xp.reshape(first, (-1,)), axis=0), first.shape)
-        )
         pay = xp.where(hit, df_hit * rebate, vanilla)
     return _mean_se(xp, _pair_mean(xp, pay, antithetic))
 

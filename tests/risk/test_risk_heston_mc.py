@@ -121,7 +121,7 @@ def _spec(kind: str, **kw: object) -> exotics.ExoticSpec:
     ],
     ids=["asian", "down-out-continuous", "up-in-monthly-rebate"],
 )
-def test_job_heston_products_gain_from_the_martingale_control(spec: exotics.ExoticSpec) -> None:
+def test_job_heston_products_gain_from_the_controls(spec: exotics.ExoticSpec) -> None:
     states = [np.array([100.0, 95.0]), np.full(2, 0.03), np.full(2, 0.01), np.full(2, 0.2)]
     on = exotics.PricingSettings(seed=4, paths=16384, control_variate=True)
     off = exotics.PricingSettings(seed=4, paths=16384, control_variate=False)
@@ -130,3 +130,34 @@ def test_job_heston_products_gain_from_the_martingale_control(spec: exotics.Exot
     assert (se1 < se0).all(), (se1, se0)
     # same paths: the two estimates differ by β̂(Ḡ − E[G]), within a few SE of the plain one
     assert (np.abs(p1 - p0) <= 3.0 * se0).all(), (p1, p0, se0)
+
+
+def test_shadow_gbm_payoffs_have_their_closed_form_means() -> None:
+    """The shadow GBM is an exact GBM: on it a European call, a geometric Asian and a
+    continuously monitored (bridge-corrected) down-and-out call average to the Black–Scholes,
+    geometric-Asian and Reiner–Rubinstein prices — so the shadow control adds no bias."""
+    from riskgrid.risk import asian, barrier, black_scholes
+
+    times = np.linspace(0.0, 1.5, 79)[1:]
+    n, rho, vol = 131072, -0.7, np.array([0.22])
+    z = rng.normals(17, rng.position_key("shadow"), n, 2 * len(times), antithetic=False)
+    s0, r, q = np.array([100.0]), np.array([0.03]), np.array([0.01])
+    logs = list(exotic_mc.shadow_gbm_steps(z, times=times, spot=s0, r=r, q=q, vol=vol, rho=rho))
+    g = np.stack([lg[0] for lg in logs], axis=-1)  # (paths, steps)
+    df = math.exp(-0.03 * 1.5)
+
+    def check(pay: np.ndarray, exact: float) -> None:
+        se = pay.std(ddof=1) / math.sqrt(pay.size)
+        assert abs(pay.mean() - exact) <= 3.0 * se, (pay.mean(), exact, se)
+
+    check(df * np.maximum(np.exp(g[:, -1]) - 105.0, 0.0),
+          float(black_scholes.price(True, 100.0, 105.0, 1.5, 0.03, 0.01, 0.22)))  # fmt: skip
+    fix = np.arange(5, 78, 6)
+    geo = np.exp(g[:, fix].mean(axis=1))
+    check(df * np.maximum(geo - 100.0, 0.0),
+          float(asian.geometric_price(True, s0, 100.0, times[fix], 1.5, r, q, vol)[0]))  # fmt: skip
+    prev = np.concatenate([np.full((n, 1), math.log(100.0)), g[:, :-1]], axis=1)
+    var = vol[0] ** 2 * np.diff(times, prepend=0.0)[None, :]
+    surv = exotic_mc.bridge_survival(prev, g, var, math.log(85.0), True).prod(axis=1)
+    rr = barrier.price(True, True, False, 100.0, 100.0, 85.0, 0.0, 1.5, 0.03, 0.01, 0.22)
+    check(df * surv * np.maximum(np.exp(g[:, -1]) - 100.0, 0.0), float(rr))

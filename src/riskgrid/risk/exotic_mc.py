@@ -27,6 +27,7 @@ and no martingale correction; its discretisation bias is measured against the Le
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,6 +71,30 @@ def _cv_mean_se(xp: Any, y: Array, g: Array, g_mean: Array) -> tuple[Array, Arra
     var_g = xp.sum(gc * gc, axis=-1)
     beta = xp.where(var_g > 0, xp.sum(yc * gc, axis=-1) / xp.where(var_g > 0, var_g, 1.0), 0.0)
     adj = y - beta[:, None] * (g - g_mean[:, None])
+    return _mean_se(xp, adj)
+
+
+def _cv_multi_mean_se(
+    xp: Any, y: Array, gs: list[Array], g_means: list[Array]
+) -> tuple[Array, Array]:
+    r"""Control-variate estimator with several controls per column (means known exactly):
+    :math:`Y - \sum_a \hat\beta_a (G_a - E[G_a])`, :math:`\hat\beta` from the per-column
+    normal equations (a control with zero variance in a column gets :math:`\hat\beta_a = 0`)."""
+    k = len(gs)
+    yc = y - xp.mean(y, axis=-1, keepdims=True)
+    gc = [g - xp.mean(g, axis=-1, keepdims=True) for g in gs]
+    cov = xp.stack(
+        [xp.stack([xp.sum(gc[a] * gc[b], axis=-1) for b in range(k)], axis=-1) for a in range(k)],
+        axis=1,
+    )  # (cols, k, k)
+    rhs = xp.stack([xp.sum(yc * g, axis=-1) for g in gc], axis=-1)  # (cols, k)
+    dead = xp.stack([cov[:, a, a] <= 0.0 for a in range(k)], axis=-1)  # (cols, k)
+    cov = cov + xp.eye(k, dtype=xp.float64)[None, :, :] * xp.astype(dead, xp.float64)[:, None, :]
+    rhs = xp.where(dead, 0.0, rhs)
+    beta = xp.linalg.solve(cov, rhs[:, :, None])[:, :, 0]
+    adj = y
+    for a in range(k):
+        adj = adj - beta[:, a : a + 1] * (gs[a] - g_means[a][:, None])
     return _mean_se(xp, adj)
 
 
@@ -357,6 +382,8 @@ def heston_european(
     (:mod:`riskgrid.risk.exotics`). Production prices Heston Europeans by the Lewis integral;
     this is the MC check of the QE-M paths those products use (tests, ``bench_mc.py``).
     """
+    from riskgrid.risk import black_scholes
+
     xp = array_namespace(z)
     n = len(times)
     logs, _ = heston_paths(
@@ -370,11 +397,23 @@ def heston_european(
     pay = df * xp.maximum(phi * (s_t - strike), 0.0)
     if not control_variate:
         return _mean_se(xp, _pair_mean(xp, pay, antithetic))
-    return martingale_cv(xp, pay, df * s_t, spot * xp.exp(-q * expiry), antithetic)
+    vol = shadow_vol(v0, kappa, theta, expiry)
+    steps = shadow_gbm_steps(z, times=times, spot=spot, r=r, q=q, vol=vol, rho=rho)
+    g = deque(steps, maxlen=1)[0]  # only the shadow's terminal value matters here
+    shadow = df * xp.maximum(phi * (xp.exp(g) - strike), 0.0)
+    bs = black_scholes.price(is_call, _host(spot), strike, expiry, _host(r), _host(q), _host(vol))
+    return martingale_cv(
+        xp, pay, df * s_t, spot * xp.exp(-q * expiry), antithetic, ((shadow, xp.asarray(bs)),)
+    )
 
 
 def martingale_cv(
-    xp: Any, pay: Array, control: Array, control_mean: Array, antithetic: bool
+    xp: Any,
+    pay: Array,
+    control: Array,
+    control_mean: Array,
+    antithetic: bool,
+    extra: tuple[tuple[Array, Array], ...] = (),
 ) -> tuple[Array, Array]:
     r"""Price and SE of the discounted payoffs ``pay`` (cols, paths) with a martingale control.
 
@@ -387,7 +426,44 @@ def martingale_cv(
     """
     y = _pair_mean(xp, pay, antithetic)
     g = _pair_mean(xp, control, antithetic)
-    return _cv_mean_se(xp, y, g, control_mean)
+    if not extra:
+        return _cv_mean_se(xp, y, g, control_mean)
+    gs = [g] + [_pair_mean(xp, c, antithetic) for c, _ in extra]
+    return _cv_multi_mean_se(xp, y, gs, [control_mean] + [m for _, m in extra])
+
+
+def shadow_vol(v0: Array, kappa: float, theta: Array, expiry: float) -> Array:
+    r"""The shadow GBM's vol per column: :math:`\bar\sigma^2 = \frac1T\int_0^T E[v_t]\,dt
+    = \theta + (v_0 - \theta)\frac{1 - e^{-\kappa T}}{\kappa T}` (any positive value keeps the
+    control unbiased; this one makes it track the Heston price closely)."""
+    f = (1.0 - math.exp(-kappa * expiry)) / (kappa * expiry)
+    return (theta + (v0 - theta) * f) ** 0.5
+
+
+def shadow_gbm_steps(
+    z: Array, *, times: np.ndarray, spot: Array, r: Array, q: Array, vol: Array, rho: float
+) -> Iterator[Array]:
+    r"""Log-spots (cols, paths) of a *shadow* GBM on the Heston grid, one step at a time.
+
+    It is driven by the Heston path's own normals,
+    :math:`\ln G' = \ln G + (r - q - \tfrac12\bar\sigma^2)\Delta
+    + \bar\sigma\sqrt\Delta\,(\rho Z_v + \sqrt{1-\rho^2}\,Z_s)`, so it is an exact GBM
+    (the increments are exactly normal) and a product's payoff on it has a closed-form mean —
+    the Black–Scholes, geometric-Asian or continuous-barrier price — while moving with the
+    Heston payoff path by path: a control variate whose mean needs no discretisation argument.
+    """
+    xp = array_namespace(z)
+    n = len(times)
+    dts = np.diff(np.concatenate([[0.0], times]))
+    zt = _rows(xp, z)
+    c = math.sqrt(1.0 - rho * rho)
+    g = xp.log(spot)[:, None]
+    drift = r - q - 0.5 * vol * vol
+    for i in range(n):
+        dt = float(dts[i])
+        inc = rho * zt[i : i + 1, :] + c * zt[n + i : n + i + 1, :]  # (1, paths)
+        g = g + (drift * dt)[:, None] + (vol * math.sqrt(dt))[:, None] * inc
+        yield g
 
 
 def _qe_variance(

@@ -498,32 +498,59 @@ def _heston_mc(
         args[0], times=grid, spot=args[1], r=args[2], q=args[3], v0=args[4], kappa=hp.kappa,
         theta=args[5], sigma=hp.sigma, rho=hp.rho,
     )  # fmt: skip
-    if spec.kind == "asian_option":
-        price_d, se_d = _heston_asian(spec, s, grid, steps, *args[1:4])
+    # the shadow GBM (same normals, closed-form mean) for the products that have a closed form
+    # under GBM: average-price Asians, continuously monitored barriers
+    shadow = None
+    if s.control_variate and (
+        (spec.kind == "asian_option" and not spec.average_strike)
+        or (spec.kind == "barrier_option" and spec.monitor_times is None)
+    ):
+        vol_g = exotic_mc.shadow_vol(args[4], hp.kappa, args[5], spec.t)
+        shadow = exotic_mc.shadow_gbm_steps(
+            args[0], times=grid, spot=args[1], r=args[2], q=args[3], vol=vol_g, rho=hp.rho
+        )
     else:
-        price_d, se_d = _heston_barrier(spec, s, grid, steps, *args[1:5])
+        vol_g = None
+    both: Iterator[tuple[Step, Any]] = (
+        zip(steps, shadow, strict=True) if shadow is not None else ((st, None) for st in steps)
+    )
+    if spec.kind == "asian_option":
+        price_d, se_d = _heston_asian(spec, s, grid, both, *args[1:4], vol_g)
+    else:
+        price_d, se_d = _heston_barrier(spec, s, grid, both, *args[1:5], vol_g)
     return exotic_mc._host(price_d), exotic_mc._host(se_d)
+
+
+Step = tuple[int, Any, Any]  # (step index, log-spots, variances), each (cols, paths)
 
 
 def _heston_asian(
     spec: ExoticSpec,
     s: PricingSettings,
     grid: np.ndarray,
-    steps: Iterator[tuple[int, Any, Any]],
+    steps: Iterator[tuple[Step, Any]],
     spot: Any,
     r: Any,
     q: Any,
+    vol_g: Any,
 ) -> tuple[Any, Any]:
-    """Asian payoff from running sums of the fixings (and their logs for a geometric one)."""
+    """Asian payoff from running sums of the fixings (and their logs for a geometric one).
+
+    Controls (``controlVariate``): the discounted mean of the simulated fixings (martingale),
+    and — average-price only, ``vol_g`` given — the geometric Asian on the shadow GBM, whose
+    mean is :func:`riskgrid.risk.asian.geometric_price` at the shadow vol.
+    """
     xp = array_namespace(spot)
     fix_t = np.array(spec.fix_times)
     weight = Counter(int(i) for i in np.searchsorted(grid, fix_t))  # fixings per grid step
-    total = log_total = s_t = xp.zeros((spot.shape[0], 1), dtype=xp.float64)
-    for i, x, _v in steps:
+    total = log_total = s_t = g_log_total = xp.zeros((spot.shape[0], 1), dtype=xp.float64)
+    for (i, x, _v), g in steps:
         if i in weight:
             total = total + weight[i] * xp.exp(x)
             if spec.geometric:
                 log_total = log_total + weight[i] * x
+            if g is not None:
+                g_log_total = g_log_total + weight[i] * g
         s_t = x
     s_t = xp.exp(s_t)
     if spec.geometric:
@@ -538,45 +565,62 @@ def _heston_asian(
         return exotic_mc._mean_se(xp, exotic_mc._pair_mean(xp, pay, s.antithetic))
     # martingale control: the discounted mean of the simulated fixings; its mean, e^{-rT}·mean
     # of the forwards S₀e^{(r−q)t_i}, is exact under QE-M
-    g = df[:, None] * total / len(fix_t)
+    g_mart = df[:, None] * total / len(fix_t)
     fwd = xp.exp((r - q)[:, None] * xp.asarray(fix_t, dtype=xp.float64)[None, :])
     g_mean = df * spot * xp.mean(fwd, axis=-1)
-    return exotic_mc.martingale_cv(xp, pay, g, g_mean, s.antithetic)
+    extra: tuple[tuple[Any, Any], ...] = ()
+    if vol_g is not None:
+        geo = xp.exp((spec.past_log_sum + g_log_total) / spec.n_total)
+        shadow = df[:, None] * xp.maximum(phi * (geo - spec.strike), 0.0)
+        h = exotic_mc._host
+        exact = asian.geometric_price(
+            spec.is_call, h(spot), spec.strike, fix_t, spec.t, h(r), h(q), h(vol_g),
+            n_total=spec.n_total, past_log_sum=spec.past_log_sum,
+        )  # fmt: skip
+        extra = ((shadow, xp.asarray(exact)),)
+    return exotic_mc.martingale_cv(xp, pay, g_mart, g_mean, s.antithetic, extra)
 
 
 def _heston_barrier(
     spec: ExoticSpec,
     s: PricingSettings,
     grid: np.ndarray,
-    steps: Iterator[tuple[int, Any, Any]],
+    steps: Iterator[tuple[Step, Any]],
     spot: Any,
     r: Any,
     q: Any,
     v0: Any,
+    vol_g: Any,
 ) -> tuple[Any, Any]:
     """Barrier payoff from a running survival probability.
 
     Continuous monitoring: each step multiplies in the Brownian-bridge survival of the step
     (variance the step's mean variance × Δt); discrete: survival drops to 0 at a monitoring
     date beyond the barrier. A knock-out rebate is paid at the step of the first touch:
-    Σ (survival before − after) · e^{−r t}.
+    Σ (survival before − after) · e^{−r t}. Controls (``controlVariate``): the discounted
+    terminal spot (martingale) and — continuous monitoring, ``vol_g`` given — the same barrier
+    without rebate on the shadow GBM (bridge survival with variance σ̄²Δt, exact for a GBM),
+    whose mean is the Reiner–Rubinstein price at the shadow vol.
     """
     xp = array_namespace(spot)
     log_h = math.log(spec.barrier)
     dts = np.diff(grid, prepend=0.0)
-    mon = (
-        None
-        if spec.monitor_times is None
-        else set(np.flatnonzero(np.isin(grid, spec.monitor_times)).tolist())
-    )
+    mon = None
+    if spec.monitor_times is not None:
+        mon = set(np.flatnonzero(np.isin(grid, spec.monitor_times)).tolist())
     shape = (spot.shape[0], 1)
-    surv = xp.ones(shape, dtype=xp.float64)
+    surv = surv_g = xp.ones(shape, dtype=xp.float64)
     rebate = xp.zeros(shape, dtype=xp.float64)
     x_prev, v_prev = xp.log(spot)[:, None], v0[:, None]
-    for i, x, v in steps:
+    g_prev = x_prev
+    for (i, x, v), g in steps:
         if mon is None:
             var = 0.5 * (v_prev + v) * float(dts[i])
             step = exotic_mc.bridge_survival(x_prev, x, var, log_h, spec.is_down)
+            if g is not None:
+                var_g = (vol_g * vol_g * float(dts[i]))[:, None]
+                surv_g = surv_g * exotic_mc.bridge_survival(g_prev, g, var_g, log_h, spec.is_down)
+                g_prev = g
         elif i in mon:
             beyond = (x <= log_h) if spec.is_down else (x >= log_h)
             step = xp.where(beyond, 0.0, 1.0)
@@ -596,9 +640,21 @@ def _heston_barrier(
         pay = (1.0 - surv) * vanilla + surv * df * spec.rebate
     else:
         pay = surv * vanilla + spec.rebate * rebate
-    if s.control_variate:  # martingale control: E[e^{-rT}S_T] = S₀e^{-qT} (exact under QE-M)
-        return exotic_mc.martingale_cv(xp, pay, df * s_t, spot * xp.exp(-q * spec.t), s.antithetic)
-    return exotic_mc._mean_se(xp, exotic_mc._pair_mean(xp, pay, s.antithetic))
+    if not s.control_variate:
+        return exotic_mc._mean_se(xp, exotic_mc._pair_mean(xp, pay, s.antithetic))
+    extra: tuple[tuple[Any, Any], ...] = ()
+    if vol_g is not None:
+        vanilla_g = df * xp.maximum(phi * (xp.exp(g_prev) - spec.strike), 0.0)
+        shadow = (1.0 - surv_g) * vanilla_g if spec.is_in else surv_g * vanilla_g
+        h = exotic_mc._host
+        exact = barrier.price(
+            spec.is_call, spec.is_down, spec.is_in, h(spot), spec.strike, spec.barrier, 0.0,
+            spec.t, h(r), h(q), h(vol_g),
+        )  # fmt: skip
+        extra = ((shadow, xp.asarray(exact)),)
+    # martingale control: E[e^{-rT}S_T] = S₀e^{-qT} (exact under QE-M)
+    s_mean = spot * xp.exp(-q * spec.t)
+    return exotic_mc.martingale_cv(xp, pay, df * s_t, s_mean, s.antithetic, extra)
 
 
 def _add_months(d: dt.date, months: int) -> dt.date:

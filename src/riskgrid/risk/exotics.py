@@ -514,10 +514,11 @@ def _heston_mc(
     both: Iterator[tuple[Step, Any]] = (
         zip(steps, shadow, strict=True) if shadow is not None else ((st, None) for st in steps)
     )
+    spot_d, r_d, q_d, v0_d = args[1], args[2], args[3], args[4]
     if spec.kind == "asian_option":
-        price_d, se_d = _heston_asian(spec, s, grid, both, *args[1:4], vol_g)
+        price_d, se_d = _heston_asian(spec, s, grid, both, spot_d, r_d, q_d, vol_g)
     else:
-        price_d, se_d = _heston_barrier(spec, s, grid, both, *args[1:5], vol_g)
+        price_d, se_d = _heston_barrier(spec, s, grid, both, spot_d, r_d, q_d, v0_d, vol_g)
     return exotic_mc._host(price_d), exotic_mc._host(se_d)
 
 

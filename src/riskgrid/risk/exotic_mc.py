@@ -376,10 +376,11 @@ def heston_european(
 ) -> tuple[Array, Array]:
     r"""European option under Heston by QE-M Monte Carlo (expiry ``times[-1]``), per column.
 
-    With ``control_variate`` the discounted terminal spot :math:`G = e^{-rT}S_T` is the
-    martingale control (:math:`E[G] = S_0e^{-qT}` exactly under QE-M, see
-    :func:`martingale_cv`); the same control serves the Heston Asians and barriers of a job
-    (:mod:`riskgrid.risk.exotics`). Production prices Heston Europeans by the Lewis integral;
+    With ``control_variate`` two controls: the discounted terminal spot :math:`e^{-rT}S_T`
+    (mean :math:`S_0e^{-qT}`, exact under QE-M, see :func:`martingale_cv`) and the call on the
+    shadow GBM (:func:`shadow_gbm_steps`, Black–Scholes mean at :func:`shadow_vol`); the same
+    controls serve the Heston Asians and barriers of a job (:mod:`riskgrid.risk.exotics`).
+    Production prices Heston Europeans by the Lewis integral;
     this is the MC check of the QE-M paths those products use (tests, ``bench_mc.py``).
     """
     from riskgrid.risk import black_scholes

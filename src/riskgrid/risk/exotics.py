@@ -48,6 +48,8 @@ BYTES_PER_PATH_STEP = 64
 #: Bytes per path of one Heston column: the QE-M step's (cols, paths) temporaries and the
 #: payoff's running sums (≈ 32 float64 arrays), independent of the number of steps.
 HESTON_BYTES_PER_PATH = 256
+#: One QE-M step as ``exotic_mc.heston_steps`` yields it: (index, log-spots, variances).
+Step = tuple[int, Any, Any]
 #: Target kernel arrays per call (columns per chunk), below the per-worker memory bound.
 CHUNK_BYTES = 48 << 20
 
@@ -480,11 +482,8 @@ def _heston_mc(
     q: np.ndarray,
     vol: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Heston Asian or barrier by QE-M, the payoff accumulated step by step (no path array).
-
-    Runs in the namespace of the arrays (CuPy with ``device: gpu``); only the price and SE
-    come back to the host.
-    """
+    """Heston Asian or barrier by QE-M on the host or, with ``device: gpu``, on CuPy; only
+    the price and SE come back to the host."""
     assert spec.heston is not None
     hp = spec.heston
     scale = (vol / spec.ref_vol) ** 2
@@ -494,9 +493,28 @@ def _heston_mc(
         import cupy  # optional extra `gpu`; the CLI checks it is importable
 
         args = tuple(cupy.asarray(a) for a in args)
+    price_d, se_d = heston_kernel(spec, s, grid, *args)
+    return exotic_mc._host(price_d), exotic_mc._host(se_d)
+
+
+def heston_kernel(
+    spec: ExoticSpec,
+    s: PricingSettings,
+    grid: np.ndarray,
+    z: Any,
+    spot: Any,
+    r: Any,
+    q: Any,
+    v0: Any,
+    theta: Any,
+) -> tuple[Any, Any]:
+    """Heston Asian or barrier by QE-M in the arrays' namespace (array API), the payoff
+    accumulated step by step (no path array); ``v0``/``theta`` per column."""
+    assert spec.heston is not None
+    hp = spec.heston
     steps = exotic_mc.heston_steps(
-        args[0], times=grid, spot=args[1], r=args[2], q=args[3], v0=args[4], kappa=hp.kappa,
-        theta=args[5], sigma=hp.sigma, rho=hp.rho,
+        z, times=grid, spot=spot, r=r, q=q, v0=v0, kappa=hp.kappa, theta=theta,
+        sigma=hp.sigma, rho=hp.rho,
     )  # fmt: skip
     # the shadow GBM (same normals, closed-form mean) for the products that have a closed form
     # under GBM: average-price Asians, continuously monitored barriers
@@ -505,24 +523,18 @@ def _heston_mc(
         (spec.kind == "asian_option" and not spec.average_strike)
         or (spec.kind == "barrier_option" and spec.monitor_times is None)
     ):
-        vol_g = exotic_mc.shadow_vol(args[4], hp.kappa, args[5], spec.t)
+        vol_g = exotic_mc.shadow_vol(v0, hp.kappa, theta, spec.t)
         shadow = exotic_mc.shadow_gbm_steps(
-            args[0], times=grid, spot=args[1], r=args[2], q=args[3], vol=vol_g, rho=hp.rho
+            z, times=grid, spot=spot, r=r, q=q, vol=vol_g, rho=hp.rho
         )
     else:
         vol_g = None
     both: Iterator[tuple[Step, Any]] = (
         zip(steps, shadow, strict=True) if shadow is not None else ((st, None) for st in steps)
     )
-    spot_d, r_d, q_d, v0_d = args[1], args[2], args[3], args[4]
     if spec.kind == "asian_option":
-        price_d, se_d = _heston_asian(spec, s, grid, both, spot_d, r_d, q_d, vol_g)
-    else:
-        price_d, se_d = _heston_barrier(spec, s, grid, both, spot_d, r_d, q_d, v0_d, vol_g)
-    return exotic_mc._host(price_d), exotic_mc._host(se_d)
-
-
-Step = tuple[int, Any, Any]  # (step index, log-spots, variances), each (cols, paths)
+        return _heston_asian(spec, s, grid, both, spot, r, q, vol_g)
+    return _heston_barrier(spec, s, grid, both, spot, r, q, v0, vol_g)
 
 
 def _heston_asian(
@@ -624,7 +636,7 @@ def _heston_barrier(
                 g_prev = g
         elif i in mon:
             beyond = (x <= log_h) if spec.is_down else (x >= log_h)
-            step = xp.where(beyond, 0.0, 1.0)
+            step = xp.astype(~beyond, xp.float64)  # survival: 0 beyond the barrier
         else:
             step = None
         if step is not None:

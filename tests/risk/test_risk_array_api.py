@@ -1,6 +1,6 @@
 """The Monte Carlo kernels are array-API clean: run against ``array-api-strict`` (a namespace
 that rejects anything outside the standard: NumPy-only functions, implicit conversions, mixed
-devices) and compare with the NumPy run. Normals come from NumPy's Philox on the host and are
+devices) and compare with the NumPy run. Normals come from NumPy (keyed SFC64) on the host and are
 moved into the namespace, as ``--device gpu`` does with CuPy (no GPU here: docs/risk.md)."""
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def test_heston_european_cv_matches_lewis_and_quantlib(case: int) -> None:
     )  # fmt: skip
     price, err = float(p[0]), float(se[0])
     lewis = float(heston.european(call, s, k, t, r, q, hp))
-    assert abs(price - lewis) <= 3.0 * err + 0.005 * lewis, (price, err, lewis)  # + QE bias
+    assert abs(price - lewis) <= 3.0 * err + 0.02, (price, err, lewis)  # + the QE-M bias bound
     params = (hp.v0, hp.kappa, hp.theta, hp.sigma, hp.rho)
     ql_p, ql_se = qx.heston_european_mc(call, k, days, s, r, q, params, steps, 8192)
     assert abs(price - ql_p) <= 3.0 * math.hypot(err, ql_se), (price, err, ql_p, ql_se)

@@ -138,9 +138,10 @@ async def caller(
     early = request.scope.get("state", {}).get(_CALLER_KEY)
     if early is not None:  # authenticated (and limited) before the body was read
         return early
-    return authenticate_cached(request, creds) or await anyio.to_thread.run_sync(
-        authenticate, request, creds
-    )
+    fast = authenticate_cached(request, creds)
+    if fast is not None:
+        return fast
+    return await anyio.to_thread.run_sync(authenticate, request, creds)
 
 
 def authenticate_cached(
@@ -276,8 +277,11 @@ class BoundedRoute(APIRoute):
             req = BoundedRequest(request.scope, request.receive)
             if needs_caller:
                 creds = await bearer(req)
-                c = authenticate_cached(req, creds) or await anyio.to_thread.run_sync(
-                    authenticate, req, creds
+                fast = authenticate_cached(req, creds)
+                c = (
+                    fast
+                    if fast is not None
+                    else await anyio.to_thread.run_sync(authenticate, req, creds)
                 )
                 if heavy and c.svc.bulkheads.in_flight(c.principal.subject) >= (
                     c.svc.bulkheads.principal_limit

@@ -24,7 +24,17 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-o", "addopts="]
+PYTEST = [
+    sys.executable,
+    "-m",
+    "pytest",
+    "-p",
+    "no:cacheprovider",
+    "-q",
+    "--tb=no",
+    "-o",
+    "addopts=",
+]
 
 # Cases the review did not report as broken, kept as guards: they passed before too.
 HELD_BEFORE = {
@@ -102,7 +112,7 @@ def main() -> int:
         if n != "passed" or (b == "passed" and node not in HELD_BEFORE):
             problems += 1
         note = why.replace("|", "\\|") or ("held before (guard)" if node in HELD_BEFORE else "")
-        print(f"| `{node.split('::', 1)[1]}` | {b} | {note} | {n} |")
+        print(f"| `{node.rsplit('/', 1)[-1]}` | {b} | {note} | {n} |")
     failed_before = sum(1 for b, _ in before.values() if b != "passed")
     print(f"\n{failed_before} of {len(before)} failed before; "
           f"{sum(1 for n, _ in now.values() if n == 'passed')} of {len(now)} pass now; "

@@ -78,3 +78,26 @@ def test_blackbox_tampering_is_detected(logged: Server, tmp_path: Path, attack: 
     out = _verify(srv)
     assert out.returncode == 1, f"tampering ({attack}) not detected: {out.stdout}{out.stderr}"
     assert "FAIL" in out.stderr, out.stderr
+
+
+def test_blackbox_exported_checkpoint_catches_truncation_on_its_own(
+    logged: Server, tmp_path: Path
+) -> None:
+    """``riskgrid audit checkpoint`` signs the verified head into a file meant for a
+    write-once store; that file alone (not the server's own checkpoints) catches a truncation."""
+    srv = _copy(logged, tmp_path)
+    (srv.state / "audit" / "checkpoints.jsonl").unlink(missing_ok=True)
+    exported = tmp_path / "worm" / "checkpoints.jsonl"
+    exported.parent.mkdir()
+    out = cli("audit", "checkpoint", "--out", str(exported), *srv.db_args())
+    assert out.returncode == 0 and exported.is_file(), out.stdout + out.stderr
+    url = srv.db_url or f"sqlite:///{srv.state / 'riskgrid.db'}"
+    done = subprocess.run(
+        [sys.executable, str(ATTACKER), url, "truncate"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    out = cli("audit", "verify", "--checkpoints", str(exported), *srv.db_args())
+    assert out.returncode == 1 and "truncated" in out.stderr, out.stdout + out.stderr

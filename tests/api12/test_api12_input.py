@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,6 +155,34 @@ def test_blackbox_malformed_jwks_is_401_not_500(tmp_path: Path) -> None:
         server.stop()
 
 
+def test_blackbox_garbage_jwks_after_good_keys_is_401_and_cached_keys_keep_working(
+    tmp_path: Path,
+) -> None:
+    """The identity provider starts serving ``[]``: a token with an unknown key id is refused
+    (401, not 500) and tokens signed with the cached good key still work."""
+    state = tmp_path / "state"
+    made = cli("dev", "token", "--user", "setup", "--state-dir", str(state))
+    assert made.returncode == 0, made.stderr
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text((state / "dev" / "jwks.json").read_text())
+    server = serve(state, RISKGRID_OIDC_JWKS=str(jwks))
+    try:
+        good = server.token("dana", "desk-a-devs")
+        with server.client(good) as c:
+            assert c.get("/v1/me").status_code == 200
+        jwks.write_text("[]")
+        time.sleep(10.5)  # past the refetch interval (10 s): the unknown kid makes it refetch
+        other = server.sign(server.claims("dana", "desk-a-devs"), kid="rotated-key")
+        with server.client(other) as c:
+            r = c.get("/v1/me")
+        assert r.status_code == 401, r.text
+        assert "unknown key" in r.json()["detail"], r.text
+        with server.client(good) as c:
+            assert c.get("/v1/me").status_code == 200
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize(
     "key",
     ["riskgrid.dev/Tenant", "RiskGrid.dev/tenant", "riskgrid.dev/owner", "Kubernetes.io/x"],
@@ -213,3 +242,18 @@ def test_blackbox_deep_yaml_is_exit_2_not_a_crash(tmp_path: Path) -> None:
     out = cli("run", str(deep), "--out", str(tmp_path / "res"))
     assert out.returncode == 2, (out.returncode, out.stderr[-500:])
     assert f"{deep}" in out.stderr and "nested deeper than 64" in out.stderr, out.stderr[-500:]
+
+
+def test_blackbox_policy_input_alias_expansion_is_capped(tmp_path: Path) -> None:
+    """A 400-byte manifest whose anchors expand to over a million nodes ("billion laughs"):
+    Kubernetes manifests may use anchors, so they are counted at their expanded size and the
+    file is refused (before: 4.7 s and 600 MB of memory to check it)."""
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: laughs, namespace: x}"]
+    lines.append("l0: &l0 [" + ",".join(["1"] * 10) + "]")
+    lines += [f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 7)]
+    manifest = tmp_path / "laughs.yaml"
+    manifest.write_text("\n".join(lines) + "\n")
+    out = cli("policy", "check", str(manifest))
+    text = out.stdout + out.stderr
+    assert out.returncode == 2, (out.returncode, text[-800:])
+    assert str(manifest) in text and "expand to more than 1,000,000 nodes" in text, text[-800:]

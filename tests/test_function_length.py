@@ -25,9 +25,6 @@ ALLOWED: dict[str, str] = {
         "the YAML fast path's event loop: one dispatch per libyaml event on local names; a call "
         "per event to split it would cost the speed it exists for (D-#14.3)"
     ),
-    "riskgrid.service.runner:_run": (
-        "to split along its steps (claim, prepare, run, record the outcome) — not done yet"
-    ),
 }
 
 

@@ -24,8 +24,14 @@ else := named if is_host(named[0])
 
 else := array.concat(["docker.io"], named)
 
-# One definition (three would all be evaluated on every call).
-is_host(s) if regex.match(`[.:]|^localhost$`, s)
+# Has "." or ":", or is "localhost". An `else` chain of plain string builtins, not a regex:
+# this runs for every image and allow/deny-list entry, and a regex match costs ~4× a
+# `contains` in regorus (regexes are compiled once, but matching goes through the regex crate).
+is_host(s) := true if contains(s, ".")
+
+else := true if contains(s, ":")
+
+else := s == "localhost"
 
 # An allow/deny-list entry is a registry or repository prefix, compared segment by segment.
 parse_prefix(entry) := segs if {

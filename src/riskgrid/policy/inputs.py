@@ -45,12 +45,17 @@ class _Fallback(Exception):
 
 _MISS = object()
 _NOKEY = object()
+#: Implicit resolvers to try per first character of a plain scalar (built on first use).
+_CANDIDATES: dict[str, list[Any]] = {}
 
 
 def _plain(value: str) -> Any:
     """A plain scalar as SafeLoader resolves and constructs it (null, bool, int, float, str);
     any other implicit tag (merge ``<<``, value ``=``) needs the reference loader."""
-    candidates = _RESOLVERS.get(value[0] if value else "", []) + _RESOLVERS.get(None, [])
+    first = value[:1]
+    candidates = _CANDIDATES.get(first)
+    if candidates is None:  # SafeLoader's order: the first character's resolvers, then None's
+        candidates = _CANDIDATES[first] = _RESOLVERS.get(first, []) + _RESOLVERS.get(None, [])
     tag = next((t for t, regexp in candidates if regexp.match(value)), None)
     if tag is None:
         return value
@@ -191,7 +196,10 @@ def _build(text: str, max_depth: int, max_nodes: int) -> list[Any]:
             else:
                 raise _Fallback  # a mapping or sequence as a key
             ev = get_event()
-            if ev.__class__ is scalar_event and ev.tag is None and ev.anchor is None:
+            cls = ev.__class__
+            if cls is alias_event or ev.tag is not None or ev.anchor is not None:
+                out[key] = node(ev, depth)
+            elif cls is scalar_event:
                 nodes += 1
                 if ev.implicit[0]:
                     value = cache.get(ev.value, _MISS)
@@ -200,6 +208,11 @@ def _build(text: str, max_depth: int, max_nodes: int) -> list[Any]:
                     out[key] = value
                 else:
                     out[key] = ev.value
+            elif cls is mapping_start and depth < max_depth:
+                nodes += 1  # (an untagged, unanchored mapping: `node` without its checks)
+                out[key] = mapping(ev, depth + 1)
+                if nodes > max_nodes:
+                    raise _Fallback
             else:
                 out[key] = node(ev, depth)
 

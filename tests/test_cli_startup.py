@@ -52,6 +52,12 @@ def test_importing_the_cli_imports_no_heavy_dependency() -> None:
     assert sorted(areas & loaded) == []
 
 
+def test_the_notebook_client_imports_pandas_only_when_it_reads_tables() -> None:
+    loaded = _modules_after("import riskgrid.client")
+    assert "riskgrid.client" in loaded
+    assert sorted(h for h in ("pandas", "pyarrow", "ray", "fastapi") if h in loaded) == []
+
+
 def test_root_help_imports_no_area() -> None:
     code = (
         "import contextlib, io\n"

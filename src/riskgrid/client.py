@@ -15,12 +15,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import pandas as pd
 
 from riskgrid.spec.errors import RiskgridError
+
+if TYPE_CHECKING:  # pandas is imported on first use: the client is light to import
+    import pandas as pd
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -65,6 +67,8 @@ class JobResult:
         for grouping, groups in self.result.get("groups", {}).items():
             for name, m in groups.items():
                 add(grouping, name, m)
+        import pandas as pd
+
         return pd.DataFrame(rows).set_index(["grouping", "group"])
 
 
@@ -129,6 +133,8 @@ class Job:
         if data["state"] != "succeeded":
             raise ClientError(409, f"job {data['state']}: {data.get('error') or ''}".strip())
         result = self.client._json("GET", f"/v1/jobs/{self.id}/result")
+        import pandas as pd
+
         tables = {}
         for name in data["result_files"]:
             if name.endswith(".parquet"):

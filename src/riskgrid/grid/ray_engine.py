@@ -5,7 +5,7 @@ closed; ``RayEngine(address="ray://…" or "HOST:PORT")`` connects to a running 
 it running. If Ray is already initialised in this process (a notebook, the test suite), the
 engine uses that runtime and leaves it alone.
 
-Runtime environment (see docs/grid.md, D-#10.1): workers run on the interpreter and installed
+Runtime environment (see docs/grid.md, D-#10.4): workers run on the interpreter and installed
 riskgrid of their node — for a local Ray the driver's own ``sys.executable`` — and nothing is
 uploaded. Ray's ``uv run`` hook, which would otherwise notice a ``uv run`` ancestor, upload the
 working directory and start workers through ``uv run`` in an empty copy of it, is switched off

@@ -160,6 +160,8 @@ class RegorusEngine:
     """Microsoft's Rust interpreter; the default engine."""
 
     name = "regorus"
+    #: Most objects per query (see :meth:`evaluate`).
+    CHUNK = 1000
 
     def __init__(self, modules: dict[str, str], driver: str, dispatch: Dispatch):
         import regorus
@@ -181,9 +183,6 @@ class RegorusEngine:
             found = self._query(chunk, params)
             rows += found if not start else [[i + start, pid, v] for i, pid, v in found]
         return _decode(rows)
-
-    #: Most objects per query.
-    CHUNK = 1000
 
     def _query(self, objects: list[dict[str, Any]], params: dict[str, Any]) -> list[Any]:
         payload = {

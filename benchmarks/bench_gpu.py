@@ -5,7 +5,7 @@
 
 The kernels of :mod:`riskgrid.risk.exotic_mc` are written against the array API, so the same
 code runs on NumPy (one core: BLAS/OpenMP threads pinned to 1) and on CuPy. Normals are drawn
-on each device beforehand (NumPy Philox on the CPU, CuPy's generator on the GPU: the prices
+on each device beforehand (NumPy's default generator on the CPU, CuPy's on the GPU: the prices
 agree within their standard errors, not bit for bit) and the timed part is the path
 construction and payoff reduction; GPU times include a device synchronisation. Prints min and
 median wall seconds of ``--repeat`` runs and the speed-up.

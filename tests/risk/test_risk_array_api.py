@@ -1,6 +1,6 @@
 """The Monte Carlo kernels are array-API clean: run against ``array-api-strict`` (a namespace
 that rejects anything outside the standard: NumPy-only functions, implicit conversions, mixed
-devices) and compare with the NumPy run. Normals come from NumPy's Philox on the host and are
+devices) and compare with the NumPy run. Normals come from NumPy (keyed SFC64) on the host and are
 moved into the namespace, as ``--device gpu`` does with CuPy (no GPU here: docs/risk.md)."""
 
 from __future__ import annotations
@@ -81,3 +81,51 @@ def test_asian_and_barrier_kernels_run_on_array_api_strict() -> None:
             barrier=90.0, rebate=rebate, **common,
         )  # fmt: skip
         _assert_same(ours, strict)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        {
+            "kind": "asian_option",
+            "fix_times": (0.25, 0.5, 0.75),
+            "n_total": 4,
+            "past_sum": 99.0,
+            "past_log_sum": 4.595,
+        },
+        {
+            "kind": "barrier_option",
+            "barrier": 120.0,
+            "is_down": False,
+            "is_in": False,
+            "rebate": 1.0,
+        },
+        {
+            "kind": "barrier_option",
+            "barrier": 90.0,
+            "is_down": True,
+            "is_in": True,
+            "monitor_times": (0.25, 0.5, 0.75),
+        },
+    ],
+    ids=["asian", "up-out-continuous", "down-in-discrete"],
+)
+def test_heston_products_with_both_controls_run_on_array_api_strict(kind: dict) -> None:
+    """The job's Heston Asian/barrier path (QE-M steps, shadow GBM, multi-control regression,
+    host closed forms brought back into the namespace) stays in the strict namespace."""
+    from riskgrid.risk import exotics, heston
+
+    hp = heston.HestonParams(v0=0.01, kappa=2.0, theta=0.04, sigma=0.9, rho=-0.6)
+    spec = exotics.ExoticSpec(position_id="strict-he", is_call=True, strike=100.0, t=T,
+                              model="heston", heston=hp, ref_vol=0.2, **kind)  # fmt: skip
+    s = exotics.PricingSettings(seed=5, paths=2048)
+    grid = exotics._grid(spec, s)
+    z = rng.normals(5, 21, 2048, 2 * len(grid), antithetic=True)
+    cols = {k: np.array(v) for k, v in COLS.items()}
+    v0, th = np.full(3, 0.01), np.full(3, 0.04)
+    ours = exotics.heston_kernel(spec, s, grid, z, cols["spot"], cols["r"], cols["q"], v0, th)
+    strict = exotics.heston_kernel(
+        spec, s, grid, xps.asarray(z), *(xps.asarray(cols[k]) for k in ("spot", "r", "q")),
+        xps.asarray(v0), xps.asarray(th),
+    )  # fmt: skip
+    _assert_same(ours, strict)

@@ -31,17 +31,27 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from array_api_compat import array_namespace
 
 from riskgrid.risk import american, asian, barrier, black_scholes, exotic_mc, heston, rng
 
 EXOTIC_KINDS: tuple[str, ...] = ("asian_option", "barrier_option", "american_option")
 #: Bytes per simulated (column, path, step) a kernel keeps alive at once (≈ 8 float64 arrays).
 BYTES_PER_PATH_STEP = 64
+#: Bytes per path of one Heston column: the QE-M step's (cols, paths) temporaries and the
+#: payoff's running sums (≈ 32 float64 arrays), independent of the number of steps.
+HESTON_BYTES_PER_PATH = 256
+#: One QE-M step as ``exotic_mc.heston_steps`` yields it: (index, log-spots, variances).
+Step = tuple[int, Any, Any]
+#: Target kernel arrays per call (columns per chunk), below the per-worker memory bound.
+CHUNK_BYTES = 48 << 20
 
 
 @dataclass(frozen=True)
@@ -153,12 +163,20 @@ def kernel_bytes(memory_bytes: int) -> int:
 
 
 def column_bytes(spec: ExoticSpec, s: PricingSettings) -> int:
-    """Kernel memory for one state column of a Monte Carlo position (0 for closed forms):
-    :data:`BYTES_PER_PATH_STEP` × paths × steps, twice for Heston (log-spots and variances)."""
+    """Kernel memory for one state column of a Monte Carlo position (0 for closed forms).
+
+    GBM and LSM kernels hold (cols, paths, steps) arrays: :data:`BYTES_PER_PATH_STEP` × paths
+    × steps. Heston payoffs are accumulated step by step (``exotic_mc.heston_steps``), so a
+    column holds :data:`HESTON_BYTES_PER_PATH` × paths whatever the steps; the position's
+    normals (16 B per path-step) are counted with every column, which over-states a chunk of
+    many columns but keeps the bound safe.
+    """
     if not is_mc(spec, s):
         return 0
     steps = len(_grid(spec, s)) if spec.kind != "american_option" else s.lsm_steps
-    return BYTES_PER_PATH_STEP * s.paths * max(steps, 1) * (2 if spec.model == "heston" else 1)
+    if spec.model == "heston":
+        return s.paths * (HESTON_BYTES_PER_PATH + 16 * max(steps, 1))
+    return BYTES_PER_PATH_STEP * s.paths * max(steps, 1)
 
 
 def _grid(spec: ExoticSpec, s: PricingSettings) -> np.ndarray:
@@ -177,11 +195,26 @@ def _grid(spec: ExoticSpec, s: PricingSettings) -> np.ndarray:
     return dates[dates > 0]
 
 
+#: The last pseudo-random draw, reused by the next column chunk of the same position
+#: (one entry: a process prices one position's chunks back to back).
+_LAST_DRAW: dict[tuple[int, int, int, int, bool], np.ndarray] = {}
+
+
+def _pseudo(s: PricingSettings, key: int, dims: int, antithetic: bool) -> np.ndarray:
+    k = (s.seed, key, s.paths, dims, antithetic)
+    z = _LAST_DRAW.get(k)
+    if z is None:
+        z = rng.normals(s.seed, key, s.paths, dims, antithetic=antithetic)
+        _LAST_DRAW.clear()
+        _LAST_DRAW[k] = z
+    return z
+
+
 def _normals(spec: ExoticSpec, s: PricingSettings, dims: int, replicate: int = 0) -> np.ndarray:
     if s.sampling == "sobol":
         z = rng.sobol_normals(s.seed, spec.key, s.paths, dims, replicate)
         return z
-    return rng.normals(s.seed, spec.key, s.paths, dims, antithetic=s.antithetic)
+    return _pseudo(s, spec.key, dims, s.antithetic)
 
 
 def price(
@@ -202,11 +235,17 @@ def price(
     zero = np.zeros_like(spot)
     if not is_mc(spec, s):
         return _closed_form(spec, s, spot, r, q, vol), zero
-    chunk = max(1, kernel_bytes(s.memory_bytes) // column_bytes(spec, s))
+    # cache-sized chunks (≤ CHUNK_BYTES of kernel arrays, within the memory bound): a 1 GiB
+    # kernel call streams its temporaries through memory, and two workers then share the
+    # memory bandwidth; the normals are drawn once per position (rng's cache), not per chunk
+    chunk = max(1, min(kernel_bytes(s.memory_bytes), CHUNK_BYTES) // column_bytes(spec, s))
     out_p, out_se = np.empty_like(spot), np.empty_like(spot)
-    for c0 in range(0, spot.size, chunk):
-        sl = slice(c0, c0 + chunk)
-        out_p[sl], out_se[sl] = _mc(spec, s, spot[sl], r[sl], q[sl], vol[sl])
+    try:
+        for c0 in range(0, spot.size, chunk):
+            sl = slice(c0, c0 + chunk)
+            out_p[sl], out_se[sl] = _mc(spec, s, spot[sl], r[sl], q[sl], vol[sl])
+    finally:
+        _LAST_DRAW.clear()  # no draw outlives the position (memory bound)
     return out_p, out_se
 
 
@@ -443,67 +482,192 @@ def _heston_mc(
     q: np.ndarray,
     vol: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Heston Asian or barrier by QE-M on the host or, with ``device: gpu``, on CuPy; only
+    the price and SE come back to the host."""
     assert spec.heston is not None
     hp = spec.heston
     scale = (vol / spec.ref_vol) ** 2
-    n = len(grid)
-    z = rng.normals(s.seed, spec.key, s.paths, 2 * n, antithetic=s.antithetic)
-    args = (z, spot, r, q, hp.v0 * scale, hp.theta * scale)
+    z = _pseudo(s, spec.key, 2 * len(grid), s.antithetic)
+    args: tuple[Any, ...] = (z, spot, r, q, hp.v0 * scale, hp.theta * scale)
     if s.device == "gpu":
         import cupy  # optional extra `gpu`; the CLI checks it is importable
 
         args = tuple(cupy.asarray(a) for a in args)
-    logs_d, vs_d = exotic_mc.heston_paths(
-        args[0],
-        times=grid,
-        spot=args[1],
-        r=args[2],
-        q=args[3],
-        v0=args[4],
-        kappa=hp.kappa,
-        theta=args[5],
-        sigma=hp.sigma,
-        rho=hp.rho,
+    price_d, se_d = heston_kernel(spec, s, grid, *args)
+    return exotic_mc._host(price_d), exotic_mc._host(se_d)
+
+
+def heston_kernel(
+    spec: ExoticSpec,
+    s: PricingSettings,
+    grid: np.ndarray,
+    z: Any,
+    spot: Any,
+    r: Any,
+    q: Any,
+    v0: Any,
+    theta: Any,
+) -> tuple[Any, Any]:
+    """Heston Asian or barrier by QE-M in the arrays' namespace (array API), the payoff
+    accumulated step by step (no path array); ``v0``/``theta`` per column."""
+    assert spec.heston is not None
+    hp = spec.heston
+    steps = exotic_mc.heston_steps(
+        z, times=grid, spot=spot, r=r, q=q, v0=v0, kappa=hp.kappa, theta=theta,
+        sigma=hp.sigma, rho=hp.rho,
+    )  # fmt: skip
+    # the shadow GBM (same normals, closed-form mean) for the products that have a closed form
+    # under GBM: average-price Asians, continuously monitored barriers
+    shadow = None
+    if s.control_variate and (
+        (spec.kind == "asian_option" and not spec.average_strike)
+        or (spec.kind == "barrier_option" and spec.monitor_times is None)
+    ):
+        vol_g = exotic_mc.shadow_vol(v0, hp.kappa, theta, spec.t)
+        shadow = exotic_mc.shadow_gbm_steps(
+            z, times=grid, spot=spot, r=r, q=q, vol=vol_g, rho=hp.rho
+        )
+    else:
+        vol_g = None
+    both: Iterator[tuple[Step, Any]] = (
+        zip(steps, shadow, strict=True) if shadow is not None else ((st, None) for st in steps)
     )
-    # the QE recursion runs on the device; the payoffs (a few passes) on the host
-    logs, vs = exotic_mc._host(logs_d), exotic_mc._host(vs_d)
-    df = np.exp(-r * spec.t)
     if spec.kind == "asian_option":
-        idx = np.searchsorted(grid, np.array(spec.fix_times))
-        pay = _asian_payoff(spec, np.exp(logs), idx, df)
-        return exotic_mc._mean_se(np, exotic_mc._pair_mean(np, pay, s.antithetic))
-    # barrier
+        return _heston_asian(spec, s, grid, both, spot, r, q, vol_g)
+    return _heston_barrier(spec, s, grid, both, spot, r, q, v0, vol_g)
+
+
+def _heston_asian(
+    spec: ExoticSpec,
+    s: PricingSettings,
+    grid: np.ndarray,
+    steps: Iterator[tuple[Step, Any]],
+    spot: Any,
+    r: Any,
+    q: Any,
+    vol_g: Any,
+) -> tuple[Any, Any]:
+    """Asian payoff from running sums of the fixings (and their logs for a geometric one).
+
+    Controls (``controlVariate``): the discounted mean of the simulated fixings (martingale),
+    and — average-price only, ``vol_g`` given — the geometric Asian on the shadow GBM, whose
+    mean is :func:`riskgrid.risk.asian.geometric_price` at the shadow vol.
+    """
+    xp = array_namespace(spot)
+    fix_t = np.array(spec.fix_times)
+    weight = Counter(int(i) for i in np.searchsorted(grid, fix_t))  # fixings per grid step
+    total = log_total = s_t = g_log_total = xp.zeros((spot.shape[0], 1), dtype=xp.float64)
+    for (i, x, _v), g in steps:
+        if i in weight:
+            total = total + weight[i] * xp.exp(x)
+            if spec.geometric:
+                log_total = log_total + weight[i] * x
+            if g is not None:
+                g_log_total = g_log_total + weight[i] * g
+        s_t = x
+    s_t = xp.exp(s_t)
+    if spec.geometric:
+        avg = xp.exp((spec.past_log_sum + log_total) / spec.n_total)
+    else:
+        avg = (spec.past_sum + total) / spec.n_total
     phi = 1.0 if spec.is_call else -1.0
-    s_t = np.exp(logs[:, :, -1])
-    vanilla = df[:, None] * np.maximum(phi * (s_t - spec.strike), 0.0)
+    under = s_t - avg if spec.average_strike else avg - spec.strike
+    df = xp.exp(-r * spec.t)
+    pay = df[:, None] * xp.maximum(phi * under, 0.0)
+    if not s.control_variate:
+        return exotic_mc._mean_se(xp, exotic_mc._pair_mean(xp, pay, s.antithetic))
+    # martingale control: the discounted mean of the simulated fixings; its mean, e^{-rT}·mean
+    # of the forwards S₀e^{(r−q)t_i}, is exact under QE-M
+    g_mart = df[:, None] * total / len(fix_t)
+    fwd = xp.exp((r - q)[:, None] * xp.asarray(fix_t, dtype=xp.float64)[None, :])
+    g_mean = df * spot * xp.mean(fwd, axis=-1)
+    extra: tuple[tuple[Any, Any], ...] = ()
+    if vol_g is not None:
+        geo = xp.exp((spec.past_log_sum + g_log_total) / spec.n_total)
+        shadow = df[:, None] * xp.maximum(phi * (geo - spec.strike), 0.0)
+        h = exotic_mc._host
+        exact = asian.geometric_price(
+            spec.is_call, h(spot), spec.strike, fix_t, spec.t, h(r), h(q), h(vol_g),
+            n_total=spec.n_total, past_log_sum=spec.past_log_sum,
+        )  # fmt: skip
+        extra = ((shadow, xp.asarray(exact)),)
+    return exotic_mc.martingale_cv(xp, pay, g_mart, g_mean, s.antithetic, extra)
+
+
+def _heston_barrier(
+    spec: ExoticSpec,
+    s: PricingSettings,
+    grid: np.ndarray,
+    steps: Iterator[tuple[Step, Any]],
+    spot: Any,
+    r: Any,
+    q: Any,
+    v0: Any,
+    vol_g: Any,
+) -> tuple[Any, Any]:
+    """Barrier payoff from a running survival probability.
+
+    Continuous monitoring: each step multiplies in the Brownian-bridge survival of the step
+    (variance the step's mean variance × Δt); discrete: survival drops to 0 at a monitoring
+    date beyond the barrier. A knock-out rebate is paid at the step of the first touch:
+    Σ (survival before − after) · e^{−r t}. Controls (``controlVariate``): the discounted
+    terminal spot (martingale) and — continuous monitoring, ``vol_g`` given — the same barrier
+    without rebate on the shadow GBM (bridge survival with variance σ̄²Δt, exact for a GBM),
+    whose mean is the Reiner–Rubinstein price at the shadow vol.
+    """
+    xp = array_namespace(spot)
     log_h = math.log(spec.barrier)
-    if spec.monitor_times is None:  # continuous: bridge survival per step
-        prev_x = np.concatenate(
-            [np.broadcast_to(np.log(spot)[:, None, None], (*logs.shape[:2], 1)), logs[:, :, :-1]],
-            axis=-1,
-        )
-        prev_v = np.concatenate(
-            [np.broadcast_to((hp.v0 * scale)[:, None, None], (*vs.shape[:2], 1)), vs[:, :, :-1]],
-            axis=-1,
-        )
-        dts = np.diff(grid, prepend=0.0)
-        var = 0.5 * (prev_v + vs) * dts
-        surv_step = exotic_mc.bridge_survival(prev_x, logs, var, log_h, spec.is_down)
-    else:
-        mon = np.isin(grid, np.array(spec.monitor_times))
-        beyond = (logs <= log_h) if spec.is_down else (logs >= log_h)
-        surv_step = np.where(mon & beyond, 0.0, 1.0)
-    surv = np.cumprod(surv_step, axis=-1)
-    alive = surv[:, :, -1]
+    dts = np.diff(grid, prepend=0.0)
+    mon = None
+    if spec.monitor_times is not None:
+        mon = set(np.flatnonzero(np.isin(grid, spec.monitor_times)).tolist())
+    shape = (spot.shape[0], 1)
+    surv = surv_g = xp.ones(shape, dtype=xp.float64)
+    rebate = xp.zeros(shape, dtype=xp.float64)
+    x_prev, v_prev = xp.log(spot)[:, None], v0[:, None]
+    g_prev = x_prev
+    for (i, x, v), g in steps:
+        if mon is None:
+            var = 0.5 * (v_prev + v) * float(dts[i])
+            step = exotic_mc.bridge_survival(x_prev, x, var, log_h, spec.is_down)
+            if g is not None:
+                var_g = (vol_g * vol_g * float(dts[i]))[:, None]
+                surv_g = surv_g * exotic_mc.bridge_survival(g_prev, g, var_g, log_h, spec.is_down)
+                g_prev = g
+        elif i in mon:
+            beyond = (x <= log_h) if spec.is_down else (x >= log_h)
+            step = xp.astype(~beyond, xp.float64)  # survival: 0 beyond the barrier
+        else:
+            step = None
+        if step is not None:
+            after = surv * step
+            if not spec.is_in and spec.rebate != 0.0:
+                rebate = rebate + (surv - after) * xp.exp(-r * float(grid[i]))[:, None]
+            surv = after
+        x_prev, v_prev = x, v
+    phi = 1.0 if spec.is_call else -1.0
+    df = xp.exp(-r * spec.t)[:, None]
+    s_t = xp.exp(x_prev)
+    vanilla = df * xp.maximum(phi * (s_t - spec.strike), 0.0)
     if spec.is_in:
-        pay = (1.0 - alive) * vanilla + alive * df[:, None] * spec.rebate
+        pay = (1.0 - surv) * vanilla + surv * df * spec.rebate
     else:
-        before = np.concatenate([np.ones((*surv.shape[:2], 1)), surv[:, :, :-1]], axis=-1)
-        hit_prob = before - surv  # probability of the first touch in each step
-        df_steps = np.exp(-r[:, None] * grid[None, :])
-        rebate = spec.rebate * (hit_prob * df_steps[:, None, :]).sum(axis=-1)
-        pay = alive * vanilla + rebate
-    return exotic_mc._mean_se(np, exotic_mc._pair_mean(np, pay, s.antithetic))
+        pay = surv * vanilla + spec.rebate * rebate
+    if not s.control_variate:
+        return exotic_mc._mean_se(xp, exotic_mc._pair_mean(xp, pay, s.antithetic))
+    extra: tuple[tuple[Any, Any], ...] = ()
+    if vol_g is not None:
+        vanilla_g = df * xp.maximum(phi * (xp.exp(g_prev) - spec.strike), 0.0)
+        shadow = (1.0 - surv_g) * vanilla_g if spec.is_in else surv_g * vanilla_g
+        h = exotic_mc._host
+        exact = barrier.price(
+            spec.is_call, spec.is_down, spec.is_in, h(spot), spec.strike, spec.barrier, 0.0,
+            spec.t, h(r), h(q), h(vol_g),
+        )  # fmt: skip
+        extra = ((shadow, xp.asarray(exact)),)
+    # martingale control: E[e^{-rT}S_T] = S₀e^{-qT} (exact under QE-M)
+    s_mean = spot * xp.exp(-q * spec.t)
+    return exotic_mc.martingale_cv(xp, pay, df * s_t, s_mean, s.antithetic, extra)
 
 
 def _add_months(d: dt.date, months: int) -> dt.date:

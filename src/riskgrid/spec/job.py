@@ -356,12 +356,13 @@ class MonteCarloSpec(Strict):
     control_variate: bool = Field(
         True,
         alias="controlVariate",
-        description="Geometric control variate for arithmetic average-price Asians.",
+        description="Control variates: the geometric Asian for arithmetic average-price "
+        "Asians; the discounted spot (a martingale under QE-M) for Heston Asians and barriers.",
     )
     sampling: Literal["pseudo", "sobol"] = Field(
         "pseudo",
-        description="`pseudo` (Philox) or `sobol` (scrambled Sobol with Brownian bridge; BSM "
-        "Asians and barriers; paths must be a power of 2).",
+        description="`pseudo` (keyed SFC64 blocks) or `sobol` (scrambled Sobol with Brownian "
+        "bridge; BSM Asians and barriers; paths must be a power of 2).",
     )
     sobol_replicates: int = Field(
         8, alias="sobolReplicates", ge=2, le=64, description="Independent Sobol scrambles."
@@ -861,7 +862,7 @@ def _check_mc_size(
     steps = ex.sim_steps(spec, settings)
     if steps > rng.MAX_STEPS:
         return [report("expiry", f"needs {steps} time steps, over the limit {rng.MAX_STEPS}")]
-    need = ex.BYTES_PER_PATH_STEP * settings.paths * steps * (2 if spec.model == "heston" else 1)
+    need = ex.column_bytes(spec, settings)
     if need > ex.kernel_bytes(settings.memory_bytes):
         return [
             report(

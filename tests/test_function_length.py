@@ -21,13 +21,6 @@ ALLOWED: dict[str, str] = {
         "a data literal: the manifests of a synthetic tenant, one dict after another"
     ),
     "riskgrid.threats.report:render_html": "an HTML template filled in order, no branching logic",
-    "riskgrid.policy.inputs:_build": (
-        "the YAML fast path's event loop: one dispatch per libyaml event on local names; a call "
-        "per event to split it would cost the speed it exists for (D-#14.3)"
-    ),
-    "riskgrid.service.runner:_run": (
-        "to split along its steps (claim, prepare, run, record the outcome) — not done yet"
-    ),
 }
 
 

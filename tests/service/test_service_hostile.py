@@ -328,3 +328,26 @@ def test_resubmission_references_stored_files_by_hash_per_tenant(srv):
     # the Python client uses the protocol: everything is known, nothing is uploaded
     client = Client(srv.url, srv.token("dana", "desk-a-devs"), tenant="desk-a")
     assert client.submit(job_file(srv.tmp, "desk-a")).data["state"] == "queued"  # type: ignore[attr-defined]
+
+
+def test_resubmission_over_stored_files_is_a_verdict_cache_hit_not_a_revalidation(srv):
+    """The same job over the same (referenced) files is loaded and admitted once: the second
+    submission is a cache hit, and a changed job is not."""
+    from riskgrid.service.jobfiles import content_hash
+
+    verdicts = srv.app.state.services.verdicts  # type: ignore[attr-defined]
+    body = _submission(srv)
+    body["job"]["metadata"]["name"] = "cache-probe"
+    refs = {rel: content_hash(b64) for rel, b64 in body["files"].items()}
+    dev = _dev(srv)
+    hits, misses = verdicts.hits, verdicts.misses
+    assert dev.post("/v1/tenants/desk-a/jobs", json=body).status_code == 201
+    assert (verdicts.hits, verdicts.misses) == (hits, misses + 1)
+    r = dev.post("/v1/tenants/desk-a/jobs", json={"job": body["job"], "refs": refs})
+    assert r.status_code == 201, r.text
+    assert (verdicts.hits, verdicts.misses) == (hits + 1, misses + 1)
+    changed = {**body["job"], "metadata": {**body["job"]["metadata"], "name": "cache-probe-2"}}
+    assert (
+        dev.post("/v1/tenants/desk-a/jobs", json={"job": changed, "refs": refs}).status_code == 201
+    )
+    assert (verdicts.hits, verdicts.misses) == (hits + 1, misses + 2)

@@ -80,9 +80,17 @@ def driver_module(
         call = f"some v in data.{LIB_PACKAGE}.policies.{slug}.violations(w, params_{n})"
         body = ["\tsome i", "\tw := norms[i]"]
         if indexed:
+            # The rules bound to locals before the loop: a rule reference inside it is looked
+            # up again on every iteration (~0.4 µs per object and policy in regorus). A policy
+            # without objects has no key in `by_policy`, so its body stops at the first line
+            # (a one-object query touches few of the ~50 policies).
+            call = f"some v in data.{LIB_PACKAGE}.policies.{slug}.violations(w, ps)"
             body = [
-                f'\tsome i in object.get(input.by_policy, "{policy_id}", [])',
-                "\tw := norms[i]",
+                f'\tindices := input.by_policy["{policy_id}"]',
+                "\tns := norms",
+                f"\tps := params_{n}",
+                "\tsome i in indices",
+                "\tw := ns[i]",
             ]
         elif "*" not in kinds:
             lines += [f"kinds_{n} := {{{', '.join(json.dumps(k) for k in kinds)}}}", ""]
@@ -152,6 +160,8 @@ class RegorusEngine:
     """Microsoft's Rust interpreter; the default engine."""
 
     name = "regorus"
+    #: Most objects per query (see :meth:`evaluate`).
+    CHUNK = 1000
 
     def __init__(self, modules: dict[str, str], driver: str, dispatch: Dispatch):
         import regorus
@@ -165,6 +175,16 @@ class RegorusEngine:
         self._lock = threading.Lock()
 
     def evaluate(self, objects: list[dict[str, Any]], params: dict[str, Any]) -> list[RawViolation]:
+        rows: list[Any] = []
+        # Queries of at most CHUNK objects: a whole 10,000-object batch in one query is ~5%
+        # slower per object (measured, benchmarks/bench_policy.py) than chunks of 1,000.
+        for start in range(0, len(objects), self.CHUNK):
+            chunk = objects[start : start + self.CHUNK]
+            found = self._query(chunk, params)
+            rows += found if not start else [[i + start, pid, v] for i, pid, v in found]
+        return _decode(rows)
+
+    def _query(self, objects: list[dict[str, Any]], params: dict[str, Any]) -> list[Any]:
         payload = {
             "objects": objects,
             "params": params,
@@ -178,7 +198,7 @@ class RegorusEngine:
                 # as they would in YAML/JSON on disk.
                 self._engine.set_input_json(json.dumps(payload, default=str))
             out = self._engine.eval_rule_as_json(f"data.{DRIVER_PACKAGE}.results")
-        return _decode(json.loads(out) or [])
+        return list(json.loads(out) or [])
 
 
 class RegopyEngine:

@@ -45,12 +45,17 @@ class _Fallback(Exception):
 
 _MISS = object()
 _NOKEY = object()
+#: Implicit resolvers to try per first character of a plain scalar (built on first use).
+_CANDIDATES: dict[str, list[Any]] = {}
 
 
 def _plain(value: str) -> Any:
     """A plain scalar as SafeLoader resolves and constructs it (null, bool, int, float, str);
     any other implicit tag (merge ``<<``, value ``=``) needs the reference loader."""
-    candidates = _RESOLVERS.get(value[0] if value else "", []) + _RESOLVERS.get(None, [])
+    first = value[:1]
+    candidates = _CANDIDATES.get(first)
+    if candidates is None:  # SafeLoader's order: the first character's resolvers, then None's
+        candidates = _CANDIDATES[first] = _RESOLVERS.get(first, []) + _RESOLVERS.get(None, [])
     tag = next((t for t, regexp in candidates if regexp.match(value)), None)
     if tag is None:
         return value
@@ -98,95 +103,160 @@ def _load_events(text: str, max_depth: int, max_nodes: int) -> list[Any]:
 
 
 def _build(text: str, max_depth: int, max_nodes: int) -> list[Any]:
+    """Recursive descent over the event stream: a mapping or sequence reads its own items
+    (scalars inline, nested collections by recursion, at most ``max_depth`` deep: far inside
+    Python's recursion limit), so no explicit stack of open collections and pending keys is
+    kept per event. Node counts are checked at each alias and each collection's end: counts
+    only grow, so the verdict is the per-node check's, and what is built past the bound
+    before the check is bounded by the text itself (only aliases multiply, and they are
+    checked at once)."""
     loader = _LOADER(text)
     get_event = loader.get_event
-    docs: list[Any] = []
-    stack: list[Any] = []  # open collections, innermost last
-    keys: list[Any] = []  # per open collection: the pending mapping key, or _NOKEY
     cache: dict[str, Any] = {}  # plain scalar text → value (immutable values only)
-    root: Any = None
-    nodes = 0
     anchors: dict[str, Any] = {}  # anchor → value, per document (as the composer keeps them)
     sizes: dict[str, int] = {}  # anchor → expanded node count, once its node is complete
-    opened: list[tuple[str | None, int]] = []  # per open collection: (anchor, nodes before)
-    scalar_event, mapping_start, sequence_start = (
-        yaml.ScalarEvent,
-        yaml.MappingStartEvent,
-        yaml.SequenceStartEvent,
+    nodes = 0
+    scalar_event = yaml.ScalarEvent
+    mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+    mapping_end, sequence_end, alias_event = (
+        yaml.MappingEndEvent,
+        yaml.SequenceEndEvent,
+        yaml.AliasEvent,
     )
-    collection_end = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
-    try:
+
+    def scalar(ev: Any) -> Any:
+        tag = ev.tag
+        if tag is None and ev.implicit[0]:
+            item = cache.get(ev.value, _MISS)
+            if item is _MISS:
+                item = cache[ev.value] = _plain(ev.value)
+        elif tag is None or tag == "!":
+            item = ev.value
+        else:
+            raise _Fallback
+        if ev.anchor is not None:
+            anchors[ev.anchor] = item
+            sizes[ev.anchor] = 1
+        return item
+
+    def alias(ev: Any) -> Any:
+        nonlocal nodes
+        if ev.anchor not in sizes:
+            raise _Fallback  # undefined, or its node is still open (recursive)
+        nodes += sizes[ev.anchor]
+        if nodes > max_nodes:
+            raise _Fallback
+        return anchors[ev.anchor]
+
+    def node(ev: Any, depth: int) -> Any:
+        """The value of the node ``ev`` starts (its events consumed); ``depth``: collections
+        open around it."""
+        nonlocal nodes
+        cls = ev.__class__
+        if cls is scalar_event:
+            nodes += 1
+            return scalar(ev)
+        if cls is alias_event:
+            return alias(ev)
+        if cls is not mapping_start and cls is not sequence_start:
+            raise _Fallback
+        if ev.tag not in (None, "!") or depth >= max_depth:
+            raise _Fallback
+        before = nodes
+        nodes += 1
+        item: Any = mapping(ev, depth + 1) if cls is mapping_start else sequence(ev, depth + 1)
+        if nodes > max_nodes:
+            raise _Fallback
+        if ev.anchor is not None:
+            sizes[ev.anchor] = nodes - before
+        return item
+
+    def mapping(start: Any, depth: int) -> dict[Any, Any]:
+        nonlocal nodes
+        out: dict[Any, Any] = {}
+        if start.anchor is not None:
+            anchors[start.anchor] = out
         while True:
             ev = get_event()
             cls = ev.__class__
             if cls is scalar_event:
-                tag = ev.tag
-                if tag is None and ev.implicit[0]:
-                    item = cache.get(ev.value, _MISS)
-                    if item is _MISS:
-                        item = cache[ev.value] = _plain(ev.value)
-                elif tag is None or tag == "!":
-                    item = ev.value
+                nodes += 1
+                if ev.tag is None and ev.implicit[0] and ev.anchor is None:
+                    key = cache.get(ev.value, _MISS)
+                    if key is _MISS:
+                        key = cache[ev.value] = _plain(ev.value)
                 else:
+                    key = scalar(ev)
+            elif cls is mapping_end:
+                return out
+            elif cls is alias_event:
+                key = alias(ev)
+                if isinstance(key, list | dict):
+                    raise _Fallback  # a mapping or sequence as a key
+            else:
+                raise _Fallback  # a mapping or sequence as a key
+            ev = get_event()
+            cls = ev.__class__
+            if cls is alias_event or ev.tag is not None or ev.anchor is not None:
+                out[key] = node(ev, depth)
+            elif cls is scalar_event:
+                nodes += 1
+                if ev.implicit[0]:
+                    value = cache.get(ev.value, _MISS)
+                    if value is _MISS:
+                        value = cache[ev.value] = _plain(ev.value)
+                    out[key] = value
+                else:
+                    out[key] = ev.value
+            elif cls is mapping_start and depth < max_depth:
+                nodes += 1  # (an untagged, unanchored mapping: `node` without its checks)
+                out[key] = mapping(ev, depth + 1)
+                if nodes > max_nodes:
                     raise _Fallback
-                is_collection = False
-                size = 1
-                if ev.anchor is not None:
-                    anchors[ev.anchor] = item
-                    sizes[ev.anchor] = 1
-            elif cls is mapping_start or cls is sequence_start:
-                if ev.tag not in (None, "!") or len(stack) >= max_depth:
+            else:
+                out[key] = node(ev, depth)
+
+    def sequence(start: Any, depth: int) -> list[Any]:
+        nonlocal nodes
+        out: list[Any] = []
+        if start.anchor is not None:
+            anchors[start.anchor] = out
+        append = out.append
+        while True:
+            ev = get_event()
+            cls = ev.__class__
+            if cls is sequence_end:
+                return out
+            if cls is scalar_event and ev.tag is None and ev.anchor is None:
+                nodes += 1
+                if ev.implicit[0]:
+                    value = cache.get(ev.value, _MISS)
+                    if value is _MISS:
+                        value = cache[ev.value] = _plain(ev.value)
+                    append(value)
+                else:
+                    append(ev.value)
+            else:
+                append(node(ev, depth))
+
+    docs: list[Any] = []
+    try:
+        while True:
+            ev = get_event()
+            cls = ev.__class__
+            if cls is yaml.DocumentStartEvent:
+                ev = get_event()
+                empty = ev.__class__ is yaml.DocumentEndEvent
+                root = None if empty else node(ev, 0)
+                if not empty and get_event().__class__ is not yaml.DocumentEndEvent:
                     raise _Fallback
-                item = {} if cls is mapping_start else []
-                is_collection = True
-                size = 1
-                opened.append((ev.anchor, nodes))
-                if ev.anchor is not None:
-                    anchors[ev.anchor] = item
-            elif cls in collection_end:
-                stack.pop()
-                keys.pop()
-                anchor, before = opened.pop()
-                if anchor is not None:
-                    sizes[anchor] = nodes - before
-                continue
-            elif cls is yaml.AliasEvent:
-                if ev.anchor not in sizes:
-                    raise _Fallback  # undefined, or its node is still open (recursive)
-                item = anchors[ev.anchor]
-                is_collection = False
-                size = sizes[ev.anchor]
-            elif cls is yaml.DocumentEndEvent:
                 docs.append(root)
-                root = None
                 anchors.clear()
                 sizes.clear()
-                continue
             elif cls is yaml.StreamEndEvent:
                 return docs
-            elif cls is yaml.DocumentStartEvent or cls is yaml.StreamStartEvent:
-                continue
-            else:
+            elif cls is not yaml.StreamStartEvent:
                 raise _Fallback
-            nodes += size
-            if nodes > max_nodes:
-                raise _Fallback
-            if not stack:
-                root = item
-            else:
-                parent = stack[-1]
-                if parent.__class__ is list:
-                    parent.append(item)
-                elif keys[-1] is _NOKEY:
-                    if is_collection or isinstance(item, list | dict):
-                        raise _Fallback  # a mapping or sequence as a key
-                    keys[-1] = item
-                else:
-                    parent[keys[-1]] = item
-                    keys[-1] = _NOKEY
-            if is_collection:
-                stack.append(item)
-                keys.append(_NOKEY)
     finally:
         loader.dispose()
 

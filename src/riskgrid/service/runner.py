@@ -20,6 +20,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypedDict
 
 from sqlalchemy import func, select
@@ -291,7 +292,16 @@ class JobRunner:
             self._wake.set()
 
     def _run(self, active: _Active, workers: int) -> None:
-        claim = active.claim
+        """One claimed job, in its steps: prepare its files, run it on the grid, record the
+        outcome (a cancelled run has recorded itself by then)."""
+        paths = self._prepare(active.claim)
+        progress = _ProgressWriter(self, active.claim)
+        outcome = self._run_grid(active, workers, paths, progress)
+        if outcome is not None:
+            self._record(active.claim, paths, outcome)
+
+    def _prepare(self, claim: Claim) -> _JobPaths:
+        """The job's inputs written to this claim's own directory, and where it writes."""
         job_id = claim.job_id
         with self.db.session() as s:
             row = s.get(JobRow, job_id)
@@ -304,11 +314,13 @@ class JobRunner:
         # it holds finished tasks, whose values do not depend on who computed them
         attempt_dir = work / f"claim-{claim.token}"
         job_path = write_job_dir(attempt_dir / "inputs", inputs["job"], files)
-        out_dir = attempt_dir / "out"
         checkpoint_dir = work / "checkpoint"
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        return _JobPaths(tenant, work, attempt_dir, job_path, attempt_dir / "out", checkpoint_dir)
 
-        progress = _ProgressWriter(self, claim)
+    def _cancel_check(self, active: _Active, progress: _ProgressWriter) -> Callable[[], bool]:
+        """The grid's cancel poll: flushes progress, and stops the job when it is cancelled,
+        its deadline passed or its lease was lost."""
         deadline = time.monotonic() + self.settings.job_deadline_seconds
 
         def cancelled() -> bool:
@@ -322,58 +334,73 @@ class JobRunner:
                 active.cancel.set()
             return active.cancel.is_set()
 
-        sink = self.grid_metrics.sink(tenant, self.settings.engine)
+        return cancelled
+
+    def _run_grid(
+        self, active: _Active, workers: int, paths: _JobPaths, progress: _ProgressWriter
+    ) -> gridbridge.Outcome | None:
+        """The grid run's outcome, or None when it was cancelled (recorded here)."""
+        sink = self.grid_metrics.sink(paths.tenant, self.settings.engine)
         engine = self.engines.take(workers)
         healthy = False  # only a pool that ran a job to its end goes back warm
         try:
             outcome = gridbridge.run(
-                job_path,
+                paths.job,
                 engine=self.settings.engine,
                 workers=workers,
                 ray_address=self.settings.ray_address,
-                out_dir=out_dir,
-                checkpoint_dir=checkpoint_dir,
+                out_dir=paths.out,
+                checkpoint_dir=paths.checkpoint,
                 progress=progress,
-                cancel=cancelled,
+                cancel=self._cancel_check(active, progress),
                 task_events=sink,
                 ray_connect_seconds=self.settings.ray_connect_seconds,
                 local_engine=engine,
             )
             healthy = outcome.status == "succeeded"
         except gridbridge.Cancelled:
-            if active.lease_lost:
-                # taken over: refused, the claim just records the loss; renewals failing
-                # (database unreachable) but nobody took over: back to the queue
-                self.claims.release(claim)
-            elif active.deadline_passed:
-                limit = self.settings.job_deadline_seconds
-                self.claims.finish(
-                    claim,
-                    "failed",
-                    error=f"job ran past its deadline of {limit:g} s "
-                    "(RISKGRID_JOB_DEADLINE_SECONDS) and was stopped",
-                    **progress.values(),
-                )
-            elif self._stop.is_set() and not self._cancel_requested(job_id):
-                self.claims.release(claim)  # shutting down: any runner resumes it
-            else:
-                self.claims.finish(claim, "cancelled", **progress.values())
-            shutil.rmtree(attempt_dir, ignore_errors=True)
-            return
+            self._record_cancelled(active, progress)
+            shutil.rmtree(paths.attempt, ignore_errors=True)
+            return None
         finally:
             sink.close()
             self.engines.give_back(engine, keep=healthy)
+        sink.timed_out(outcome.tasks.timed_out)
+        return outcome
+
+    def _record_cancelled(self, active: _Active, progress: _ProgressWriter) -> None:
+        claim = active.claim
+        if active.lease_lost:
+            # taken over: refused, the claim just records the loss; renewals failing
+            # (database unreachable) but nobody took over: back to the queue
+            self.claims.release(claim)
+        elif active.deadline_passed:
+            limit = self.settings.job_deadline_seconds
+            self.claims.finish(
+                claim,
+                "failed",
+                error=f"job ran past its deadline of {limit:g} s "
+                "(RISKGRID_JOB_DEADLINE_SECONDS) and was stopped",
+                **progress.values(),
+            )
+        elif self._stop.is_set() and not self._cancel_requested(claim.job_id):
+            self.claims.release(claim)  # shutting down: any runner resumes it
+        else:
+            self.claims.finish(claim, "cancelled", **progress.values())
+
+    def _record(self, claim: Claim, paths: _JobPaths, outcome: gridbridge.Outcome) -> None:
+        """The finished run's counters, results and status; its files go once recorded."""
         stats = outcome.tasks
-        sink.timed_out(stats.timed_out)
         self.metrics.tasks.labels("done").inc(max(0, stats.done - stats.resumed))
         self.metrics.tasks.labels("failed").inc(stats.failed)
         self.metrics.tasks.labels("retried").inc(stats.retried)
         self.metrics.tasks.labels("resumed").inc(stats.resumed)
+        out_dir = paths.out
         ended = self.claims.finish(
             claim,
             outcome.status,
             store_results=lambda: (
-                self.store.put_dir(tenant, job_id, out_dir) if out_dir.exists() else []
+                self.store.put_dir(paths.tenant, claim.job_id, out_dir) if out_dir.exists() else []
             ),
             error=outcome.error,
             tasks_total=stats.total,
@@ -383,12 +410,25 @@ class JobRunner:
             tasks_resumed=stats.resumed,
         )
         if ended:
-            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(paths.work, ignore_errors=True)
         else:
             log.warning(
-                "job %s: finished after another runner took it over; result discarded", job_id
+                "job %s: finished after another runner took it over; result discarded",
+                claim.job_id,
             )
-            shutil.rmtree(attempt_dir, ignore_errors=True)
+            shutil.rmtree(paths.attempt, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class _JobPaths:
+    """Where one claimed run of a job reads and writes."""
+
+    tenant: str
+    work: Path  # the job's directory (shared by its claims)
+    attempt: Path  # this claim's own inputs and outputs
+    job: Path  # the job file written from the stored inputs
+    out: Path
+    checkpoint: Path
 
 
 class WarmEngines:

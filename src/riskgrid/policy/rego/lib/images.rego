@@ -16,16 +16,19 @@ parse(image) := ref if {
 	ref := {"segments": segs, "tag": tag, "digest": digest}
 }
 
-# The first segment is a registry when it looks like a host (has "." or ":" or is localhost).
-# (`else` chains: each image of each container is parsed, so only the first match runs.)
+# The first segment is a registry when it looks like a host: it has "." or ":", or is
+# "localhost". (`else` chains of plain string builtins, the host test written into each: this
+# runs for every image and allow/deny-list entry, and a helper call or a regex match costs
+# several times a `contains` in regorus.)
 with_registry(named) := array.concat(["docker.io", "library"], named) if count(named) == 1
 
-else := named if is_host(named[0])
+else := named if contains(named[0], ".")
+
+else := named if contains(named[0], ":")
+
+else := named if named[0] == "localhost"
 
 else := array.concat(["docker.io"], named)
-
-# One definition (three would all be evaluated on every call).
-is_host(s) if regex.match(`[.:]|^localhost$`, s)
 
 # An allow/deny-list entry is a registry or repository prefix, compared segment by segment.
 parse_prefix(entry) := segs if {
@@ -33,7 +36,11 @@ parse_prefix(entry) := segs if {
 	segs := prefix_with_registry(named)
 }
 
-prefix_with_registry(named) := named if is_host(named[0])
+prefix_with_registry(named) := named if contains(named[0], ".")
+
+else := named if contains(named[0], ":")
+
+else := named if named[0] == "localhost"
 
 else := array.concat(["docker.io"], named)
 

@@ -10,12 +10,20 @@ banned_repositories := [
 	["registry.k8s.io", "kubernetes-dashboard-amd64"],
 ]
 
-# One body, no helper calls per container (this runs for every workload): `under` inlined as
-# the slice comparison it is (a slice past the end is shorter, so never equal).
+# The banned repositories by registry (a rule: computed once per query, not per container).
+banned_by_registry := {registry: repos |
+	some b in banned_repositories
+	registry := b[0]
+	repos := [r | some r in banned_repositories; r[0] == registry]
+}
+
+# One body, no helper calls per container (this runs for every workload): only the entries of
+# the image's own registry are compared, and `under` is inlined as the slice comparison it is
+# (a slice past the end is shorter, so never equal).
 violations(w, params) := {v |
 	some c in w.containers
 	segments := c.ref.segments
-	some banned in banned_repositories
+	some banned in object.get(banned_by_registry, segments[0], [])
 	array.slice(segments, 0, count(banned)) == banned
 	v := {"msg": "image is Tiller or the Kubernetes Dashboard", "path": array.concat(c.path, ["image"]), "container": c.name, "image": c.image, "value": c.image}
 } | {v |

@@ -15,6 +15,7 @@ violations(w, params) := {v |
 	applies(w)
 } else := set()
 
-applies(w) if w.kind == "Namespace"
+# One `else` chain (two definitions would both be evaluated for every workload).
+applies(w) := true if w.kind == "Namespace"
 
-applies(w) if workload.is_workload(w)
+else := workload.is_workload(w)

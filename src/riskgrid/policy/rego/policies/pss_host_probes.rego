@@ -2,24 +2,24 @@
 # `host` (they would let the kubelet reach arbitrary addresses on the pod's behalf).
 package lib.riskgrid.policies.pss_host_probes
 
-handlers(ctr) := array.concat(
-	[h |
-		some probe in ["livenessProbe", "readinessProbe", "startupProbe"]
-		is_object(ctr[probe])
-		h := {"path": [probe], "h": ctr[probe]}
-	],
-	[h |
-		some hook in ["postStart", "preStop"]
-		is_object(ctr.lifecycle[hook])
-		h := {"path": ["lifecycle", hook], "h": ctr.lifecycle[hook]}
-	],
-)
-
+# One comprehension per handler family, the handler read in place: no list of handlers is
+# built per container (this runs for every container of every workload).
 violations(w, params) := {v |
 	some c in w.containers
-	some h in handlers(c.container)
+	some probe in ["livenessProbe", "readinessProbe", "startupProbe"]
+	handler := c.container[probe]
+	is_object(handler)
 	some action in ["httpGet", "tcpSocket"]
-	host := h.h[action].host
+	host := handler[action].host
 	host != ""
-	v := {"msg": "probe or lifecycle handler sets host", "path": array.concat(array.concat(c.path, h.path), [action, "host"]), "container": c.name, "image": c.image, "value": host}
+	v := {"msg": "probe or lifecycle handler sets host", "path": array.concat(c.path, [probe, action, "host"]), "container": c.name, "image": c.image, "value": host}
+} | {v |
+	some c in w.containers
+	some hook in ["postStart", "preStop"]
+	handler := c.container.lifecycle[hook]
+	is_object(handler)
+	some action in ["httpGet", "tcpSocket"]
+	host := handler[action].host
+	host != ""
+	v := {"msg": "probe or lifecycle handler sets host", "path": array.concat(c.path, ["lifecycle", hook, action, "host"]), "container": c.name, "image": c.image, "value": host}
 }

@@ -16,9 +16,14 @@ clusters(w) := [{"spec": w.object.spec, "path": ["spec"]}] if {
 	is_object(w.object.spec.rayClusterConfig)
 } else := []
 
-# One body per concern, written inline (each helper call costs as much as the check itself,
-# and this runs for every Service and Ingress too). `clusters` is computed once.
-violations(w, params) := vs if {
+# Services and Ingresses (most of the objects this applies to) only run their own check; the
+# Ray kinds run one body per concern, written inline (each helper call costs as much as the
+# check itself). `clusters` is computed once.
+violations(w, params) := service_violations(w) if {
+	w.kind == "Service"
+} else := ingress_backend_violations(w) if {
+	w.kind == "Ingress"
+} else := vs if {
 	cs := clusters(w)
 	vs := {v |
 		some c in cs
@@ -33,7 +38,7 @@ violations(w, params) := vs if {
 		some c in cs
 		c.spec.headGroupSpec.enableIngress == true
 		v := {"msg": "Ray head has an Ingress", "path": array.concat(c.path, ["headGroupSpec", "enableIngress"]), "container": "", "image": ""}
-	} | service_violations(w) | ingress_backend_violations(w)
+	}
 }
 
 # A non-ClusterIP Service that selects Ray head pods or targets a Ray port.

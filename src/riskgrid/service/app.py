@@ -346,6 +346,12 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.warming = asyncio.get_running_loop().create_task(_warm_quietly(svc.dry_runs))
         except Exception:
             log.exception("warming the work processes failed; they start on first use")
+        import gc
+
+        # what startup built (routes, models, compiled policy, pools) is never garbage: moved
+        # out of the collector's sight, so a full collection under load walks only request
+        # objects (shorter pauses in the latency tail)
+        gc.freeze()
         app.state.ready = True
         try:
             yield

@@ -21,9 +21,25 @@ from typing import Any
 def verdict_key(
     tenant_spec: dict[str, Any], job_doc: dict[str, Any], digests: dict[str, str]
 ) -> str:
-    doc = {"tenant": tenant_spec, "job": job_doc, "files": dict(sorted(digests.items()))}
+    doc = {"tenant": tenant_spec, "job": job_doc, "files": digests}
+    return hashlib.sha256(_canonical(doc)).hexdigest()
+
+
+def _canonical(doc: dict[str, Any]) -> bytes:
+    """Sorted-key JSON bytes, tagged by encoder so the two forms never collide. orjson (~10x
+    faster) is used unless it could lose a distinction: it writes NaN and infinities as
+    ``null`` (so any ``null`` in its output sends the document to the standard library) and
+    refuses integers beyond 64 bits (also sent there)."""
+    import orjson
+
+    try:
+        fast = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    except (orjson.JSONEncodeError, TypeError):
+        fast = b"null"
+    if b"null" not in fast:
+        return b"o" + fast
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return b"j" + text.encode()
 
 
 class VerdictCache:

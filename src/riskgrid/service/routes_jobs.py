@@ -32,7 +32,13 @@ from riskgrid.service.deps import (
 from riskgrid.service.jobfiles import SOURCE, known_blobs, load_blobs, store_blobs
 from riskgrid.service.models import JobRow, TenantRow, as_utc, utcnow
 from riskgrid.service.routes_system import AUTH_ERRORS
-from riskgrid.service.routes_tenants import ERRORS, TenantName, load_visible
+from riskgrid.service.routes_tenants import (
+    ERRORS,
+    TenantName,
+    load_visible,
+    tenant_row_in,
+    visible,
+)
 from riskgrid.service.schemas import (
     BlobAnswer,
     BlobQuery,
@@ -182,17 +188,30 @@ def raise_refusal(outcome: tuple[Any, ...]) -> None:
         raise StarletteHTTPException(outcome[1], outcome[2])
 
 
-def _submit_role(c: Caller, tenant: str) -> dict[str, Any]:
+_READ: Any = object()  # sentinel: "not read yet"
+
+
+def _submit_role(c: Caller, tenant: str, row: Any = _READ) -> dict[str, Any]:
+    """The tenant's spec if the caller may submit there; ``row``: the tenant as already read
+    (default: read it now)."""
     action = Action.JOB_SUBMIT
-    trow, role = load_visible(c, tenant, action)
+    if row is _READ:
+        trow, role = load_visible(c, tenant, action)
+    else:
+        trow, role = visible(c, row, tenant, action)
     if not allowed(role, action):
         raise c.deny(action, 403, f"role {role.label} may not submit jobs", tenant=tenant)
     return trow.spec
 
 
-def _unknown_refs(c: Caller, tenant: str, refs: dict[str, str]) -> list[str]:
-    with c.svc.db.read() as s:
-        known = known_blobs(s, tenant, sorted(set(refs.values())))
+def _unknown_refs(
+    c: Caller, tenant: str, refs: dict[str, str], known: set[str] | None = None
+) -> list[str]:
+    """Problems for the references ``tenant`` has not uploaded (``known``: those it has, as
+    already read; default: read them now)."""
+    if known is None:
+        with c.svc.db.read() as s:
+            known = known_blobs(s, tenant, sorted(set(refs.values())))
     return [
         str(Problem(SOURCE, ("refs", rel), f"{d}: no such file uploaded by this tenant; send it"))
         for rel, d in refs.items()
@@ -206,11 +225,17 @@ def _stored(c: Caller, refs: dict[str, str]) -> dict[str, bytes]:
 
 
 def _front(c: Caller, tenant: str, body: bytes) -> tuple[dict[str, Any], tuple[Any, ...]]:
-    """One thread hop for a small body: role, parse, references owned."""
-    spec = _submit_role(c, tenant)
+    """One thread hop and one read session for a small body: parse (pure, so it may come
+    first: its verdict is raised only after the role check), tenant and owned references read
+    together, then the role check and the references' problems, outside the session."""
     parsed = heavy.parse_submission(body)
-    if parsed[0] == "ok" and parsed[4]:
-        unknown = _unknown_refs(c, tenant, parsed[4])
+    refs: dict[str, str] = parsed[4] if parsed[0] == "ok" else {}
+    with c.svc.db.read() as s:
+        row = tenant_row_in(c, s, tenant)
+        known = known_blobs(s, tenant, sorted(set(refs.values()))) if row and refs else set()
+    spec = _submit_role(c, tenant, row)
+    if refs:
+        unknown = _unknown_refs(c, tenant, refs, known)
         if unknown:
             return spec, ("problems", unknown)
     return spec, parsed

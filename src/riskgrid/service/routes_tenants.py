@@ -196,30 +196,40 @@ def list_tenants(c: Caller = Depends(caller)) -> TenantList:
 
 
 def _tenant_row(c: Caller, name: str) -> TenantRow | None:
-    """The stored tenant. Its version (generation and timestamps: a small read) is checked on
-    every call; the row itself, with its spec, is loaded only when that version is new to this
-    process, so every replica sees every update at once."""
+    with c.svc.db.read() as s:
+        return tenant_row_in(c, s, name)
+
+
+def tenant_row_in(c: Caller, s: Any, name: str) -> TenantRow | None:
+    """The stored tenant, read in ``s`` (a read session). Its version (generation and
+    timestamps: a small read) is checked on every call; the row itself, with its spec, is
+    loaded only when that version is new to this process, so every replica sees every update
+    at once."""
     cache = c.svc.tenant_rows
     cols = (TenantRow.generation, TenantRow.created_at, TenantRow.updated_at)
-    with c.svc.db.read() as s:
-        version = s.execute(select(*cols).where(TenantRow.name == name)).first()
-        if version is None:
-            return None
-        key = (name, *version)
-        row = cache.get(key)
+    version = s.execute(select(*cols).where(TenantRow.name == name)).first()
+    if version is None:
+        return None
+    key = (name, *version)
+    row: TenantRow | None = cache.get(key)
+    if row is None:
+        row = s.get(TenantRow, name)
         if row is None:
-            row = s.get(TenantRow, name)
-            if row is None:
-                return None
-            cache[key] = row
-            while len(cache) > 1024:  # bounded: the oldest entries go first
-                del cache[next(iter(cache))]
+            return None
+        cache[key] = row
+        while len(cache) > 1024:  # bounded: the oldest entries go first
+            del cache[next(iter(cache))]
     return row
 
 
 def load_visible(c: Caller, name: str, action: str) -> tuple[TenantRow, Role]:
     """The tenant and the caller's role, or the same 404 whether absent or not the caller's."""
-    row = _tenant_row(c, name)
+    return visible(c, _tenant_row(c, name), name, action)
+
+
+def visible(c: Caller, row: TenantRow | None, name: str, action: str) -> tuple[TenantRow, Role]:
+    """``row`` (tenant ``name`` as read) and the caller's role, or the same 404 whether absent
+    or not the caller's. Called outside any session: a denial is audited."""
     role = tenant_role(c.principal, row.spec if row else None, c.svc.settings.platform_admin_group)
     if row is None or role is None:
         reason = "absent" if row is None else "no role in tenant"

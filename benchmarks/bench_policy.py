@@ -11,7 +11,9 @@ One run prints, on the same generated corpus:
   objects: checkov does not finish the full corpus in reasonable time), each *cold* (its
   bytecode cache empty: a fresh ``PYTHONPYCACHEPREFIX``) and *warm* (the same cache again);
 - the ratios: riskgrid's file path in process against checkov warm, and command line against
-  command line at equal size;
+  command line at equal size; and each tool's *marginal* CPU per object (both command lines
+  warm on the corpus and on its first half: the difference over the extra objects, so that
+  neither tool's start-up flatters the other);
 - 1 → 2 worker processes over the files (a process pool; needs both cores, so unpinned);
 - the per-policy cost table (each policy alone over pre-normalised objects) and the cost of
   normalisation, so that the next regression shows which policy it is.
@@ -291,6 +293,33 @@ def bench_clis(
     return out
 
 
+def bench_marginal(
+    checkov: str, folders: tuple[Path, Path], out_dir: Path, runs: int
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Both command lines, warm, on a corpus and on its first half, interleaved: the CPU
+    seconds of each run, so that a tool's marginal cost per object (its start-up taken off)
+    is the difference over the extra objects."""
+    half, full = folders
+    tools = {
+        "riskgrid": ([sys.executable, "-m", "riskgrid.cli.main", "policy", "check", "-f", "json"],
+                     {}),
+        "checkov": ([checkov, "--framework", "kubernetes", "--skip-download", "--quiet",
+                     "--compact", "-o", "json", "--output-file-path", str(out_dir)], CHECKOV_ENV),
+    }  # fmt: skip
+    out: dict[str, tuple[list[float], list[float]]] = {}
+    for name, (cmd, extra) in tools.items():
+        env = {**os.environ, **extra, "PYTHONPYCACHEPREFIX": str(out_dir / f"pycache-m-{name}")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        target = ["-d"] if name == "checkov" else []
+        run_cli([*cmd, *target, str(half)], env, (0, 1))  # fills the bytecode cache
+        h, f = [], []
+        for _ in range(runs):
+            h.append(run_cli([*cmd, *target, str(half)], env, (0, 1))[1])
+            f.append(run_cli([*cmd, *target, str(full)], env, (0, 1))[1])
+        out[name] = (h, f)
+    return out
+
+
 def baseline(src: str, n: int, runs: int, reps: int) -> dict[str, Any]:
     """The in-process figures of another checkout's ``src`` (this script, run as a child)."""
     env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
@@ -417,6 +446,23 @@ def main() -> int:
                 f"{cpu_rate / (ck_n / ck_warm_cpu):.0f}x by CPU; "
                 f"command line / command line at {ck_n} objects, both warm: "
                 f"{ck_warm / rg_cli:.0f}x by wall",
+                flush=True,
+            )
+            half_folder = Path(tmp) / "cli-corpus-half"
+            half_folder.mkdir()
+            write_corpus(objs[: ck_n // 2], half_folder)
+            marg = bench_marginal(checkov, (half_folder, ck_folder), Path(tmp), runs)
+            extra = ck_n - ck_n // 2
+            per = {
+                k: (statistics.median(f) - statistics.median(h)) / extra * 1e3
+                for k, (h, f) in marg.items()
+            }
+            print(
+                f"marginal CPU per object, command lines warm, {ck_n // 2} → {ck_n} objects "
+                f"(medians of {runs}; start-up taken off): checkov {per['checkov']:.2f} ms, "
+                f"riskgrid {per['riskgrid']:.3f} ms: {per['checkov'] / per['riskgrid']:.0f}x; "
+                f"checkov marginal / riskgrid files in process: "
+                f"{per['checkov'] / (1e3 / cpu_rate):.0f}x",
                 flush=True,
             )
     if not args.no_policy_table:

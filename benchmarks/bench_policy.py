@@ -265,27 +265,35 @@ def run_cli(cmd: list[str], env: dict[str, str], ok: tuple[int, ...]) -> tuple[f
     return wall, (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
 
 
+def cli_command(name: str, checkov: str | None, folder: Path, out_dir: Path) -> list[str]:
+    """The command line of ``name`` ("riskgrid" or "checkov") checking ``folder``."""
+    if name == "riskgrid":
+        return [sys.executable, "-m", "riskgrid.cli.main", "policy", "check", str(folder),
+                "-f", "json"]  # fmt: skip
+    assert checkov is not None
+    return [checkov, "-d", str(folder), "--framework", "kubernetes", "--skip-download",
+            "--quiet", "--compact", "-o", "json", "--output-file-path", str(out_dir)]  # fmt: skip
+
+
+def cli_env(name: str, pycache: Path) -> dict[str, str]:
+    """The environment of a tool's runs: its own bytecode cache (empty: cold; reused: warm)."""
+    env = {**os.environ, **(CHECKOV_ENV if name == "checkov" else {})}
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def bench_clis(
     checkov: str | None, folder: Path, out_dir: Path, runs: int
 ) -> dict[str, list[tuple[float, float]]]:
     """riskgrid and checkov command lines on the same folder: cold (empty bytecode cache,
     once per run) and warm (the cache the cold run filled)."""
-    riskgrid = [sys.executable, "-m", "riskgrid.cli.main", "policy", "check", str(folder),
-                "-f", "json"]  # fmt: skip
-    tools: dict[str, tuple[list[str], dict[str, str]]] = {"riskgrid": (riskgrid, {})}
-    if checkov:
-        tools["checkov"] = (
-            [checkov, "-d", str(folder), "--framework", "kubernetes", "--skip-download",
-             "--quiet", "--compact", "-o", "json", "--output-file-path", str(out_dir)],
-            CHECKOV_ENV,
-        )  # fmt: skip
     out: dict[str, list[tuple[float, float]]] = {}
-    for name, (cmd, extra) in tools.items():
+    for name in ("riskgrid", "checkov") if checkov else ("riskgrid",):
         cold, warm = [], []
         for r in range(runs):
-            cache = out_dir / f"pycache-{name}-{r}"
-            env = {**os.environ, **extra, "PYTHONPYCACHEPREFIX": str(cache)}
-            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env = cli_env(name, out_dir / f"pycache-{name}-{r}")
+            cmd = cli_command(name, checkov, folder, out_dir)
             cold.append(run_cli(cmd, env, (0, 1)))
             warm.append(run_cli(cmd, env, (0, 1)))
         out[f"{name} cold"] = cold
@@ -300,22 +308,16 @@ def bench_marginal(
     seconds of each run, so that a tool's marginal cost per object (its start-up taken off)
     is the difference over the extra objects."""
     half, full = folders
-    tools = {
-        "riskgrid": ([sys.executable, "-m", "riskgrid.cli.main", "policy", "check", "-f", "json"],
-                     {}),
-        "checkov": ([checkov, "--framework", "kubernetes", "--skip-download", "--quiet",
-                     "--compact", "-o", "json", "--output-file-path", str(out_dir)], CHECKOV_ENV),
-    }  # fmt: skip
     out: dict[str, tuple[list[float], list[float]]] = {}
-    for name, (cmd, extra) in tools.items():
-        env = {**os.environ, **extra, "PYTHONPYCACHEPREFIX": str(out_dir / f"pycache-m-{name}")}
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        target = ["-d"] if name == "checkov" else []
-        run_cli([*cmd, *target, str(half)], env, (0, 1))  # fills the bytecode cache
+    for name in ("riskgrid", "checkov"):
+        env = cli_env(name, out_dir / f"pycache-m-{name}")
+        cmd_half = cli_command(name, checkov, half, out_dir)
+        cmd_full = cli_command(name, checkov, full, out_dir)
+        run_cli(cmd_half, env, (0, 1))  # fills the bytecode cache
         h, f = [], []
         for _ in range(runs):
-            h.append(run_cli([*cmd, *target, str(half)], env, (0, 1))[1])
-            f.append(run_cli([*cmd, *target, str(full)], env, (0, 1))[1])
+            h.append(run_cli(cmd_half, env, (0, 1))[1])
+            f.append(run_cli(cmd_full, env, (0, 1))[1])
         out[name] = (h, f)
     return out
 

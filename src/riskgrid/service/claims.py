@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from riskgrid.service.db import Database, rowcount
 from riskgrid.service.models import ClaimRow, JobRow, TenantRow, utcnow
@@ -47,6 +48,13 @@ class Claim:
     tenant: str
     token: str
     attempt: int
+
+
+def _holds(claim: Claim) -> ColumnElement[bool]:
+    """The job row still held by ``claim``: its fencing token, and still running."""
+    return and_(
+        JobRow.id == claim.job_id, JobRow.claim_token == claim.token, JobRow.state == "running"
+    )
 
 
 class ClaimStore:
@@ -180,13 +188,7 @@ class ClaimStore:
             for c in claims:
                 n = rowcount(
                     s.execute(
-                        update(JobRow)
-                        .where(
-                            JobRow.id == c.job_id,
-                            JobRow.claim_token == c.token,
-                            JobRow.state == "running",
-                        )
-                        .values(lease_expires_at=now + self.lease)
+                        update(JobRow).where(_holds(c)).values(lease_expires_at=now + self.lease)
                     )
                 )
                 if not n:
@@ -223,15 +225,7 @@ class ClaimStore:
         if state not in ("succeeded", "failed", "cancelled"):
             raise ValueError(f"not a final state: {state}")
         with self.db.session() as s:
-            row = s.scalars(
-                select(JobRow)
-                .where(
-                    JobRow.id == claim.job_id,
-                    JobRow.claim_token == claim.token,
-                    JobRow.state == "running",
-                )
-                .with_for_update()
-            ).one_or_none()
+            row = s.scalars(select(JobRow).where(_holds(claim)).with_for_update()).one_or_none()
             if row is not None:
                 now = self.now(s)
                 names = store_results() if store_results is not None else []
@@ -258,11 +252,7 @@ class ClaimStore:
             n = rowcount(
                 s.execute(
                     update(JobRow)
-                    .where(
-                        JobRow.id == claim.job_id,
-                        JobRow.claim_token == claim.token,
-                        JobRow.state == "running",
-                    )
+                    .where(_holds(claim))
                     .values(state="queued", claim_token=None, lease_expires_at=None)
                 )
             )

@@ -92,16 +92,8 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        # A session inside a session on one thread would wait for its own write lock on
-        # SQLite (every transaction there takes it up front): fail loudly instead.
-        if getattr(self._local, "open", False):
-            raise RuntimeError("nested database session on one thread")
-        self._local.open = True
-        try:
-            with self._factory() as s, s.begin():
-                yield s
-        finally:
-            self._local.open = False
+        with self._open(self._factory) as s:
+            yield s
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -109,11 +101,18 @@ class Database:
         not queue behind writes (WAL: a reader sees the last committed snapshot). Writing in
         it is an error on SQLite (the lock cannot be upgraded safely), so use it only to read.
         """
+        with self._open(self._read_factory) as s:
+            yield s
+
+    @contextmanager
+    def _open(self, factory: sessionmaker[Session]) -> Iterator[Session]:
+        # A session inside a session on one thread would wait for its own write lock on
+        # SQLite (every transaction there takes it up front): fail loudly instead.
         if getattr(self._local, "open", False):
             raise RuntimeError("nested database session on one thread")
         self._local.open = True
         try:
-            with self._read_factory() as s, s.begin():
+            with factory() as s, s.begin():
                 yield s
         finally:
             self._local.open = False

@@ -6,9 +6,12 @@ allowed := {
 	"NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
 }
 
+# `c.own_sc.capabilities` by reference (own_sc is always an object; absent capabilities make
+# the list undefined, as [] did), the list by object.get: a non-object `capabilities` stays the
+# type error it was.
 violations(w, params) := {v |
 	some c in w.containers
-	added := object.get(object.get(c.own_sc, "capabilities", {}), "add", [])
+	added := object.get(c.own_sc.capabilities, "add", [])
 	some i
 	cap := added[i]
 	not allowed[cap]

@@ -2,17 +2,19 @@
 # leak through crash dumps, /proc and child processes).
 package lib.riskgrid.policies.wkl_secret_env
 
-# The checks inline: one call per object, not one per check.
+# The checks inline: one call per object, not one per check. Plain references to the lists,
+# not object.get (this runs for every container): `c.container` is always an object, and an
+# absent list leaves the loop empty either way.
 violations(w, params) := {v |
 	some c in w.containers
-	env := object.get(c.container, "env", [])
+	env := c.container.env
 	some i
 	entry := env[i]
 	ref := entry.valueFrom.secretKeyRef
 	v := {"msg": "environment variable is read from a Secret", "path": array.concat(c.path, ["env", i, "valueFrom", "secretKeyRef"]), "container": c.name, "image": c.image, "value": object.get(ref, "name", "")}
 } | {v |
 	some c in w.containers
-	sources := object.get(c.container, "envFrom", [])
+	sources := c.container.envFrom
 	some i
 	source := sources[i]
 	ref := source.secretRef

@@ -2,33 +2,33 @@
 # socket is owning the node.
 package lib.riskgrid.policies.wkl_runtime_socket
 
-socket_paths := [
-	"/var/run/docker.sock", "/run/docker.sock", "/var/run/docker",
-	"/var/run/containerd", "/run/containerd", "/var/run/crio", "/run/crio",
-	"/var/run/cri-dockerd.sock", "/var/lib/docker", "/var/lib/containerd",
+# The sockets and runtime directories (the rule is about these ten paths):
+#   /var/run/docker.sock, /run/docker.sock, /var/run/docker, /var/run/containerd,
+#   /run/containerd, /var/run/crio, /run/crio, /var/run/cri-dockerd.sock, /var/lib/docker,
+#   /var/lib/containerd
+# A mount of a socket itself, of any directory above it, or of anything inside one exposes it.
+# Written out as two literal tables, so a mount costs a set lookup and one prefix builtin
+# instead of a loop over the ten paths with string slicing (that loop made a flagged pod cost
+# ~100 µs); tests/policy checks the tables against the ten paths.
+
+# Every path that is a socket or a directory above one ("" is `/` once its slash is trimmed).
+socket_ancestors := {
+	"", "/run", "/var", "/var/lib", "/var/run",
+	"/var/run/docker.sock", "/run/docker.sock", "/var/run/docker", "/var/run/containerd",
+	"/run/containerd", "/var/run/crio", "/run/crio", "/var/run/cri-dockerd.sock",
+	"/var/lib/docker", "/var/lib/containerd",
+}
+
+# Each of the ten paths with a slash after it: anything under one of them.
+socket_subpaths := [
+	"/var/run/docker.sock/", "/run/docker.sock/", "/var/run/docker/", "/var/run/containerd/",
+	"/run/containerd/", "/var/run/crio/", "/run/crio/", "/var/run/cri-dockerd.sock/",
+	"/var/lib/docker/", "/var/lib/containerd/",
 ]
 
-# A mount of the socket itself, of any directory above it, or of anything inside a runtime
-# directory exposes it.
-exposes(path) if {
-	some socket in socket_paths
-	clean := trim_suffix(path, "/")
-	is_ancestor_or_self(clean, socket)
-}
+exposes(path) if trim_suffix(path, "/") in socket_ancestors
 
-exposes(path) if {
-	some socket in socket_paths
-	is_ancestor_or_self(socket, path)
-}
-
-is_ancestor_or_self(dir, target) if dir == target
-
-is_ancestor_or_self(dir, target) if {
-	startswith(target, dir)
-	substring(target, count(dir), 1) == "/"
-}
-
-is_ancestor_or_self(dir, target) if dir == ""
+exposes(path) if strings.any_prefix_match(path, socket_subpaths)
 
 # Plain references, not object.get (this runs for every pod): `p.spec` is always an object,
 # and an absent list leaves the loop empty either way.

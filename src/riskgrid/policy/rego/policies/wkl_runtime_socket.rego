@@ -8,8 +8,9 @@ package lib.riskgrid.policies.wkl_runtime_socket
 #   /var/lib/containerd
 # A mount of a socket itself, of any directory above it, or of anything inside one exposes it.
 # Written out as two literal tables, so a mount costs a set lookup and one prefix builtin
-# instead of a loop over the ten paths with string slicing (that loop made a flagged pod cost
-# ~100 µs); tests/policy checks the tables against the ten paths.
+# instead of a loop over the ten paths with string slicing (with that loop the policy cost twice
+# as much on the benchmark corpus, where 4% of pods mount a socket); the tables are checked
+# against the ten paths in tests/policy/test_policy_runtime_socket.py.
 
 # Every path that is a socket or a directory above one ("" is `/` once its slash is trimmed).
 socket_ancestors := {

@@ -65,8 +65,3 @@ under(segments, prefix) if {
 	count(prefix) <= count(segments)
 	array.slice(segments, 0, count(prefix)) == prefix
 }
-
-valid_digest(d) if {
-	startswith(d, "sha256:")
-	count(d) == 71
-}

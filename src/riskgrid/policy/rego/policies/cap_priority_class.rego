@@ -29,8 +29,10 @@ violations(w, params) := {v |
 	not allowed_class(params, w.namespace, c)
 	v := {"msg": "workload priority class not granted to this namespace", "path": ["spec", "priorityClassName"], "container": "", "image": "", "value": c}
 } | {v |
+	# A plain reference: a pod spec is always an object here, and a missing name (undefined)
+	# skips the pod just as "" failed the prefix test.
 	some pod in w.pods
-	c := object.get(pod.spec, "priorityClassName", "")
+	c := pod.spec.priorityClassName
 	startswith(c, "system-")
 	path := array.concat(pod.path, ["priorityClassName"])
 	v := {"msg": "pod claims a system-critical priority class", "path": path, "container": "", "image": "", "value": c}

@@ -6,7 +6,7 @@ violations(w, params) := {v |
 	w.kind in {"RoleBinding", "ClusterRoleBinding"}
 	role := object.get(object.get(w.object, "roleRef", {}), "name", "")
 	not role in object.get(params, "allowedRoles", [])
-	subjects := object.get(w.object, "subjects", [])
+	subjects := w.object.subjects # the object itself is always an object: missing (undefined) or [] alike find nothing
 	some i
 	subject := subjects[i]
 	name := object.get(subject, "name", "")

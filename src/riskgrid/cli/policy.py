@@ -43,6 +43,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check Kubernetes objects against the policy library."""
         from riskgrid.policy.check import check_documents
+        from riskgrid.policy.gcpause import gc_paused
         from riskgrid.policy.inputs import read_inputs
         from riskgrid.policy.library import load_library
         from riskgrid.policy.report import render_json, render_junit, render_sarif, render_text
@@ -54,26 +55,30 @@ def register(app: typer.Typer) -> None:
             raise RiskgridError(f"--fail-on must be one of {', '.join(SEVERITY_CHOICES)}")
         cfg = _config(config)
         excs = load_exceptions(list(exceptions or []))
-        docs, errors = read_inputs(paths)
-        report = check_documents(docs, config=cfg, exceptions=excs, engine=engine, errors=errors)
-        if fmt == "text":
-            out = render_text(report)
-        elif fmt == "json":
-            out = render_json(report)
-        elif fmt == "junit":
-            out = render_junit(report)
-        else:
-            rules = [
-                {
-                    "id": p.id,
-                    "name": p.title,
-                    "shortDescription": {"text": p.title},
-                    "fullDescription": {"text": p.rationale},
-                    "help": {"text": p.remediation},
-                }
-                for p in load_library()
-            ]
-            out = render_sarif(report, rules)
+        # One pause over reading, checking and rendering: the parsed trees are never rescanned.
+        with gc_paused():
+            docs, errors = read_inputs(paths)
+            report = check_documents(
+                docs, config=cfg, exceptions=excs, engine=engine, errors=errors
+            )
+            if fmt == "text":
+                out = render_text(report)
+            elif fmt == "json":
+                out = render_json(report)
+            elif fmt == "junit":
+                out = render_junit(report)
+            else:
+                rules = [
+                    {
+                        "id": p.id,
+                        "name": p.title,
+                        "shortDescription": {"text": p.title},
+                        "fullDescription": {"text": p.rationale},
+                        "help": {"text": p.remediation},
+                    }
+                    for p in load_library()
+                ]
+                out = render_sarif(report, rules)
         sys.stdout.write(out)
         raise typer.Exit(report.exit_code(fail_on))
 

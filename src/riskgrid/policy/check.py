@@ -14,6 +14,7 @@ from typing import Any
 
 from riskgrid.policy.config import PolicyConfig, default_config, resolved_params, validate_config
 from riskgrid.policy.engine import RawViolation, RegoEngine, shared_engine
+from riskgrid.policy.gcpause import without_gc
 from riskgrid.policy.kinds import KNOWN_KINDS
 from riskgrid.policy.library import load_library
 from riskgrid.policy.report import CheckReport, InputError, Violation, format_path
@@ -81,6 +82,7 @@ def _evaluate(
     return raw_a + [(i + half, pid, v) for i, pid, v in raw_b], bad_a + bad_b
 
 
+@without_gc
 def check_documents(
     docs: Sequence[Document],
     *,

@@ -7,7 +7,6 @@ Multi-document YAML and JSON, ``List`` kinds (expanded) and ``helm template`` /
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import yaml
 
 from riskgrid.policy.check import Document
+from riskgrid.policy.gcpause import gc_paused, without_gc
 from riskgrid.policy.report import InputError
 from riskgrid.spec.yamlbounds import MAX_DEPTH, YamlLimitError, scan
 
@@ -93,13 +93,8 @@ def load_fast(
 def _load_events(text: str, max_depth: int, max_nodes: int) -> list[Any]:
     # The cyclic collector would rescan the growing heap of fresh dicts and lists many times
     # per file (an acyclic tree: nothing for it to find); it is paused while building.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _build(text, max_depth, max_nodes)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _build(text: str, max_depth: int, max_nodes: int) -> list[Any]:
@@ -316,6 +311,7 @@ def _expand(obj: object, source: str, index: int) -> Iterable[Document]:
     return [Document(source, index, obj)]
 
 
+@without_gc
 def read_inputs(paths: list[str]) -> tuple[list[Document], list[InputError]]:
     docs: list[Document] = []
     errors: list[InputError] = []

@@ -65,8 +65,10 @@ pod_templates(obj) := [template_at(obj.spec.template, ["spec", "template"])] if 
 
 template_at(tpl, path) := {
 	"path": array.concat(path, ["spec"]),
-	"spec": object.get(object_or_empty(tpl), "spec", {}),
-	"meta": object.get(object_or_empty(tpl), "metadata", {}),
+	"spec": object.get(t, "spec", {}),
+	"meta": object.get(t, "metadata", {}),
+} if {
+	t := object_or_empty(tpl)
 }
 
 # Comprehension heads are always a plain variable computed in the body: rego-cpp evaluates a
@@ -92,14 +94,24 @@ submitter_templates(spec) := [template_at(spec.submitterPodTemplate, ["spec", "s
 
 default submitter_templates(_) := []
 
-# Pod templates with the pod-level security context resolved.
+# Pod templates with the pod-level security context resolved. `inherited` is the part of the
+# pod's security context that its containers inherit (below), taken once per pod rather than
+# once per container. (An object literal and an inline `==`, not `object.union` and a helper
+# call: this runs for every pod template.)
 pods(obj) := [p |
 	some t in pod_templates(obj)
-	is_object(t.spec)
-	p := object.union(t, {
-		"sc": object_or_empty(object.get(t.spec, "securityContext", {})),
-		"windows": is_windows(t),
-	})
+	spec := t.spec
+	is_object(spec)
+	sc := object_or_empty(object.get(spec, "securityContext", {}))
+	windows := object.get(spec, ["os", "name"], "") == "windows"
+	p := {
+		"path": t.path,
+		"spec": spec,
+		"meta": t.meta,
+		"sc": sc,
+		"inherited": object.filter(sc, inherited_fields),
+		"windows": windows,
+	}
 ]
 
 # Every container of every pod template, with where it sits and its effective security context.
@@ -123,14 +135,13 @@ containers(obj, pod_list) := [c |
 		"path": array.concat(p.path, [field, i]),
 		"container": ctr,
 		"own_sc": own,
-		"sc": effective_sc(own, p.sc),
+		# The effective security context: the container's own settings win, and the pod's
+		# inherited fields fill the gaps with whole values. The two key sets are disjoint on
+		# purpose: object.union merges nested objects, Kubernetes does not.
+		"sc": object.union(own, object.remove(p.inherited, own)),
 	}
 ]
 
-# Container settings win; the pod's inherited fields fill the gaps with whole values. The two
-# key sets are disjoint on purpose: object.union merges nested objects, Kubernetes does not.
-# (Builtins, not a comprehension over the fields: this runs for every container.)
-effective_sc(own, pod_sc) := object.union(own, object.remove(object.filter(pod_sc, inherited_fields), own))
 
 kind_of(obj) := object.get(obj, "kind", "")
 
@@ -166,7 +177,3 @@ normalise(obj) := w if {
 }
 
 is_workload(w) if count(w.pods) > 0
-
-is_windows(pod) := true if {
-	object.get(pod.spec, ["os", "name"], "") == "windows"
-} else := false

@@ -2,23 +2,37 @@
 # tag and digest, with Docker Hub's implicit "docker.io" and "library/" filled in.
 package lib.riskgrid.images
 
-# This runs once for every container (normalisation), so the common shape of a bank image —
-# a registry host with ".", a tag and a digest — is the first definition, read with plain
-# references (a reference costs a quarter of a builtin in regorus, a helper call more than
-# one). Any other shape fails one of its tests and takes the general definition below; both
-# give the same reference for every input (the first is the general one with its `else`
-# branches and `array.slice` defaults resolved for this shape).
+# This runs once for every container (normalisation), so the shapes of a pinned bank image —
+# a registry host with ".", a digest, and a tag or none — come first, read with plain
+# references and one split per part (a reference costs a quarter of a builtin in regorus, a
+# helper call more than one): 5 builtins instead of the general form's 9 and a call. Any other
+# shape fails one of their first tests (an image without digest: the second statement of each)
+# and takes the general definition, the last one. All three give the same reference for every
+# input: the first two are the general one with its `else` branches and `array.slice`
+# defaults resolved for their shape.
+#
+# reg.example/path/name:tag@digest — exactly one ":" before the "@", and no "/" after it, so it
+# is the tag's (not a registry port's), and the name is everything before it.
 parse(image) := ref if {
 	at := split(image, "@")
 	digest := at[1]
-	parts := split(at[0], "/")
-	n := count(parts) - 1
-	n > 0
-	contains(parts[0], ".")
-	tag_split := split(parts[n], ":")
-	tag := tag_split[1]
-	segs := array.concat(array.slice(parts, 0, n), [tag_split[0]])
+	name_tag := split(at[0], ":")
+	tag := name_tag[1]
+	not name_tag[2]
+	not contains(tag, "/")
+	segs := split(name_tag[0], "/")
+	segs[1] # two segments or more: the first is a registry when it looks like a host
+	contains(segs[0], ".")
 	ref := {"segments": segs, "tag": tag, "digest": digest}
+} else := ref if {
+	# reg.example/path/name@digest — no ":" before the "@": no tag, no port.
+	at := split(image, "@")
+	digest := at[1]
+	not contains(at[0], ":")
+	segs := split(at[0], "/")
+	segs[1]
+	contains(segs[0], ".")
+	ref := {"segments": segs, "tag": "", "digest": digest}
 } else := ref if {
 	at := split(image, "@")
 	name_tag := at[0]

@@ -19,16 +19,19 @@ banned_by_registry := {registry: repos |
 
 # One body, no helper calls per container (this runs for every workload): only the entries of
 # the image's own registry are compared, and `under` is inlined as the slice comparison it is
-# (a slice past the end is shorter, so never equal).
+# (a slice past the end is shorter, so never equal). Plain references, not `object.get` with
+# an empty default: a registry without banned entries, or a container without `ports`, makes
+# the reference undefined, which skips the container just as iterating `[]` did (a container
+# is always an object here: normalisation reads it with `object.get`).
 violations(w, params) := {v |
 	some c in w.containers
 	segments := c.ref.segments
-	some banned in object.get(banned_by_registry, segments[0], [])
+	some banned in banned_by_registry[segments[0]]
 	array.slice(segments, 0, count(banned)) == banned
 	v := {"msg": "image is Tiller or the Kubernetes Dashboard", "path": array.concat(c.path, ["image"]), "container": c.name, "image": c.image, "value": c.image}
 } | {v |
 	some c in w.containers
-	ports := object.get(c.container, "ports", [])
+	ports := c.container.ports
 	some i
 	ports[i].containerPort == 22
 	v := {"msg": "container exposes an SSH port", "path": array.concat(c.path, ["ports", i, "containerPort"]), "container": c.name, "image": c.image}

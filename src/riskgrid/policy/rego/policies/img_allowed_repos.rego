@@ -13,7 +13,7 @@ violations(w, params) := vs if {
 		some c in w.containers
 		segments := c.ref.segments
 		matches := [p | some p in prefixes; array.slice(segments, 0, count(p)) == p]
-		count(matches) == 0
+		matches == [] # an array: comparing with [] is cheaper than a count() call
 		v := {"msg": "image is not from an allowed registry/repository", "path": array.concat(c.path, ["image"]), "container": c.name, "image": c.image, "value": c.image}
 	}
 }

@@ -2,17 +2,21 @@
 # image is pinned by digest.
 package lib.riskgrid.policies.img_tags
 
-
-violations(w, params) := {v |
-	some c in w.containers
-	ref := c.ref
-	bad_tag(ref, object.get(params, "tags", ["latest"]))
-	v := {"msg": "image uses a mutable or missing tag", "path": array.concat(c.path, ["image"]), "container": c.name, "image": c.image, "value": ref.tag}
-}
-
-bad_tag(ref, denied) if ref.tag in denied
-
-bad_tag(ref, _) if {
-	ref.tag == ""
-	ref.digest == ""
+# The denied tags are read once per object, not once per container, and the two tests are two
+# bodies written inline (no helper call per container). An image that fails both gives the
+# same violation twice, which the set holds once.
+violations(w, params) := vs if {
+	denied := object.get(params, "tags", ["latest"])
+	vs := {v |
+		some c in w.containers
+		ref := c.ref
+		ref.tag in denied
+		v := {"msg": "image uses a mutable or missing tag", "path": array.concat(c.path, ["image"]), "container": c.name, "image": c.image, "value": ref.tag}
+	} | {v |
+		some c in w.containers
+		ref := c.ref
+		ref.tag == ""
+		ref.digest == ""
+		v := {"msg": "image uses a mutable or missing tag", "path": array.concat(c.path, ["image"]), "container": c.name, "image": c.image, "value": ref.tag}
+	}
 }

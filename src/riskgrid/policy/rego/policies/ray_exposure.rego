@@ -18,8 +18,15 @@ clusters(w) := [{"spec": w.object.spec, "path": ["spec"]}] if {
 
 # Services and Ingresses (most of the objects this applies to) only run their own check; the
 # Ray kinds run one body per concern, written inline (each helper call costs as much as the
-# check itself). `clusters` is computed once.
-violations(w, params) := service_violations(w) if {
+# check itself). `clusters` is computed once. The Service check — a non-ClusterIP Service
+# that selects Ray head pods or targets a Ray port — is the first branch itself, not a call:
+# Services are the commonest objects here, and nearly all stop at their type.
+violations(w, params) := {v |
+	t := object.get(w.object.spec, "type", "ClusterIP")
+	t != "ClusterIP"
+	targets_ray(w.object.spec)
+	v := {"msg": "Service exposes the Ray dashboard/job API", "path": ["spec", "type"], "container": "", "image": "", "value": t}
+} if {
 	w.kind == "Service"
 } else := ingress_backend_violations(w) if {
 	w.kind == "Ingress"
@@ -40,16 +47,6 @@ violations(w, params) := service_violations(w) if {
 		v := {"msg": "Ray head has an Ingress", "path": array.concat(c.path, ["headGroupSpec", "enableIngress"]), "container": "", "image": ""}
 	}
 }
-
-# A non-ClusterIP Service that selects Ray head pods or targets a Ray port.
-service_violations(w) := {v |
-	t := object.get(w.object.spec, "type", "ClusterIP")
-	t != "ClusterIP"
-	targets_ray(w.object.spec)
-	v := {"msg": "Service exposes the Ray dashboard/job API", "path": ["spec", "type"], "container": "", "image": "", "value": t}
-} if w.kind == "Service"
-
-else := set()
 
 targets_ray(spec) if object.get(spec, "selector", {})["ray.io/node-type"] == "head"
 

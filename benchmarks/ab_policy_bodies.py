@@ -17,7 +17,6 @@ Run it pinned (``taskset -c 0``) and say the load.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -25,11 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ab_rego import HERE_REGO, modules_of
+from ab_rego import ab_parser, default_setup, modules_of
 from bench_policy import corpus
-from riskgrid.policy.config import default_config, resolved_params
 from riskgrid.policy.engine import LIB_PACKAGE, Dispatch
-from riskgrid.policy.library import load_library
 
 HARNESS = "riskgrid_ab"
 
@@ -69,18 +66,13 @@ def build(rego_dir: Path, slugs: dict[str, str]) -> Any:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--old", required=True, type=Path)
-    ap.add_argument("--new", type=Path, default=HERE_REGO)
+    ap = ab_parser(__doc__)
     ap.add_argument("--only", required=True, help="comma-separated policy ids")
     ap.add_argument("--objects", type=int, default=10_000)
     ap.add_argument("--rounds", type=int, default=7)
     args = ap.parse_args()
 
-    library = load_library()
-    params = resolved_params(default_config(), library)
+    library, params = default_setup()
     key = {k[0]: k for k in library.engine_key()}
     wanted = args.only.split(",")
     unknown = sorted(set(wanted) - set(key))

@@ -28,7 +28,7 @@ from typing import Any
 from bench_policy import corpus
 from riskgrid.policy.config import default_config, resolved_params
 from riskgrid.policy.engine import Dispatch, RegorusEngine, driver_module
-from riskgrid.policy.library import load_library
+from riskgrid.policy.library import Library, load_library
 
 HERE_REGO = Path(__file__).resolve().parents[1] / "src" / "riskgrid" / "policy" / "rego"
 
@@ -44,19 +44,30 @@ def modules_of(rego_dir: Path) -> dict[str, str]:
     return out
 
 
-def main() -> int:
+def ab_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The command line every library-against-library script shares: ``--old DIR [--new DIR]``."""
     ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--old", required=True, type=Path)
     ap.add_argument("--new", type=Path, default=HERE_REGO)
+    return ap
+
+
+def default_setup() -> tuple[Library, dict[str, Any]]:
+    """The shipped library and its default parameters, as ``riskgrid policy check`` uses them."""
+    library = load_library()
+    return library, resolved_params(default_config(), library)
+
+
+def main() -> int:
+    ap = ab_parser(__doc__)
     ap.add_argument("--objects", type=int, default=10_000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--only", default="", help="comma-separated policy ids")
     args = ap.parse_args()
 
-    library = load_library()
-    params = resolved_params(default_config(), library)
+    library, params = default_setup()
     key = library.engine_key()
     if args.only:
         wanted = set(args.only.split(","))

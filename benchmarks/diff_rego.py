@@ -15,20 +15,16 @@ of errors, and the first differences; exit 1 if any.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import random
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from ab_rego import HERE_REGO, modules_of
+from ab_rego import ab_parser, default_setup, modules_of
 from bench_policy import corpus
-from riskgrid.policy.config import default_config, resolved_params
 from riskgrid.policy.engine import Dispatch, RegorusEngine, driver_module
-from riskgrid.policy.library import load_library
 
 DIGEST = "sha256:" + "a" * 64
 ODD_VALUES: list[Any] = [
@@ -91,17 +87,12 @@ def verdict(engine: RegorusEngine, obj: dict[str, Any], params: dict[str, Any]) 
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--old", required=True, type=Path)
-    ap.add_argument("--new", type=Path, default=HERE_REGO)
+    ap = ab_parser(__doc__)
     ap.add_argument("--mutants", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
 
-    library = load_library()
-    params = resolved_params(default_config(), library)
+    library, params = default_setup()
     key = library.engine_key()
     old, new = (
         RegorusEngine(modules_of(path), driver_module(key), Dispatch(key))

@@ -19,19 +19,15 @@ sides, from pss_capabilities_baseline.)
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from ab_rego import HERE_REGO, modules_of
+from ab_rego import ab_parser, default_setup, modules_of
 from riskgrid.policy import cases
-from riskgrid.policy.config import default_config, resolved_params
 from riskgrid.policy.engine import Dispatch, RegorusEngine, driver_module
-from riskgrid.policy.library import load_library
 
 ODD: list[Any] = [None, "x", "", 0, 1, True, False, [], {}, ["ALL"], [0], ["x"], {"x": 1}]
 ODD += [[None], [{}]]
@@ -152,16 +148,11 @@ def outcome(engine: RegorusEngine, obj: dict[str, Any], params: dict[str, Any]) 
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--old", required=True, type=Path)
-    ap.add_argument("--new", type=Path, default=HERE_REGO)
+    ap = ab_parser(__doc__)
     ap.add_argument("--prefix", default="pss_,wkl_", help="slugs checked alone on errors")
     args = ap.parse_args()
 
-    library = load_library()
-    params = resolved_params(default_config(), library)
+    library, params = default_setup()
     key = library.engine_key()
     sides = {"old": args.old, "new": args.new}
     whole = {

@@ -169,6 +169,21 @@ def tenant_doc(name: str) -> dict[str, Any]:
     return json.loads(json.dumps(doc, default=str))
 
 
+def serve_with_tenants(state: Path, tenants: tuple[str, ...], **env: str) -> Server:
+    """:func:`serve`, then each of ``tenants`` onboarded by the platform admin (the server is
+    stopped again if one is refused)."""
+    server = serve(state, **env)
+    try:
+        with server.admin() as admin:
+            for name in tenants:
+                r = admin.post("/v1/tenants", json=tenant_doc(name))
+                assert r.status_code == 201, r.text
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
 def submission(tenant: str = "desk-a", name: str = "small") -> dict[str, Any]:
     """The small example job as an upload: ``{"job": ..., "files": {name: base64}}``."""
     src = REPO / "examples" / "jobs" / "small.yaml"

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from api12_server import Server, b64, cli, serve, submission, tenant_doc
+from api12_server import Server, b64, cli, serve, serve_with_tenants, submission
 
 
 def alias_bomb(n: int) -> str:
@@ -28,16 +28,13 @@ def alias_bomb(n: int) -> str:
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = serve(
+    server = serve_with_tenants(
         tmp_path_factory.mktemp("api12-input") / "state",
+        ("desk-a", "desk-b"),
         RISKGRID_RATE_LIMIT_BURST="100000",
         RISKGRID_RATE_LIMIT_PER_SECOND="1000",
     )
     try:
-        with server.admin() as admin:
-            for name in ("desk-a", "desk-b"):
-                r = admin.post("/v1/tenants", json=tenant_doc(name))
-                assert r.status_code == 201, r.text
         yield server
     finally:
         server.stop()

@@ -21,7 +21,14 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from api12_server import PLATFORM_ADMINS, Server, pg_database, serve, submission, tenant_doc
+from api12_server import (
+    PLATFORM_ADMINS,
+    Server,
+    pg_database,
+    serve,
+    serve_with_tenants,
+    submission,
+)
 
 FLOOD_CLIENT = Path(__file__).parents[1] / "service" / "flood_client.py"
 
@@ -38,16 +45,14 @@ def pod(i: int, containers: int = 1) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = serve(
+    server = serve_with_tenants(
         tmp_path_factory.mktemp("api12-load") / "state",
+        ("desk-a", "desk-b"),
         RISKGRID_RATE_LIMIT_BURST="100000",
         RISKGRID_RATE_LIMIT_PER_SECOND="1000",
         RISKGRID_PRINCIPAL_CONCURRENCY="1",
     )
     try:
-        with server.admin() as admin:
-            for name in ("desk-a", "desk-b"):
-                assert admin.post("/v1/tenants", json=tenant_doc(name)).status_code == 201
         yield server
     finally:
         server.stop()
@@ -170,15 +175,13 @@ def test_blackbox_health_answers_while_one_client_floods(tmp_path: Path) -> None
     """CPU-heavy work is off the event loop: under a flood of large policy dry-runs and
     submits from one developer, /healthz and /readyz answer (each probe within a second),
     the flooder gets 429s and another tenant's submit goes through."""
-    srv = serve(
+    srv = serve_with_tenants(
         tmp_path / "state",
+        ("desk-a", "desk-b"),
         RISKGRID_RATE_LIMIT_BURST="100000",
         RISKGRID_RATE_LIMIT_PER_SECOND="1000",
     )
     try:
-        with srv.admin() as admin:
-            for name in ("desk-a", "desk-b"):
-                assert admin.post("/v1/tenants", json=tenant_doc(name)).status_code == 201
         bodies = tmp_path / "flood.json"
         big = {"objects": [pod(i, 40) for i in range(500)]}
         bodies.write_text(

@@ -27,7 +27,7 @@ from typing import Any
 
 from bench_policy import corpus
 from riskgrid.policy.config import default_config, resolved_params
-from riskgrid.policy.engine import Dispatch, RegorusEngine, driver_module
+from riskgrid.policy.engine import Dispatch, RegorusEngine, driver_module, rego_modules
 from riskgrid.policy.library import Library, load_library
 
 HERE_REGO = Path(__file__).resolve().parents[1] / "src" / "riskgrid" / "policy" / "rego"
@@ -35,10 +35,7 @@ HERE_REGO = Path(__file__).resolve().parents[1] / "src" / "riskgrid" / "policy" 
 
 def modules_of(rego_dir: Path) -> dict[str, str]:
     """The modules of a rego directory, keyed as the engine keys them (lib first)."""
-    out: dict[str, str] = {}
-    for sub in ("lib", "policies"):
-        for path in sorted((rego_dir / sub).glob("*.rego")):
-            out[f"{sub}/{path.name}"] = path.read_text(encoding="utf-8")
+    out = rego_modules(rego_dir)
     if not out:
         raise SystemExit(f"error: {rego_dir}: no lib/*.rego or policies/*.rego here")
     return out

@@ -34,11 +34,12 @@ def policy_kinds(entry: PolicyKey) -> list[str]:
 NORMS_RULE = "norms := [w | some o in input.objects; w := workload.normalise(o)]"
 
 
-def rego_modules() -> dict[str, str]:
-    """Every shipped Rego module, by path relative to the rego directory (lib first)."""
+def rego_modules(rego_dir: Path = REGO_DIR) -> dict[str, str]:
+    """Every Rego module of ``rego_dir`` (default: the shipped library), by path relative to
+    it (lib first)."""
     out: dict[str, str] = {}
     for sub in ("lib", "policies"):
-        for path in sorted((REGO_DIR / sub).glob("*.rego")):
+        for path in sorted((rego_dir / sub).glob("*.rego")):
             out[f"{sub}/{path.name}"] = path.read_text(encoding="utf-8")
     return out
 
